@@ -1,0 +1,41 @@
+"""A count of every row a loader removed or repaired, so nothing is dropped silently."""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+
+__all__ = ["CleaningReport"]
+
+
+@dataclass
+class CleaningReport:
+    """Rows removed or repaired while loading one source, by reason."""
+
+    source: str
+    rows_in: int = 0
+    removed: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def record(self, reason: str, count: int, examples: list[str] | None = None) -> None:
+        if count <= 0:
+            return
+        self.removed[reason] += count
+        if examples:
+            self.examples.setdefault(reason, []).extend(examples[:5])
+
+    @property
+    def rows_out(self) -> int:
+        return self.rows_in - sum(self.removed.values())
+
+    def summary(self) -> str:
+        if not self.removed:
+            return f"{self.source}: {self.rows_in} rows, nothing removed"
+        parts = ", ".join(f"{n} {reason}" for reason, n in sorted(self.removed.items()))
+        return f"{self.source}: {self.rows_in} rows in, {self.rows_out} kept; removed {parts}"
+
+    def warn(self) -> None:
+        """Emit the summary as a warning when anything was removed."""
+        if self.removed:
+            warnings.warn(self.summary(), stacklevel=3)

@@ -1,0 +1,161 @@
+"""Bars from CSV or Parquet files and folders of them.
+
+Two layouts are recognised:
+
+* **header** (default): a header row with a time column (``date``, ``datetime``,
+  ``timestamp`` or ``time``; a separate ``time`` column beside ``date`` is joined to
+  it) and ``open high low close volume`` in any order and case. This covers
+  Yahoo exports, ../shared/data/nifty50_daily.csv and the common Kaggle NSE minute
+  layout ``date,open,high,low,close,volume``. Extra columns are ignored.
+* **nifty**: no header, ``symbol,YYYYMMDD,HH:MM,open,high,low,close,volume,oi``, as in
+  ../shared/data/nifty_minute.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from data_feeds.errors import DataError
+from data_feeds.validate import BAR_COLUMNS, validate_bars
+
+__all__ = ["Layout", "load_bars"]
+
+Layout = Literal["auto", "header", "nifty"]
+NIFTY_COLUMNS = ["symbol", "date", "time", "open", "high", "low", "close", "volume", "oi"]
+_TIME_COLUMNS = ("datetime", "timestamp", "date", "time")
+_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+def load_bars(path: str | Path, tz: str | None = None, layout: Layout = "auto") -> pd.DataFrame:
+    """Load validated OHLCV bars from a CSV/Parquet file or a folder of them.
+
+    ``tz`` is the time zone of naive timestamps in the file (e.g. ``"Asia/Kolkata"``
+    for NSE data); aware timestamps are converted to it. Files in a folder are
+    concatenated in time order; a timestamp present in two files is an error.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(str(path), "file or folder not found", "check the path")
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in _SUFFIXES)
+        if not files:
+            raise DataError(str(path), f"no {'/'.join(_SUFFIXES)} files in folder",
+                            "point to a folder of bar files or to one file")
+        parts = [_read_one(p, tz, layout) for p in files]
+        parts.sort(key=lambda frame: frame.index[0])
+        frame = pd.concat(parts)
+    else:
+        frame = _read_one(path, tz, layout)
+    return validate_bars(frame, str(path))
+
+
+def _read_one(path: Path, tz: str | None, layout: Layout) -> pd.DataFrame:
+    source = str(path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        raw = pd.read_parquet(path)
+        if isinstance(raw.index, pd.DatetimeIndex):
+            raw = raw.reset_index()
+        frame = _from_header_frame(raw, source, tz, first_data_row=0)
+    else:
+        frame = _read_csv(path, tz, layout)
+    if frame.empty:
+        raise DataError(source, "no data rows", "check that the file is not empty or header-only")
+    return frame
+
+
+def _read_csv(path: Path, tz: str | None, layout: Layout) -> pd.DataFrame:
+    source = str(path)
+    try:
+        with path.open("r", encoding="utf-8", newline="") as fh:
+            first = fh.readline()
+    except UnicodeDecodeError as e:
+        raise DataError(source, f"not UTF-8 text ({e.reason} at byte {e.start})",
+                        "re-save the file as UTF-8") from e
+    if not first.strip():
+        raise DataError(source, "file is empty", "check the path or re-export the data")
+    if layout == "auto":
+        layout = "nifty" if _looks_like_nifty(first) else "header"
+    try:
+        if layout == "nifty":
+            raw = pd.read_csv(path, header=None, names=NIFTY_COLUMNS, dtype={"date": str,
+                              "time": str}, encoding="utf-8")
+            return _from_nifty_frame(raw, source, tz)
+        raw = pd.read_csv(path, encoding="utf-8")
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise DataError(source, f"cannot parse CSV: {e}", "check the delimiter (comma) and "
+                        "that every row has the same number of fields") from e
+    if raw.shape[1] == 1 and any(d in first for d in ";\t|"):
+        raise DataError(source, f"one column only ({raw.columns[0]!r}): wrong delimiter",
+                        "save the file comma-separated")
+    return _from_header_frame(raw, source, tz, first_data_row=2)
+
+
+def _looks_like_nifty(first_line: str) -> bool:
+    fields = next(csv.reader([first_line]))
+    return len(fields) == len(NIFTY_COLUMNS) and fields[1].strip().isdigit() and len(
+        fields[1].strip()) == 8
+
+
+def _from_nifty_frame(raw: pd.DataFrame, source: str, tz: str | None) -> pd.DataFrame:
+    stamps = _parse_times(raw["date"] + " " + raw["time"], source, "%Y%m%d %H:%M", 1)
+    frame = raw.loc[:, list(BAR_COLUMNS)].set_axis(stamps)
+    return _localize(frame, source, tz or "Asia/Kolkata")
+
+
+def _from_header_frame(raw: pd.DataFrame, source: str, tz: str | None,
+                       first_data_row: int) -> pd.DataFrame:
+    columns = {str(c).strip().lower().replace(" ", "_"): c for c in raw.columns}
+    time_col = next((columns[c] for c in _TIME_COLUMNS if c in columns), None)
+    if time_col is None:
+        raise DataError(source, f"no time column among {list(raw.columns)}",
+                        "name the time column date, datetime or timestamp")
+    stamps = raw[time_col].astype(str)
+    if time_col == columns.get("date") and "time" in columns:
+        stamps = stamps + " " + raw[columns["time"]].astype(str)
+    missing = [c for c in BAR_COLUMNS if c not in columns]
+    if missing:
+        raise DataError(source, f"missing column(s) {missing}; found {list(raw.columns)}",
+                        "provide open, high, low, close and volume (volume may be all 0 for "
+                        "an index)")
+    frame = raw.loc[:, [columns[c] for c in BAR_COLUMNS]].set_axis(list(BAR_COLUMNS), axis=1)
+    frame.index = _parse_times(stamps, source, None, first_data_row)
+    return _localize(frame, source, tz)
+
+
+def _parse_times(text: pd.Series, source: str, fmt: str | None,
+                 first_data_row: int) -> pd.DatetimeIndex:
+    try:
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=False)
+    except (ValueError, TypeError) as e:
+        # mixed UTC offsets (e.g. +05:30 and +00:00 in one column) land here
+        raise DataError(source, f"timestamps cannot be parsed as one series: {e}",
+                        "write all timestamps in one format and one time zone") from e
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        row = int(bad.argmax())
+        raise DataError(source, f"unparseable timestamp {text.iloc[row]!r}",
+                        "use ISO dates such as 2021-04-01 or 2021-04-01 09:16",
+                        where=f"row {row + first_data_row} ({int(bad.sum())} such rows)")
+    if parsed.dtype == object:
+        raise DataError(source, "timestamps carry different time zones",
+                        "write all timestamps in one time zone")
+    return pd.DatetimeIndex(parsed)
+
+
+def _localize(frame: pd.DataFrame, source: str, tz: str | None) -> pd.DataFrame:
+    index = frame.index
+    assert isinstance(index, pd.DatetimeIndex)
+    if index.tz is not None:
+        return frame.tz_convert(tz) if tz else frame
+    if tz is None:
+        raise DataError(source, "timestamps have no time zone",
+                        "pass the exchange time zone, e.g. tz='America/New_York'")
+    try:
+        return frame.tz_localize(tz, ambiguous="raise", nonexistent="raise")
+    except (ValueError, TypeError) as e:
+        raise DataError(source, f"timestamps invalid in {tz}: {e}",
+                        "check daylight-saving transitions or store times in UTC") from e

@@ -1,0 +1,1 @@
+"""The run engine: typed configs, backtests through backtrader, and the run folder."""

@@ -1,0 +1,59 @@
+"""Run one strategy over bars through backtrader and collect equity and fills."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import backtrader as bt
+import pandas as pd
+
+from data_feeds.bt_feeds import signal_feed
+from signals.base import SignalFrame
+from strategies.costs import Costs
+from strategies.signal_strategy import SignalStrategy
+
+__all__ = ["BacktestResult", "run_strategy"]
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Equity and exposure at each bar close, fills and rejected orders of one strategy run."""
+
+    name: str
+    equity: pd.Series
+    exposure: pd.Series
+    fills: pd.DataFrame
+    rejected: pd.DataFrame
+    cash: float
+
+    @property
+    def returns(self) -> pd.Series:
+        return self.equity.pct_change().fillna(0.0)
+
+
+def run_strategy(name: str, bars: pd.DataFrame, signals: SignalFrame | None,
+                 strategy: type[SignalStrategy] = SignalStrategy, *,
+                 costs: Costs | None = None,
+                 cash: float = 100_000.0, **params: object) -> BacktestResult:
+    """Backtest ``strategy`` on ``bars`` with the decisions in ``signals`` (default costs on).
+
+    Uses preloaded data, vectorised ``runonce`` and no observers: the fastest
+    backtrader settings that leave results unchanged.
+    """
+    cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True, cheat_on_open=True,
+                         quicknotify=True)
+    cerebro.adddata(signal_feed(bars, signals, name=name))
+    cerebro.broker.setcash(cash)
+    (costs or Costs()).apply(cerebro.broker)
+    cerebro.addstrategy(strategy, **params)
+    (strat,) = cerebro.run()
+    index = bars.index
+    equity = pd.Series(strat.equity, index=index[: len(strat.equity)], name=name)
+    exposure = pd.Series(strat.exposure, index=equity.index, name=name)
+    fills = pd.DataFrame([vars(f) for f in strat.fills],
+                         columns=["bar", "size", "price", "commission", "decision", "reason"])
+    fills.insert(0, "time", index[fills["bar"].to_numpy()] if len(fills) else
+                 pd.DatetimeIndex([], tz=index.tz))
+    rejected = pd.DataFrame(strat.rejected, columns=["bar", "status"])
+    return BacktestResult(name=name, equity=equity, exposure=exposure, fills=fills,
+                          rejected=rejected, cash=cash)

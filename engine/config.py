@@ -1,0 +1,193 @@
+"""Typed, frozen run configuration that rejects unknown keys; YAML in, YAML and hash out."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import inspect
+import json
+import typing
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from signals.registry import SIGNAL_KINDS, signal_class
+
+__all__ = ["ConfigError", "CostsConfig", "DataConfig", "RunConfig", "SignalConfig",
+           "StrategyConfig", "WalkForwardConfig", "build_config", "load_config"]
+
+
+class ConfigError(ValueError):
+    """A run configuration that cannot be used; the message names the key."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Frozen):
+    """Where the bars come from."""
+
+    source: Literal["sample", "file", "yfinance"] = Field(
+        "sample", description="sample: data shipped by the arch package; file: a CSV/Parquet "
+        "file or folder; yfinance: download (with an on-disk cache)")
+    sample: Literal["sp500", "nasdaq"] = Field("sp500", description="which arch sample")
+    path: str | None = Field(None, description="file or folder for source=file")
+    layout: Literal["auto", "header", "nifty"] = Field("auto", description="CSV layout")
+    tz: str | None = Field(None, description="time zone of naive timestamps in the file")
+    session: Literal["none", "NSE", "NYSE"] = Field(
+        "none", description="keep only bars inside this exchange session (minute data)")
+    resample: Literal["none", "daily"] = Field("none", description="resample to daily bars")
+    symbol: str = Field("^GSPC", description="ticker for yfinance")
+    interval: str = Field("1d", description="yfinance interval, e.g. 1d or 1m")
+    start: date | None = Field(None, description="first date to use (inclusive)")
+    end: date | None = Field(None, description="last date to use (inclusive)")
+    cache_dir: str = Field(".cache/yfinance", description="yfinance Parquet cache folder")
+    offline: bool = Field(False, description="yfinance: use the cache only, never download")
+
+    @model_validator(mode="after")
+    def _check(self) -> DataConfig:
+        if self.source == "file" and not self.path:
+            raise ValueError("data.path is required when data.source is 'file'")
+        if self.start and self.end and self.start > self.end:
+            raise ValueError(f"data.start {self.start} is after data.end {self.end}")
+        return self
+
+
+class WalkForwardConfig(_Frozen):
+    """Walk-forward retraining, counted in decision times."""
+
+    scheme: Literal["expanding", "rolling"] = "expanding"
+    min_train: int = Field(504, ge=1, description="decisions of warm-up before the first fold")
+    retrain_every: int = Field(21, ge=1, description="decisions between refits")
+    window: int | None = Field(None, ge=1, description="training window for scheme=rolling")
+    embargo: int = Field(0, ge=0, description="decisions left out between train and test")
+
+
+class StrategyConfig(_Frozen):
+    threshold: float = Field(0.5, ge=0.0, le=1.0,
+                             description="minimum probability of a decision to trade on it")
+    allow_short: bool = Field(False, description="go short on down decisions")
+    position_size: float = Field(1.0, gt=0.0, le=1.0, description="fraction of equity per trade")
+
+
+class CostsConfig(_Frozen):
+    commission: float = Field(0.0005, ge=0.0, lt=0.1, description="fraction of traded value")
+    slippage: float = Field(0.0002, ge=0.0, lt=0.1, description="fraction of the fill price")
+
+
+class SignalConfig(BaseModel):
+    """``kind`` names a registered signal; every other key is one of its hyperparameters."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    kind: str
+    walk_forward: WalkForwardConfig | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_params(cls, payload: Any) -> Any:
+        """Check every hyperparameter against the signal's ``__init__`` and fill defaults."""
+        if not isinstance(payload, dict) or "kind" not in payload:
+            return payload
+        kind = payload["kind"]
+        if kind not in SIGNAL_KINDS:
+            raise ValueError(f"unknown signal kind {kind!r}; known: {sorted(SIGNAL_KINDS)}")
+        signature = inspect.signature(signal_class(kind).__init__).parameters
+        hints = typing.get_type_hints(signal_class(kind).__init__)
+        accepted = [p for p in signature if p != "self"]
+        resolved = dict(payload)
+        for key, value in payload.items():
+            if key in ("kind", "walk_forward"):
+                continue
+            if key not in accepted:
+                guess = difflib.get_close_matches(key, accepted, n=1)
+                hint = f"; did you mean {guess[0]!r}?" if guess else ""
+                raise ValueError(f"signal {kind!r} has no parameter {key!r}{hint} "
+                                 f"(parameters: {accepted})")
+            try:
+                resolved[key] = TypeAdapter(hints[key]).validate_python(value, strict=True)
+            except ValidationError as e:
+                raise ValueError(f"signal {kind!r} parameter {key!r}: expected "
+                                 f"{hints[key]}, got {value!r}") from e
+        for key in accepted:
+            if key not in resolved and signature[key].default is not inspect.Parameter.empty:
+                resolved[key] = signature[key].default
+        return resolved
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class RunConfig(_Frozen):
+    """One backtest run."""
+
+    name: str = Field("sp500-ma-crossover", description="run name, used in the folder name")
+    data: DataConfig = DataConfig()
+    signals: tuple[SignalConfig, ...] = (SignalConfig(kind="ma_crossover"),)
+    walk_forward: WalkForwardConfig = WalkForwardConfig()
+    strategy: StrategyConfig = StrategyConfig()
+    costs: CostsConfig = CostsConfig()
+    cash: float = Field(100_000.0, gt=0, description="starting cash")
+    seed: int = Field(0, description="seed of every random number generator")
+    output_dir: str = Field("runs", description="parent folder of run folders")
+    tearsheet: bool = Field(True, description="write the QuantStats HTML tearsheet")
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def hash(self) -> str:
+        """SHA-256 of the canonical JSON of the resolved config (first 16 hex digits)."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            lines.append(f"unknown key {key!r}")
+        else:
+            lines.append(f"{key}: {item['msg']}")
+    return "; ".join(lines)
+
+
+def build_config(payload: dict[str, Any], source: str = "config") -> RunConfig:
+    """Validate a nested dict into a ``RunConfig``; errors name the offending key."""
+    try:
+        return RunConfig.model_validate(payload)
+    except ValidationError as e:
+        raise ConfigError(f"{source}: {_describe(e)}") from e
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Read a YAML run config; apply dotted-key ``overrides`` (``{"costs.slippage": 0}``)."""
+    path = Path(path)
+    try:
+        payload = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as e:
+        raise ConfigError(f"{path}: config file not found") from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML ({e})") from e
+    if not isinstance(payload, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    return build_config(apply_overrides(payload, overrides or {}), str(path))
+
+
+def apply_overrides(payload: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``payload`` with dotted keys set."""
+    out = json.loads(json.dumps(payload, default=str))
+    for dotted, value in overrides.items():
+        node = out
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
+    return out

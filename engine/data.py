@@ -1,0 +1,58 @@
+"""One entry point from a data config to validated ``MarketData``."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from data_feeds.cleaning import CleaningReport
+from data_feeds.errors import DataError
+from data_feeds.files import load_bars
+from data_feeds.market_data import MarketData
+from data_feeds.samples import load_sample_bars
+from data_feeds.sessions import NSE, NYSE, filter_session, resample_daily
+from data_feeds.yahoo import load_yfinance
+from engine.config import DataConfig
+
+__all__ = ["load_market_data"]
+
+_SESSIONS = {"NSE": NSE, "NYSE": NYSE}
+_SAMPLE_SYMBOLS = {"sp500": "^GSPC", "nasdaq": "^IXIC"}
+
+
+def load_market_data(config: DataConfig) -> tuple[MarketData, list[CleaningReport]]:
+    """Load, session-filter, resample and date-cut the bars a config describes."""
+    reports: list[CleaningReport] = []
+    if config.source == "sample":
+        bars, symbol, source = load_sample_bars(config.sample), _SAMPLE_SYMBOLS[
+            config.sample], f"{config.sample} sample"
+    elif config.source == "file":
+        assert config.path is not None
+        bars, symbol, source = load_bars(config.path, tz=config.tz,
+                                         layout=config.layout), config.symbol, config.path
+    else:
+        bars = load_yfinance(config.symbol, config.start, config.end, config.interval,
+                             tz=config.tz or "America/New_York", cache_dir=config.cache_dir,
+                             offline=config.offline)
+        symbol, source = config.symbol, f"yfinance {config.symbol}"
+    if config.session != "none":
+        bars, report = filter_session(bars, _SESSIONS[config.session], source)
+        reports.append(report)
+    if config.resample == "daily":
+        session = _SESSIONS.get(config.session, NYSE)
+        bars = resample_daily(bars, session)
+    bars = _cut(bars, config, source)
+    return MarketData(bars=bars, symbol=symbol), reports
+
+
+def _cut(bars: pd.DataFrame, config: DataConfig, source: str) -> pd.DataFrame:
+    dates = bars.index.tz_localize(None).normalize()
+    keep = pd.Series(True, index=bars.index).to_numpy().copy()
+    if config.start:
+        keep &= dates >= pd.Timestamp(config.start)
+    if config.end:
+        keep &= dates <= pd.Timestamp(config.end)
+    if not keep.any():
+        raise DataError(source, f"no bars between {config.start} and {config.end}; the data "
+                        f"covers {bars.index[0].date()} to {bars.index[-1].date()}",
+                        "choose data.start/data.end inside that range")
+    return bars[keep]

@@ -1,0 +1,160 @@
+"""A whole run: data -> walk-forward signals -> backtests -> trade log, explanations, report.
+
+``run_backtest(config)`` is what the command line calls, and what a notebook can
+call. Outputs land in ``<output_dir>/<YYYYmmdd-HHMMSS>-<name>/``. The trade log
+is written before the tearsheet, and ``run.json`` says ``"complete"`` only when
+every file is in place, so a failure late in the run loses no trades and leaves
+the folder marked incomplete.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from data_feeds.market_data import MarketData
+from engine.atomic import atomic_write, atomic_write_text
+from engine.backtest import BacktestResult, run_strategy
+from engine.config import RunConfig, SignalConfig
+from engine.data import load_market_data
+from engine.seeding import seed_everything
+from explainers.base import Explanation
+from reports.comparison import comparison_table
+from reports.metrics import summarize
+from reports.tearsheet import write_tearsheet
+from reports.trade_log import build_trade_log, decision_times_of_fills
+from signals.base import SignalFrame
+from signals.registry import signal_class
+from signals.walk_forward import WalkForwardSignal
+from strategies.buy_and_hold import BuyAndHold
+from strategies.costs import Costs
+
+__all__ = ["RunResult", "run_backtest"]
+
+BUY_AND_HOLD = "buy_and_hold"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced; every frame is also on disk in ``folder``."""
+
+    folder: Path
+    config: RunConfig
+    comparison: pd.DataFrame
+    trades: pd.DataFrame
+    equity: pd.DataFrame
+    signals: dict[str, SignalFrame]
+    explanations: dict[str, Explanation]
+    seconds: float
+
+    @property
+    def tearsheet(self) -> Path:
+        return self.folder / "tearsheet.html"
+
+
+def build_signal(spec: SignalConfig, config: RunConfig, progress: bool) -> WalkForwardSignal:
+    """The walk-forward signal a config entry describes; the run seed fills a ``seed`` param."""
+    cls = signal_class(spec.kind)
+    params = spec.params
+    if "seed" in params and params["seed"] is None:
+        params["seed"] = config.seed
+    walk = spec.walk_forward or config.walk_forward
+    return WalkForwardSignal(cls(**params), scheme=walk.scheme, min_train=walk.min_train,
+                             retrain_every=walk.retrain_every, window=walk.window,
+                             embargo=walk.embargo, progress=progress)
+
+
+def _run_folder(config: RunConfig) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    folder = Path(config.output_dir) / f"{stamp}-{config.name}"
+    suffix = 1
+    while folder.exists():
+        suffix += 1
+        folder = Path(config.output_dir) / f"{stamp}-{config.name}-{suffix}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _write_status(folder: Path, config: RunConfig, status: str, **extra: object) -> None:
+    payload = {"name": config.name, "config_hash": config.hash(), "status": status, **extra}
+    atomic_write_text(folder / "run.json", json.dumps(payload, indent=2, default=str))
+
+
+def run_backtest(config: RunConfig, progress: bool = True) -> RunResult:
+    """Run the backtest ``config`` describes and write its run folder."""
+    started = time.perf_counter()
+    seed_everything(config.seed)
+    folder = _run_folder(config)
+    atomic_write_text(folder / "config.yaml", config.to_yaml())
+    atomic_write_text(folder / "config.sha256", config.hash() + "\n")
+    _write_status(folder, config, "incomplete", started=datetime.now(UTC).isoformat())
+
+    data, cleaning = load_market_data(config.data)
+    for report in cleaning:
+        report.warn()
+    models = {spec.kind: build_signal(spec, config, progress) for spec in config.signals}
+    decisions: dict[str, SignalFrame] = {}
+    for name, model in models.items():
+        decisions[name] = model.fit(data).predict(data)
+    start = max(frame.frame.index[0] for frame in decisions.values())
+    bars = data.bars[data.bars.index >= start]
+
+    costs = Costs(commission=config.costs.commission, slippage=config.costs.slippage)
+    strategy = config.strategy.model_dump()
+    results: dict[str, BacktestResult] = {}
+    for name in tqdm(list(decisions) + [BUY_AND_HOLD], desc="backtests", disable=not progress,
+                     leave=False):
+        if name == BUY_AND_HOLD:
+            results[name] = run_strategy(name, bars, None, BuyAndHold, costs=costs,
+                                         cash=config.cash)
+        else:
+            results[name] = run_strategy(name, bars, decisions[name].between(start, None),
+                                         costs=costs, cash=config.cash, **strategy)
+            decisions[name] = decisions[name].between(start, None)
+
+    explanations = _explain_trades(models, decisions, results, data, progress)
+    trade_logs = {name: build_trade_log(result, bars, decisions.get(name), explanations)
+                  for name, result in results.items()}
+    trades = pd.concat(trade_logs.values(), ignore_index=True)
+    atomic_write(folder / "trades.csv", lambda tmp: trades.to_csv(tmp, index=False))
+    atomic_write(folder / "trades.parquet", lambda tmp: trades.to_parquet(tmp, index=False))
+    atomic_write_text(folder / "explanations.jsonl",
+                      "".join(e.to_json() + "\n" for e in explanations.values()))
+    equity = pd.DataFrame({name: r.equity for name, r in results.items()})
+    atomic_write(folder / "equity.csv", lambda tmp: equity.to_csv(tmp))
+    signals_frame = pd.concat({n: f.frame for n, f in decisions.items()}, names=["signal"])
+    atomic_write(folder / "signals.parquet", lambda tmp: signals_frame.to_parquet(tmp))
+    comparison = comparison_table({name: summarize(result, trade_logs[name])
+                                   for name, result in results.items()})
+    atomic_write(folder / "summary.csv", lambda tmp: comparison.to_csv(tmp))
+
+    if config.tearsheet:
+        for i, name in enumerate(decisions):
+            target = folder / ("tearsheet.html" if i == 0 else f"tearsheet-{name}.html")
+            write_tearsheet(target, results[name].equity, results[BUY_AND_HOLD].equity,
+                            config.cash, title=f"{config.name}: {name} vs buy and hold")
+    seconds = time.perf_counter() - started
+    _write_status(folder, config, "complete", seconds=round(seconds, 3),
+                  cleaning=[r.summary() for r in cleaning],
+                  rejected_orders={n: len(r.rejected) for n, r in results.items()})
+    return RunResult(folder=folder, config=config, comparison=comparison, trades=trades,
+                     equity=equity, signals=decisions, explanations=explanations,
+                     seconds=seconds)
+
+
+def _explain_trades(models: dict[str, WalkForwardSignal], decisions: dict[str, SignalFrame],
+                    results: dict[str, BacktestResult], data: MarketData,
+                    progress: bool) -> dict[str, Explanation]:
+    """Explanations of the decisions that became fills, and of no other decision."""
+    out: dict[str, Explanation] = {}
+    for name in tqdm(list(models), desc="explanations", disable=not progress, leave=False):
+        times = decision_times_of_fills(results[name], decisions[name])
+        for explanation in models[name].explain(data, times):
+            out[explanation.id] = explanation
+    return out

@@ -1,0 +1,1 @@
+"""Run outputs: trade log with explanations, metrics, QuantStats tearsheet."""

@@ -1,0 +1,44 @@
+"""QuantStats HTML tearsheet of a strategy against buy-and-hold, without QuantStats' noise."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from engine.atomic import atomic_write
+from reports.metrics import daily_equity
+
+__all__ = ["write_tearsheet"]
+
+
+def _daily_returns(equity: pd.Series, start_value: float) -> pd.Series:
+    daily = daily_equity(equity)
+    returns = pd.concat([pd.Series([start_value], index=[daily.index[0] - pd.Timedelta(days=1)]),
+                         daily]).pct_change().iloc[1:]
+    # QuantStats works on naive dates; the exchange-local date is the right one.
+    returns.index = pd.DatetimeIndex(returns.index).tz_localize(None)
+    return returns
+
+
+def write_tearsheet(path: str | Path, strategy: pd.Series, benchmark: pd.Series,
+                    start_value: float, title: str) -> Path:
+    """Write a QuantStats HTML report of ``strategy`` equity vs ``benchmark`` equity."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+    import quantstats as qs
+
+    returns = _daily_returns(strategy, start_value).rename(strategy.name or "strategy")
+    bench = _daily_returns(benchmark, start_value).rename("buy and hold")
+    sink = io.StringIO()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(sink):
+        warnings.simplefilter("ignore")
+        return atomic_write(path, lambda tmp: qs.reports.html(
+            returns, benchmark=bench, output=str(tmp), title=title, download_filename=Path(
+                path).name, periods_per_year=252, match_dates=True))

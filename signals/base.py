@@ -1,0 +1,270 @@
+"""The signal contract: estimator-like models that emit time-stamped decisions.
+
+A signal is built like a scikit-learn estimator: ``__init__`` stores
+hyperparameters only, ``fit(history)`` learns from data strictly before a cut and
+sets attributes ending in ``_``, ``predict(data)`` returns a ``SignalFrame`` with
+one row per decision time, and ``explain(data, at)`` explains given decisions with
+the same fitted model.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import platform
+import shutil
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+
+from data_feeds.market_data import MarketData
+from explainers.base import Explanation
+
+__all__ = ["ModelFileError", "NotFittedError", "Signal", "SignalFrame", "SIGNAL_COLUMNS"]
+
+SIGNAL_COLUMNS = ("known_at", "score", "label", "probability", "direction", "fold")
+_VERSIONED = ("numpy", "pandas", "torch", "scikit-learn", "shap", "lime", "grad-cam")
+
+
+class NotFittedError(ValueError):
+    """A signal was asked to predict or explain before ``fit``."""
+
+
+class ModelFileError(ValueError):
+    """A saved signal cannot be loaded: missing, truncated, or made by another signal."""
+
+
+@dataclass(frozen=True)
+class SignalFrame:
+    """Decisions of one signal, indexed by decision time.
+
+    Columns: ``known_at`` (when the decision could first be made, never after its
+    index), ``score`` (the signal's continuous output), ``label`` (predicted class),
+    ``probability`` (of that class, in [0, 1]), ``direction`` (+1 long, 0 flat,
+    -1 short: what the class means for trading) and ``fold`` (which walk-forward
+    model made it; -1 for a single model).
+    """
+
+    signal: str
+    frame: pd.DataFrame
+
+    def __post_init__(self) -> None:
+        frame = self.frame
+        missing = [c for c in SIGNAL_COLUMNS if c not in frame.columns]
+        if missing:
+            raise ValueError(f"SignalFrame of {self.signal!r} lacks columns {missing}")
+        index = frame.index
+        if not isinstance(index, pd.DatetimeIndex) or index.tz is None:
+            raise ValueError(f"SignalFrame of {self.signal!r} needs a tz-aware DatetimeIndex")
+        if not index.is_monotonic_increasing or index.has_duplicates:
+            raise ValueError(f"SignalFrame of {self.signal!r}: decision times must be sorted "
+                             "and unique")
+        late = frame["known_at"].to_numpy() > index.to_numpy()
+        if late.any():
+            raise ValueError(f"SignalFrame of {self.signal!r}: decision at {index[late][0]} is "
+                             "known only later (known_at after the decision time)")
+        prob = frame["probability"].to_numpy(dtype=float)
+        if ((prob < 0) | (prob > 1)).any():
+            raise ValueError(f"SignalFrame of {self.signal!r}: probability outside [0, 1]")
+        if not frame["direction"].isin((-1, 0, 1)).all():
+            raise ValueError(f"SignalFrame of {self.signal!r}: direction must be -1, 0 or 1")
+        frame = frame.loc[:, list(SIGNAL_COLUMNS)].copy()
+        frame.index.name = "decision_time"
+        object.__setattr__(self, "frame", frame)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def between(self, start: pd.Timestamp | None, end: pd.Timestamp | None) -> SignalFrame:
+        index = self.frame.index
+        mask = np.ones(len(index), dtype=bool)
+        if start is not None:
+            mask &= index >= start
+        if end is not None:
+            mask &= index < end
+        return SignalFrame(self.signal, self.frame[mask])
+
+    def with_fold(self, fold: int) -> SignalFrame:
+        return SignalFrame(self.signal, self.frame.assign(fold=fold))
+
+    @classmethod
+    def concat(cls, signal: str, parts: Sequence[SignalFrame]) -> SignalFrame:
+        frames = [p.frame for p in parts if len(p)]
+        if not frames:
+            return cls.empty(signal)
+        return cls(signal, pd.concat(frames))
+
+    @classmethod
+    def empty(cls, signal: str, tz: str = "UTC") -> SignalFrame:
+        index = pd.DatetimeIndex([], tz=tz, name="decision_time")
+        frame = pd.DataFrame({"known_at": pd.Series([], dtype=f"datetime64[ns, {tz}]"),
+                              "score": [], "label": pd.Series([], dtype=object),
+                              "probability": [], "direction": pd.Series([], dtype=int),
+                              "fold": pd.Series([], dtype=int)}, index=index)
+        return cls(signal, frame)
+
+
+class Signal(ABC):
+    """Base class of every signal; subclasses set ``name`` and implement the four steps."""
+
+    name: ClassVar[str]
+    #: fitted attributes saved with ``torch.save`` (weights, arrays) instead of JSON
+    state_attrs: ClassVar[tuple[str, ...]] = ()
+
+    # -- estimator plumbing ---------------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        """Hyperparameters, read back from the attributes named like ``__init__``'s arguments."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {n: getattr(self, n) for n in names}
+
+    def clone(self) -> Self:
+        """A new, unfitted signal with the same hyperparameters."""
+        return type(self)(**self.get_params())
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    @property
+    def is_fitted(self) -> bool:
+        return hasattr(self, "train_end_")
+
+    def check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit(history) first")
+
+    # -- the contract -----------------------------------------------------------------------
+    @abstractmethod
+    def decision_times(self, data: MarketData) -> pd.DatetimeIndex:
+        """Times at which the signal can decide on ``data`` (its features are complete)."""
+
+    @abstractmethod
+    def fit(self, history: MarketData) -> Self:
+        """Learn from ``history``; set ``train_start_``, ``train_end_`` (first and last bar
+        seen) and ``label_end_`` (last bar any training label used)."""
+
+    @abstractmethod
+    def predict(self, data: MarketData) -> SignalFrame:
+        """One decision per decision time of ``data``."""
+
+    @abstractmethod
+    def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
+        """Explanations of the decisions at times ``at`` (each a decision time of ``data``)."""
+
+    # -- persistence ------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        """Fitted state kept out of the JSON header; override for modules (state_dict)."""
+        return {name: getattr(self, name) for name in self.state_attrs}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        """Restore what ``_state`` returned."""
+        for name, value in state.items():
+            setattr(self, name, value)
+
+    def _fitted_json(self) -> dict[str, Any]:
+        """Fitted attributes that are plain JSON (thresholds, feature names, windows)."""
+        return {k: _to_json(v) for k, v in vars(self).items()
+                if k.endswith("_") and not k.startswith("_") and k not in self.state_attrs}
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``signal.json`` (hyperparameters, fitted window, versions) and the weights
+        into the folder ``path``, atomically: the folder appears complete or not at all."""
+        self.check_fitted()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = {
+            "signal": self.name,
+            "class": f"{type(self).__module__}.{type(self).__qualname__}",
+            "params": {k: _to_json(v) for k, v in self.get_params().items()},
+            "fitted": self._fitted_json(),
+            "versions": _versions(),
+        }
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        try:
+            (tmp / "signal.json").write_text(json.dumps(header, indent=2, sort_keys=True))
+            state = self._state()
+            if state:
+                import torch  # state holds tensors / arrays; torch.save handles both
+
+                torch.save(state, tmp / "state.pt")
+            if path.exists():
+                shutil.rmtree(path)
+            tmp.rename(path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, expected_params: dict[str, Any] | None = None) -> Self:
+        """Load a signal saved by ``save``; refuse files of another signal, and with
+        ``expected_params``, files fitted with other hyperparameters (naming each)."""
+        path = Path(path)
+        header_file = path / "signal.json"
+        try:
+            header = json.loads(header_file.read_text())
+        except FileNotFoundError as e:
+            raise ModelFileError(f"{header_file}: no saved signal here") from e
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ModelFileError(f"{header_file}: truncated or corrupt ({e})") from e
+        if header.get("signal") != cls.name:
+            raise ModelFileError(f"{path}: saved by signal {header.get('signal')!r}, "
+                                 f"cannot load as {cls.name!r}")
+        if expected_params is not None:
+            saved = header["params"]
+            differ = {k: (saved.get(k), _to_json(v)) for k, v in expected_params.items()
+                      if saved.get(k) != _to_json(v)}
+            if differ:
+                detail = ", ".join(f"{k}: saved {a!r}, expected {b!r}"
+                                   for k, (a, b) in differ.items())
+                raise ModelFileError(f"{path}: fitted with other hyperparameters ({detail})")
+        signal = cls(**header["params"])
+        for key, value in header["fitted"].items():
+            setattr(signal, key, _from_json(value))
+        state_file = path / "state.pt"
+        if state_file.exists():
+            import torch
+
+            try:
+                state = torch.load(state_file, weights_only=False)
+            except Exception as e:  # torch raises several types for a damaged file
+                raise ModelFileError(f"{state_file}: truncated or corrupt ({e})") from e
+            signal._set_state(state)
+        return signal
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return {"__timestamp__": value.isoformat()}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, tuple):
+        return [_to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _to_json(v) for k, v in value.items()}
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"__timestamp__"}:
+        return pd.Timestamp(value["__timestamp__"])
+    return value
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for package in _VERSIONED:
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return out

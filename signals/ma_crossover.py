@@ -1,0 +1,101 @@
+"""Baseline signal: moving-average crossover with probabilities learned walk-forward.
+
+The class is ``up`` when the fast simple moving average of closes is above the
+slow one, else ``down``. ``fit`` learns how often each class was right about the
+next bar's close-to-close move in the training window (Laplace-smoothed), which
+becomes the decision's probability. The explanation splits the score (the gap
+between the averages, as a fraction of the close) into the two averages' parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Self
+
+import numpy as np
+import pandas as pd
+
+from data_feeds.market_data import MarketData
+from explainers.base import Explanation
+from signals.base import Signal, SignalFrame
+
+__all__ = ["MACrossover"]
+
+
+class MACrossover(Signal):
+    """Fast/slow simple-moving-average crossover on closes."""
+
+    name = "ma_crossover"
+
+    def __init__(self, fast: int = 50, slow: int = 200) -> None:
+        self.fast = fast
+        self.slow = slow
+
+    def _averages(self, bars: pd.DataFrame) -> pd.DataFrame:
+        if not 1 <= self.fast < self.slow:
+            raise ValueError(f"need 1 <= fast < slow, got fast={self.fast}, slow={self.slow}")
+        close = bars["close"]
+        return pd.DataFrame({
+            "close": close,
+            "fast": close.rolling(self.fast).mean(),
+            "slow": close.rolling(self.slow).mean(),
+        }).iloc[self.slow - 1:]
+
+    def decision_times(self, data: MarketData) -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(data.bars.index[self.slow - 1:])
+
+    def fit(self, history: MarketData) -> Self:
+        averages = self._averages(history.bars)
+        next_move = history.bars["close"].pct_change().shift(-1).reindex(averages.index)
+        known = next_move.notna().to_numpy()  # the last bar's label needs a bar we lack
+        if not known.any():
+            raise ValueError(f"history of {len(history.bars)} bars is too short for "
+                             f"slow={self.slow}; need at least {self.slow + 1}")
+        up_class = (averages["fast"] > averages["slow"]).to_numpy()[known]
+        rose = (next_move.to_numpy()[known] > 0)
+        self.p_up_ = (np.sum(rose & up_class) + 1) / (np.sum(up_class) + 2)
+        self.p_down_ = (np.sum(~rose & ~up_class) + 1) / (np.sum(~up_class) + 2)
+        self.n_train_ = int(known.sum())
+        self.train_start_ = history.bars.index[0]
+        self.train_end_ = history.bars.index[-1]
+        self.label_end_ = history.bars.index[np.flatnonzero(known)[-1] + self.slow]
+        return self
+
+    def predict(self, data: MarketData) -> SignalFrame:
+        self.check_fitted()
+        averages = self._averages(data.bars)
+        gap = ((averages["fast"] - averages["slow"]) / averages["close"]).to_numpy()
+        up = gap > 0
+        frame = pd.DataFrame({
+            "known_at": averages.index,
+            "score": gap,
+            "label": np.where(up, "up", "down"),
+            "probability": np.where(up, self.p_up_, self.p_down_),
+            "direction": np.where(up, 1, -1),
+            "fold": -1,
+        }, index=averages.index)
+        return SignalFrame(self.name, frame)
+
+    def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
+        self.check_fitted()
+        averages = self._averages(data.bars)
+        out = []
+        for stamp in at:
+            row = averages.loc[pd.Timestamp(stamp)]
+            fast_part = row["fast"] / row["close"] - 1
+            slow_part = -(row["slow"] / row["close"] - 1)
+            up = row["fast"] > row["slow"]
+            gap = fast_part + slow_part
+            relation = "above" if up else "below"
+            summary = (f"SMA{self.fast} {row['fast']:,.2f} is {abs(gap):.2%} of the close "
+                       f"{relation} SMA{self.slow} {row['slow']:,.2f}, so "
+                       f"{'up' if up else 'down'}; that class was right "
+                       f"{self.p_up_ if up else self.p_down_:.1%} of the time in training")
+            out.append(Explanation(
+                method="rule", signal=self.name, decision_time=stamp,
+                prediction="up" if up else "down",
+                probability=self.p_up_ if up else self.p_down_, base_value=0.0,
+                values=np.array([fast_part, slow_part]),
+                feature_names=(f"sma_{self.fast}", f"sma_{self.slow}"),
+                data=np.array([row["fast"], row["slow"]]), summary=summary))
+        return out

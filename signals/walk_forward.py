@@ -1,0 +1,143 @@
+"""Walk-forward training shared by every model signal.
+
+The decision times of a signal are cut into consecutive test blocks of
+``retrain_every`` decisions, after ``min_train`` decisions of warm-up. For each
+block a fresh clone of the signal is fitted on the bars strictly before
+``train_end`` (the block's start, moved ``embargo`` decisions earlier), so the
+decisions of a block come only from a model that never saw them. Labels that
+would need bars at or after ``train_end`` cannot be computed from that history,
+so samples whose label window reaches the test block are purged by
+construction; each fold model records ``label_end_`` to prove it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Literal, Self
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from data_feeds.market_data import MarketData
+from explainers.base import Explanation
+from signals.base import Signal, SignalFrame
+
+__all__ = ["Fold", "WalkForwardSignal", "walk_forward_folds"]
+
+Scheme = Literal["expanding", "rolling"]
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One walk-forward step: train on bars in ``[train_start, train_end)``, decide on
+    decision times in ``[test_start, test_end)`` (``test_end=None``: open-ended)."""
+
+    number: int
+    train_start: pd.Timestamp
+    train_end: pd.Timestamp
+    test_start: pd.Timestamp
+    test_end: pd.Timestamp | None
+
+
+def walk_forward_folds(times: pd.DatetimeIndex, *, scheme: Scheme = "expanding",
+                       min_train: int = 252, retrain_every: int = 21,
+                       window: int | None = None, embargo: int = 0) -> list[Fold]:
+    """Folds over sorted decision ``times``; counts are in decision times."""
+    if min_train < 1 or retrain_every < 1 or embargo < 0:
+        raise ValueError(f"need min_train >= 1, retrain_every >= 1, embargo >= 0; got "
+                         f"{min_train=}, {retrain_every=}, {embargo=}")
+    if scheme == "rolling" and (window is None or window < 1):
+        raise ValueError("the rolling scheme needs window >= 1 (decision times per fold)")
+    if scheme not in ("expanding", "rolling"):
+        raise ValueError(f"scheme must be 'expanding' or 'rolling', got {scheme!r}")
+    if len(times) <= min_train + embargo:
+        raise ValueError(f"{len(times)} decision times, but min_train={min_train} and "
+                         f"embargo={embargo} leave none to test on; use more data or a "
+                         "smaller min_train")
+    folds = []
+    for number, start in enumerate(range(min_train + embargo, len(times), retrain_every)):
+        stop = start + retrain_every
+        cut = start - embargo
+        first = 0 if scheme == "expanding" else max(0, cut - window)  # type: ignore[operator]
+        folds.append(Fold(number=number, train_start=times[first], train_end=times[cut],
+                          test_start=times[start],
+                          test_end=times[stop] if stop < len(times) else None))
+    return folds
+
+
+class WalkForwardSignal(Signal):
+    """A signal refitted walk-forward; predicts each decision with the fold model of its block.
+
+    ``fit(data)`` fits one clone of ``base`` per fold; ``predict(data)`` returns the
+    out-of-sample decisions of all folds (none during the warm-up);
+    ``explain(data, at)`` explains each decision with the fold model that made it.
+    """
+
+    def __init__(self, base: Signal, scheme: Scheme = "expanding", min_train: int = 252,
+                 retrain_every: int = 21, window: int | None = None, embargo: int = 0,
+                 progress: bool = True) -> None:
+        self.base = base
+        self.scheme = scheme
+        self.min_train = min_train
+        self.retrain_every = retrain_every
+        self.window = window
+        self.embargo = embargo
+        self.progress = progress
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.base.name
+
+    def clone(self) -> Self:
+        params = self.get_params()
+        params["base"] = self.base.clone()
+        return type(self)(**params)
+
+    def decision_times(self, data: MarketData) -> pd.DatetimeIndex:
+        return self.base.decision_times(data)
+
+    def fit(self, data: MarketData) -> Self:
+        times = self.base.decision_times(data)
+        self.folds_ = walk_forward_folds(times, scheme=self.scheme, min_train=self.min_train,
+                                         retrain_every=self.retrain_every, window=self.window,
+                                         embargo=self.embargo)
+        self.models_ = []
+        for fold in tqdm(self.folds_, desc=f"walk-forward {self.name}", unit="fold",
+                         disable=not self.progress, leave=False):
+            history = data.between(fold.train_start, fold.train_end)
+            self.models_.append(self.base.clone().fit(history))
+        self.train_start_ = self.folds_[0].train_start
+        self.train_end_ = self.folds_[-1].train_end
+        return self
+
+    def predict(self, data: MarketData) -> SignalFrame:
+        self.check_fitted()
+        parts = []
+        for fold, model in zip(self.folds_, self.models_, strict=True):
+            seen = data.until(fold.test_end)
+            parts.append(model.predict(seen).between(fold.test_start, fold.test_end)
+                         .with_fold(fold.number))
+        return SignalFrame.concat(self.name, parts)
+
+    def fold_of(self, at: pd.Timestamp) -> Fold:
+        """The fold whose model made the decision at ``at``."""
+        self.check_fitted()
+        for fold in self.folds_:
+            if fold.test_start <= at and (fold.test_end is None or at < fold.test_end):
+                return fold
+        raise ValueError(f"{at} is before the first out-of-sample decision "
+                         f"({self.folds_[0].test_start}); no fold model decided there")
+
+    def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
+        self.check_fitted()
+        by_fold: dict[int, list[pd.Timestamp]] = {}
+        for stamp in at:
+            by_fold.setdefault(self.fold_of(pd.Timestamp(stamp)).number, []).append(stamp)
+        found: dict[pd.Timestamp, Explanation] = {}
+        for number, stamps in by_fold.items():
+            fold, model = self.folds_[number], self.models_[number]
+            for explanation in model.explain(data.until(fold.test_end), stamps):
+                found[explanation.decision_time] = replace(explanation, fold=number)
+        return [found[pd.Timestamp(s)] for s in at]
+
