@@ -158,6 +158,12 @@ class Signal(ABC):
     def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
         """Explanations of the decisions at times ``at`` (each a decision time of ``data``)."""
 
+    @abstractmethod
+    def labels(self, data: MarketData) -> pd.Series:
+        """The true class of each decision time of ``data`` (looks forward by definition;
+        ``None`` where ``data`` ends before the label is known). For evaluation and
+        training only, never a feature."""
+
     # -- persistence ------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
         """Fitted state kept out of the JSON header; override for modules (state_dict)."""

@@ -44,15 +44,23 @@ class MACrossover(Signal):
     def decision_times(self, data: MarketData) -> pd.DatetimeIndex:
         return pd.DatetimeIndex(data.bars.index[self.slow - 1:])
 
+    def labels(self, data: MarketData) -> pd.Series:
+        """``up`` when the next bar closes above this bar's close, else ``down``."""
+        close = data.bars["close"]
+        after = close.shift(-1)
+        label = pd.Series(np.where(after > close, "up", "down"), index=close.index, dtype=object)
+        label[after.isna()] = None
+        return label.reindex(self.decision_times(data))
+
     def fit(self, history: MarketData) -> Self:
         averages = self._averages(history.bars)
-        next_move = history.bars["close"].pct_change().shift(-1).reindex(averages.index)
-        known = next_move.notna().to_numpy()  # the last bar's label needs a bar we lack
+        truth = self.labels(history)
+        known = truth.notna().to_numpy()  # the last bar's label needs a bar we lack
         if not known.any():
             raise ValueError(f"history of {len(history.bars)} bars is too short for "
                              f"slow={self.slow}; need at least {self.slow + 1}")
         up_class = (averages["fast"] > averages["slow"]).to_numpy()[known]
-        rose = (next_move.to_numpy()[known] > 0)
+        rose = (truth.to_numpy()[known] == "up")
         self.p_up_ = (np.sum(rose & up_class) + 1) / (np.sum(up_class) + 2)
         self.p_down_ = (np.sum(~rose & ~up_class) + 1) / (np.sum(~up_class) + 2)
         self.n_train_ = int(known.sum())

@@ -11,6 +11,10 @@ __all__ = ["SIGNAL_KINDS", "signal_class"]
 #: kind -> "module:Class"
 SIGNAL_KINDS: dict[str, str] = {
     "ma_crossover": "signals.ma_crossover:MACrossover",
+    "gadf_cnn": "signals.gadf_cnn:GADFCNN",
+    "five_trend": "signals.five_trend:FiveTrendDNN",
+    "news_lstm": "signals.news_lstm:NewsLSTM",
+    "vader": "signals.vader:VaderSentiment",
 }
 
 

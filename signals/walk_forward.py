@@ -97,6 +97,9 @@ class WalkForwardSignal(Signal):
     def decision_times(self, data: MarketData) -> pd.DatetimeIndex:
         return self.base.decision_times(data)
 
+    def labels(self, data: MarketData) -> pd.Series:
+        return self.base.labels(data)
+
     def fit(self, data: MarketData) -> Self:
         times = self.base.decision_times(data)
         self.folds_ = walk_forward_folds(times, scheme=self.scheme, min_train=self.min_train,

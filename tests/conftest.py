@@ -1,0 +1,44 @@
+"""Shared fixtures: synthetic bars, the real data folder (skipped when absent)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+warnings.filterwarnings("ignore", category=DeprecationWarning, module="backtrader")
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data beside the repository; tests needing it skip with the reason."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real market data folder {SHARED_DATA} is absent (it sits beside the repo "
+                    "on developer machines and in CI only)")
+    return SHARED_DATA
+
+
+def make_daily_bars(n: int = 600, seed: int = 0, start: str = "2015-01-02",
+                    tz: str = "America/New_York") -> pd.DataFrame:
+    """A random-walk daily OHLCV frame on business days, consistent OHLC."""
+    rng = np.random.default_rng(seed)
+    index = pd.bdate_range(start, periods=n, tz=tz, name="timestamp")
+    close = 100 * np.exp(np.cumsum(rng.normal(0.0003, 0.01, n)))
+    open_ = np.r_[close[0], close[:-1]] * np.exp(rng.normal(0, 0.002, n))
+    high = np.maximum(open_, close) * (1 + rng.uniform(0, 0.005, n))
+    low = np.minimum(open_, close) * (1 - rng.uniform(0, 0.005, n))
+    volume = rng.integers(1_000, 10_000, n).astype(float)
+    return pd.DataFrame({"open": open_, "high": high, "low": low, "close": close,
+                         "volume": volume}, index=index)
+
+
+@pytest.fixture
+def daily_bars() -> pd.DataFrame:
+    return make_daily_bars()
