@@ -7,7 +7,7 @@ import hashlib
 import inspect
 import json
 import typing
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -67,11 +67,36 @@ class WalkForwardConfig(_Frozen):
     embargo: int = Field(0, ge=0, description="decisions left out between train and test")
 
 
+_INTRADAY_ONLY = ("exit_time", "stop_loss", "take_profit")
+
+
 class StrategyConfig(_Frozen):
+    kind: Literal["signal", "intraday"] = Field(
+        "signal", description="signal: hold each decision until the next one; intraday: enter "
+        "on the day's decision and exit at exit_time (minute bars)")
     threshold: float = Field(0.5, ge=0.0, le=1.0,
                              description="minimum probability of a decision to trade on it")
     allow_short: bool = Field(False, description="go short on down decisions")
     position_size: float = Field(1.0, gt=0.0, le=1.0, description="fraction of equity per trade")
+    exit_time: time | None = Field(None, description="intraday: close positions at the close "
+                                   "of the first bar at or after this exchange time")
+    stop_loss: float | None = Field(None, gt=0.0, lt=1.0,
+                                    description="intraday: exit at this fractional loss")
+    take_profit: float | None = Field(None, gt=0.0,
+                                      description="intraday: exit at this fractional gain")
+
+    @model_validator(mode="after")
+    def _check(self) -> StrategyConfig:
+        if self.kind == "signal":
+            for key in _INTRADAY_ONLY:
+                if getattr(self, key) is not None:
+                    raise ValueError(f"strategy.{key} needs strategy.kind 'intraday'")
+        return self
+
+    def strategy_params(self) -> dict[str, Any]:
+        """Keyword parameters of the backtrader strategy this config selects."""
+        exclude = {"kind", *_INTRADAY_ONLY} if self.kind == "signal" else {"kind"}
+        return self.model_dump(exclude=exclude)
 
 
 class CostsConfig(_Frozen):

@@ -32,8 +32,7 @@ from reports.trade_log import build_trade_log, decision_times_of_fills
 from signals.base import SignalFrame
 from signals.registry import signal_class
 from signals.walk_forward import WalkForwardSignal
-from strategies.buy_and_hold import BuyAndHold
-from strategies.costs import Costs
+from strategies import BuyAndHold, Costs, strategy_class
 
 __all__ = ["RunResult", "run_backtest"]
 
@@ -106,7 +105,8 @@ def run_backtest(config: RunConfig, progress: bool = True) -> RunResult:
     bars = data.bars[data.bars.index >= start]
 
     costs = Costs(commission=config.costs.commission, slippage=config.costs.slippage)
-    strategy = config.strategy.model_dump()
+    strategy = strategy_class(config.strategy.kind)
+    strategy_params = config.strategy.strategy_params()
     results: dict[str, BacktestResult] = {}
     for name in tqdm(list(decisions) + [BUY_AND_HOLD], desc="backtests", disable=not progress,
                      leave=False):
@@ -115,7 +115,8 @@ def run_backtest(config: RunConfig, progress: bool = True) -> RunResult:
                                          cash=config.cash)
         else:
             results[name] = run_strategy(name, bars, decisions[name].between(start, None),
-                                         costs=costs, cash=config.cash, **strategy)
+                                         strategy, costs=costs, cash=config.cash,
+                                         **strategy_params)
             decisions[name] = decisions[name].between(start, None)
 
     explanations = _explain_trades(models, decisions, results, data, progress)

@@ -4,4 +4,15 @@ from strategies.buy_and_hold import BuyAndHold
 from strategies.costs import Costs
 from strategies.signal_strategy import Fill, SignalStrategy
 
-__all__ = ["BuyAndHold", "Costs", "Fill", "SignalStrategy"]
+__all__ = ["BuyAndHold", "Costs", "Fill", "SignalStrategy", "strategy_class"]
+
+
+def strategy_class(kind: str) -> type[SignalStrategy]:
+    """The strategy a ``strategy.kind`` names."""
+    if kind == "signal":
+        return SignalStrategy
+    if kind == "intraday":
+        from strategies.intraday import IntradayStrategy
+
+        return IntradayStrategy
+    raise ValueError(f"unknown strategy kind {kind!r}; use 'signal' or 'intraday'")
