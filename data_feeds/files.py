@@ -58,8 +58,9 @@ def _read_one(path: Path, tz: str | None, layout: Layout) -> pd.DataFrame:
     if path.suffix.lower() in (".parquet", ".pq"):
         raw = pd.read_parquet(path)
         if isinstance(raw.index, pd.DatetimeIndex):
-            raw = raw.reset_index()
-        frame = _from_header_frame(raw, source, tz, first_data_row=0)
+            frame = _localize(raw.rename(columns=str.lower), source, tz)
+        else:
+            frame = _from_header_frame(raw, source, tz, first_data_row=0)
     else:
         frame = _read_csv(path, tz, layout)
     if frame.empty:
@@ -129,11 +130,16 @@ def _from_header_frame(raw: pd.DataFrame, source: str, tz: str | None,
 def _parse_times(text: pd.Series, source: str, fmt: str | None,
                  first_data_row: int) -> pd.DatetimeIndex:
     try:
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=False)
-    except (ValueError, TypeError) as e:
-        # mixed UTC offsets (e.g. +05:30 and +00:00 in one column) land here
-        raise DataError(source, f"timestamps cannot be parsed as one series: {e}",
-                        "write all timestamps in one format and one time zone") from e
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+    except (ValueError, TypeError):
+        # several UTC offsets in one column: fine when every stamp has one (e.g. across DST)
+        with_offset = text.str.contains(r"(?:[+-]\d\d:?\d\d|Z)\s*$", regex=True)
+        if not with_offset.all():
+            row = int((~with_offset).to_numpy().argmax())
+            raise DataError(source, "some timestamps carry a UTC offset and some do not",
+                            "write every timestamp with its offset, or none of them",
+                            where=f"row {row + first_data_row}") from None
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
     bad = parsed.isna().to_numpy()
     if bad.any():
         row = int(bad.argmax())

@@ -38,7 +38,7 @@ def filter_session(bars: pd.DataFrame, session: Session,
     local = bars.tz_convert(session.tz)
     clock = local.index.time
     report = CleaningReport(source, rows_in=len(bars))
-    weekend = local.index.dayofweek >= 5
+    weekend = local.index.day_of_week >= 5
     pre_open = (clock <= session.open) & ~weekend
     after_close = (clock > session.close) & ~weekend
     for reason, mask in (("weekend bars", weekend), ("pre-open bars", pre_open),

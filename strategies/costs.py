@@ -32,7 +32,8 @@ class Costs:
                 raise ValueError(f"costs.{name} must be in [0, 0.1), got {value}")
 
     def apply(self, broker: bt.brokers.BackBroker) -> None:
-        """Install the costs on a backtrader broker; slippage also moves open-price fills."""
+        """Install the costs on a backtrader broker; slippage also moves open-price fills,
+        but never beyond the bar's high or low (backtrader's ``slip_match``)."""
         broker.addcommissioninfo(FractionalShares(commission=self.commission))
         broker.set_slippage_perc(self.slippage, slip_open=True, slip_limit=True,
                                  slip_match=True, slip_out=False)

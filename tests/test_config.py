@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.config import ConfigError, RunConfig, build_config, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(("payload", "named"), [
+    ({"nmae": "x"}, "unknown key 'nmae'"),
+    ({"costs": {"comission": 0.001}}, "unknown key 'costs.comission'"),
+    ({"strategy": {"threshold": 1.5}}, "strategy.threshold"),
+    ({"strategy": {"threshold": "high"}}, "strategy.threshold"),
+    ({"cash": -5}, "cash"),
+    ({"signals": [{"kind": "ma_crossover", "fsat": 3}]}, "did you mean 'fast'"),
+    ({"signals": [{"kind": "ma_crossover", "fast": 2.5}]}, "parameter 'fast'"),
+    ({"signals": [{"kind": "bogus"}]}, "unknown signal kind 'bogus'"),
+    ({"data": {"source": "file"}}, "data.path is required"),
+    ({"data": {"start": "2020-01-01", "end": "2019-01-01"}}, "after data.end"),
+    ({"strategy": {"exit_time": "15:00"}}, "needs strategy.kind 'intraday'"),
+])
+def test_bad_configs_name_the_key(payload, named):
+    with pytest.raises(ConfigError, match=None) as info:
+        build_config(payload)
+    assert named in str(info.value)
+
+
+def test_defaults_are_resolved_and_hash_is_stable():
+    config = RunConfig()
+    assert config.to_dict()["signals"][0] == {"kind": "ma_crossover", "walk_forward": None,
+                                              "fast": 50, "slow": 200}
+    assert config.hash() == build_config(config.to_dict()).hash()
+    assert config.hash() != build_config({"costs": {"slippage": 0.0}}).hash()
+
+
+def test_yaml_round_trip_and_overrides(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text(RunConfig().to_yaml())
+    config = load_config(path, {"strategy.threshold": 0.6})
+    assert config.strategy.threshold == 0.6
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_configs_in_the_repo_are_valid():
+    for path in sorted((ROOT / "configs").glob("*.yaml")):
+        load_config(path)
+
+
+def test_cli_help_documents_every_option():
+    out = subprocess.run([sys.executable, str(ROOT / "run_backtest.py"), "--help"],
+                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    for flag in ("--config", "--signal", "--threshold", "--commission", "--slippage",
+                 "--data-source", "--start", "--end", "--quiet", "--no-tearsheet"):
+        assert flag in out
+
+
+def test_cli_rejects_a_bad_config_before_any_work(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("strategy:\n  treshold: 0.6\n")
+    proc = subprocess.run([sys.executable, str(ROOT / "run_backtest.py"), "--config", str(path),
+                           "--output-dir", str(tmp_path / "runs")], capture_output=True,
+                          text=True, cwd=ROOT)
+    assert proc.returncode == 2
+    assert "unknown key 'strategy.treshold'" in proc.stderr
+    assert not (tmp_path / "runs").exists()
