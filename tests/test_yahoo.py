@@ -35,7 +35,7 @@ def test_download_is_validated_and_cached(tmp_path):
                           download=lambda **k: pytest.fail("cache not used"))
     pd.testing.assert_frame_equal(first, again, check_freq=False)
     assert len(calls) == 1
-    assert calls[0]["end"] == pd.Timestamp(2015, 1, 10)  # yfinance's end is exclusive
+    assert calls[0]["end"] == date(2015, 1, 10)  # yfinance's end is exclusive
 
 
 def test_unreachable_network_is_a_clear_error(tmp_path):
