@@ -1,0 +1,65 @@
+"""End to end on the real S&P 500 sample shipped by `arch`: pinned figures and exact reruns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from engine.config import load_config
+from engine.runner import run_backtest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    config = load_config(ROOT / "configs" / "sp500_ma_crossover.yaml", {"output_dir": str(out)})
+    first = run_backtest(config, progress=False)
+    second = run_backtest(config.model_copy(update={"tearsheet": False}), progress=False)
+    return first, second
+
+
+def test_pinned_figures(runs):
+    first, _ = runs
+    table = first.comparison
+    assert round(table.loc["final_equity", "ma_crossover"], 2) == 276228.52
+    assert table.loc["trades", "ma_crossover"] == 8
+    assert round(table.loc["final_equity", "buy_and_hold"], 2) == 229846.43
+    assert table.loc["trades", "buy_and_hold"] == 1
+
+
+def test_run_folder_contents(runs):
+    first, _ = runs
+    folder = first.folder
+    for name in ("config.yaml", "config.sha256", "run.json", "trades.csv", "trades.parquet",
+                 "equity.csv", "summary.csv", "signals.parquet", "explanations.jsonl",
+                 "tearsheet.html"):
+        assert (folder / name).is_file(), name
+    status = json.loads((folder / "run.json").read_text())
+    assert status["status"] == "complete"
+    assert status["config_hash"] == first.config.hash()
+    assert (folder / "config.sha256").read_text().strip() == first.config.hash()
+    html = (folder / "tearsheet.html").read_text()
+    assert "buy and hold" in html.lower()
+    trades = pd.read_parquet(folder / "trades.parquet")
+    signal_trades = trades[trades["strategy"] == "ma_crossover"]
+    assert signal_trades["entry_explanation"].notna().all()
+    assert signal_trades["entry_explanation_id"].str.startswith("ma_crossover@").all()
+    assert len((folder / "explanations.jsonl").read_text().splitlines()) == len(
+        set(signal_trades["entry_explanation_id"]) | set(
+            signal_trades["exit_explanation_id"].dropna()))
+
+
+def test_rerun_is_identical(runs):
+    first, second = runs
+    assert first.folder != second.folder
+    pd.testing.assert_frame_equal(first.trades, second.trades)
+    pd.testing.assert_frame_equal(first.equity, second.equity)
+    pd.testing.assert_frame_equal(first.comparison, second.comparison)
+    a = pd.read_csv(first.folder / "trades.csv")
+    b = pd.read_csv(second.folder / "trades.csv")
+    pd.testing.assert_frame_equal(a, b)
