@@ -63,3 +63,21 @@ def test_rerun_is_identical(runs):
     a = pd.read_csv(first.folder / "trades.csv")
     b = pd.read_csv(second.folder / "trades.csv")
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_crash_in_the_report_step_loses_no_trades(tmp_path, monkeypatch):
+    import engine.runner
+
+    def broken_tearsheet(*args, **kwargs):
+        raise RuntimeError("injected failure in the report step")
+
+    monkeypatch.setattr(engine.runner, "write_tearsheet", broken_tearsheet)
+    config = load_config(ROOT / "configs" / "sp500_ma_crossover.yaml",
+                         {"output_dir": str(tmp_path), "data.start": "2010-01-01"})
+    with pytest.raises(RuntimeError, match="injected"):
+        run_backtest(config, progress=False)
+    (folder,) = tmp_path.iterdir()
+    assert json.loads((folder / "run.json").read_text())["status"] == "incomplete"
+    trades = pd.read_csv(folder / "trades.csv")
+    assert len(trades) > 0
+    assert not any(p.name.endswith(".tmp") for p in folder.iterdir())
