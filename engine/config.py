@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from signals.registry import SIGNAL_KINDS, signal_class
 
-__all__ = ["ConfigError", "CostsConfig", "DataConfig", "RunConfig", "SignalConfig",
-           "StrategyConfig", "WalkForwardConfig", "build_config", "load_config"]
+__all__ = ["ConfigError", "CostsConfig", "DataConfig", "HeadlinesConfig", "RunConfig",
+           "SignalConfig", "StrategyConfig", "WalkForwardConfig", "build_config", "load_config"]
 
 
 class ConfigError(ValueError):
@@ -28,8 +28,35 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class HeadlinesConfig(_Frozen):
+    """Where the headlines come from and when each may be used (data_feeds/headlines.py)."""
+
+    source: Literal["csv", "parquet", "sqlite", "wigpy"] = Field(
+        "csv", description="csv/parquet/sqlite: a file at path; wigpy: the NYT economy "
+        "headlines shipped in the wigpy package (read by path)")
+    path: str | None = Field(None, description="headline file for csv, parquet or sqlite")
+    table: str = Field("headlines", description="sqlite table")
+    text_column: str | None = Field(None, description="text column (default: text, headline "
+                                    "or title)")
+    time_column: str | None = Field(None, description="publication time column (default: "
+                                    "timestamp, date, datetime, time or published)")
+    id_column: str | None = Field(None, description="row id column (default: row_id, id or "
+                                  "an unnamed first column)")
+    policy: Literal["after_close", "same_day_before_open"] = Field(
+        "after_close", description="after_close: a headline dated d first reaches the "
+        "decision at the first bar after d; same_day_before_open (needs publication times): "
+        "headlines published before the open reach the decision at the close of their day")
+    keep_duplicates: bool = Field(False, description="keep rows with the same text and time")
+
+    @model_validator(mode="after")
+    def _check(self) -> HeadlinesConfig:
+        if self.source != "wigpy" and not self.path:
+            raise ValueError(f"data.headlines.path is required when source is {self.source!r}")
+        return self
+
+
 class DataConfig(_Frozen):
-    """Where the bars come from."""
+    """Where the bars (and optional headlines) come from."""
 
     source: Literal["sample", "file", "yfinance"] = Field(
         "sample", description="sample: data shipped by the arch package; file: a CSV/Parquet "
@@ -47,6 +74,7 @@ class DataConfig(_Frozen):
     end: date | None = Field(None, description="last date to use (inclusive)")
     cache_dir: str = Field(".cache/yfinance", description="yfinance Parquet cache folder")
     offline: bool = Field(False, description="yfinance: use the cache only, never download")
+    headlines: HeadlinesConfig | None = Field(None, description="headlines for news signals")
 
     @model_validator(mode="after")
     def _check(self) -> DataConfig:

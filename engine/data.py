@@ -7,11 +7,12 @@ import pandas as pd
 from data_feeds.cleaning import CleaningReport
 from data_feeds.errors import DataError
 from data_feeds.files import load_bars
+from data_feeds.headlines import load_headlines, load_wigpy_headlines
 from data_feeds.market_data import MarketData
 from data_feeds.samples import load_sample_bars
 from data_feeds.sessions import NSE, NYSE, filter_session, resample_daily
 from data_feeds.yahoo import load_yfinance
-from engine.config import DataConfig
+from engine.config import DataConfig, HeadlinesConfig
 
 __all__ = ["load_market_data"]
 
@@ -41,7 +42,29 @@ def load_market_data(config: DataConfig) -> tuple[MarketData, list[CleaningRepor
         session = _SESSIONS.get(config.session, NYSE)
         bars = resample_daily(bars, session)
     bars = _cut(bars, config, source)
-    return MarketData(bars=bars, symbol=symbol), reports
+    headlines = None
+    if config.headlines is not None:
+        headlines, report = _headlines(config.headlines, bars, config.session, symbol)
+        reports.append(report)
+    return MarketData(bars=bars, headlines=headlines, symbol=symbol), reports
+
+
+def _headlines(config: HeadlinesConfig, bars: pd.DataFrame, session: str,
+               symbol: str) -> tuple[pd.DataFrame, CleaningReport]:
+    """Headlines in the bars' time zone; those dated after the last bar are reported."""
+    tz = str(bars.index.tz)
+    earliest, latest = bars.index[0], bars.index[-1]
+    if config.source == "wigpy":
+        return load_wigpy_headlines(tz=tz, earliest=earliest, latest=latest, symbol=symbol)
+    assert config.path is not None
+    exchange = _SESSIONS.get(session) or next(
+        (s for s in _SESSIONS.values() if s.tz == tz), None)
+    return load_headlines(config.path, fmt=config.source, text_column=config.text_column,
+                          time_column=config.time_column, id_column=config.id_column,
+                          table=config.table, tz=tz, policy=config.policy,
+                          session_open=exchange.open if exchange else None,
+                          earliest=earliest, latest=latest,
+                          symbol=symbol, keep_duplicates=config.keep_duplicates)
 
 
 def _cut(bars: pd.DataFrame, config: DataConfig, source: str) -> pd.DataFrame:
