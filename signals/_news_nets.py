@@ -1,0 +1,98 @@
+"""Torch networks and the training loop of the news and OHLC LSTM signals (imported lazily)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["HeadlineNet", "OHLCNet", "predict_net", "train_net"]
+
+
+class HeadlineNet(nn.Module):
+    """Embedding -> Conv1D (ReLU) -> MaxPool1D(2) -> LSTM -> [last state, extras] -> logit."""
+
+    def __init__(self, vocab_size: int, embedding_dim: int, filters: int, kernel_size: int,
+                 lstm_units: int, extras: int) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+        self.conv = nn.Conv1d(embedding_dim, filters, kernel_size, padding=kernel_size // 2)
+        self.pool = nn.MaxPool1d(2)
+        self.lstm = nn.LSTM(filters, lstm_units, batch_first=True)
+        self.head = nn.Linear(lstm_units + extras, 1)
+
+    def forward(self, tokens: torch.Tensor, extras: torch.Tensor) -> torch.Tensor:
+        x = self.embedding(tokens).transpose(1, 2)  # (batch, embedding, time)
+        x = self.pool(torch.relu(self.conv(x))).transpose(1, 2)
+        _, (state, _) = self.lstm(x)
+        return self.head(torch.cat([state[-1], extras], dim=1)).squeeze(1)
+
+
+class OHLCNet(nn.Module):
+    """LSTM over a window of scaled OHLC rows -> the next scaled open."""
+
+    def __init__(self, features: int, units: int) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(features, units, batch_first=True)
+        self.head = nn.Linear(units, 1)
+
+    def forward(self, window: torch.Tensor) -> torch.Tensor:
+        _, (state, _) = self.lstm(window)
+        return self.head(state[-1]).squeeze(1)
+
+
+def _tensors(arrays: Sequence[np.ndarray]) -> list[torch.Tensor]:
+    return [torch.as_tensor(a) for a in arrays]
+
+
+def train_net(net: nn.Module, inputs: Sequence[np.ndarray], target: np.ndarray,
+              val_inputs: Sequence[np.ndarray], val_target: np.ndarray, *, loss: str,
+              epochs: int, batch_size: int, learning_rate: float, patience: int,
+              seed: int) -> dict[str, float]:
+    """Adam with early stopping (best validation loss restored) and halving of the learning
+    rate after one epoch without improvement. ``loss`` is ``"bce"`` (logits) or ``"mse"``."""
+    criterion = nn.BCEWithLogitsLoss() if loss == "bce" else nn.MSELoss()
+    optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
+    generator = torch.Generator().manual_seed(seed)
+    xs, y = _tensors(inputs), torch.as_tensor(target, dtype=torch.float32)
+    val_xs, val_y = _tensors(val_inputs), torch.as_tensor(val_target, dtype=torch.float32)
+    best, best_state, best_epoch, waited = np.inf, copy.deepcopy(net.state_dict()), 0, 0
+    for epoch in range(1, epochs + 1):
+        net.train()
+        order = torch.randperm(len(y), generator=generator)
+        for start in range(0, len(y), batch_size):
+            batch = order[start:start + batch_size]
+            optimizer.zero_grad()
+            criterion(net(*(x[batch] for x in xs)), y[batch]).backward()
+            optimizer.step()
+        net.eval()
+        with torch.no_grad():
+            val_loss = float(criterion(net(*val_xs), val_y))
+        scheduler.step(val_loss)
+        if val_loss < best - 1e-6:
+            best, best_state, best_epoch, waited = val_loss, copy.deepcopy(net.state_dict()), \
+                epoch, 0
+        else:
+            waited += 1
+            if waited >= patience:
+                break
+    net.load_state_dict(best_state)
+    net.eval()
+    return {"best_epoch": float(best_epoch), "val_loss": float(best)}
+
+
+def predict_net(net: nn.Module, inputs: Sequence[np.ndarray],
+                batch_size: int = 1024) -> np.ndarray:
+    """Outputs of ``net`` (logits or values) for ``inputs``, in batches, without gradients."""
+    net.eval()
+    xs = _tensors(inputs)
+    n = len(xs[0])
+    out = []
+    with torch.no_grad():
+        for start in range(0, n, batch_size):
+            out.append(net(*(x[start:start + batch_size] for x in xs)).numpy())
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)

@@ -1,0 +1,77 @@
+"""Shared plumbing of the headline signals: which headlines each daily decision sees, labels.
+
+A decision is made at every bar that has at least one headline that became
+available since the previous bar (``previous bar < available_at <= bar``); see
+data_feeds/headlines.py for when a headline becomes available. Several headlines
+of one decision are aggregated by the signal (mean of per-headline scores).
+
+**Days without news** get no decision: the strategy keeps its position through
+them (``SignalStrategy`` holds on bars without a decision), i.e. the last news
+day's call is carried forward without decay until news arrives again.
+
+The label of a decision at bar ``t`` is the direction of the next session,
+``up`` when the close of bar ``t+1`` is above the close of ``t`` (the session the
+trade is held in; the fill is at the open of ``t+1``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from data_feeds.headlines import decision_bars
+from data_feeds.market_data import MarketData
+from signals.base import Signal
+
+__all__ = ["NewsSignal", "next_session_direction"]
+
+
+def next_session_direction(bars: pd.DataFrame) -> pd.Series:
+    """``up``/``down`` for each bar by the next close; ``None`` at the last bar."""
+    close = bars["close"]
+    after = close.shift(-1)
+    label = pd.Series(np.where(after > close, "up", "down"), index=bars.index, dtype=object)
+    label[after.isna()] = None
+    return label
+
+
+class NewsSignal(Signal):
+    """Base of the signals that decide from the headlines of each day."""
+
+    def day_headlines(self, data: MarketData) -> pd.DataFrame:
+        """The headlines that reach a decision, with its time in ``decision_time``."""
+        if data.headlines is None:
+            raise ValueError(f"{type(self).__name__} needs headlines: load MarketData with "
+                             "headlines (data.headlines in the run config)")
+        headlines = data.headlines
+        times = decision_bars(headlines, pd.DatetimeIndex(data.bars.index))
+        out = headlines.assign(decision_time=times)
+        return out[out["decision_time"].notna()]
+
+    def decision_times(self, data: MarketData) -> pd.DatetimeIndex:
+        times = pd.DatetimeIndex(self.day_headlines(data)["decision_time"].unique())
+        return times.sort_values().rename("decision_time")
+
+    def labels(self, data: MarketData) -> pd.Series:
+        """Next-session direction at each decision time (see the module docstring)."""
+        return next_session_direction(data.bars).reindex(self.decision_times(data))
+
+    def training_headlines(self, history: MarketData) -> pd.DataFrame:
+        """Headlines of ``history`` whose decision has a known label, with column ``label``;
+        sets ``train_start_``, ``train_end_`` and ``label_end_``."""
+        headlines = self.day_headlines(history)
+        labels = next_session_direction(history.bars)
+        headlines = headlines.assign(label=labels.reindex(
+            pd.DatetimeIndex(headlines["decision_time"])).to_numpy())
+        headlines = headlines[headlines["label"].notna()]
+        days = headlines["decision_time"].nunique()
+        if days < 4:
+            raise ValueError(f"{type(self).__name__}: {days} labelled news days in the history "
+                             f"{history.bars.index[0]} .. {history.bars.index[-1]}; need at "
+                             "least 4 (use a longer training window)")
+        index = history.bars.index
+        last = index.get_loc(headlines["decision_time"].max())
+        self.train_start_ = index[0]
+        self.train_end_ = index[-1]
+        self.label_end_ = index[last + 1]
+        return headlines
