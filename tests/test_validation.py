@@ -16,7 +16,8 @@ def _write(tmp_path, text, name="bars.csv"):
     return path
 
 
-GOOD = "date,open,high,low,close,volume\n2021-01-04,10,11,9,10.5,100\n2021-01-05,10.5,12,10,11,200\n"
+GOOD = ("date,open,high,low,close,volume\n2021-01-04,10,11,9,10.5,100\n"
+        "2021-01-05,10.5,12,10,11,200\n")
 
 
 def test_good_file_loads(tmp_path):
@@ -58,7 +59,7 @@ def test_bad_files_raise_named_errors(tmp_path, text, problem, fix):
     message = str(info.value)
     assert str(path) in message
     assert problem in message
-    assert f"Fix: " in message and fix in message
+    assert "Fix: " in message and fix in message
 
 
 def test_error_names_the_row(tmp_path):
