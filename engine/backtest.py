@@ -17,7 +17,11 @@ __all__ = ["BacktestResult", "run_strategy"]
 
 @dataclass(frozen=True)
 class BacktestResult:
-    """Equity and exposure at each bar close, fills and rejected orders of one strategy run."""
+    """Equity and exposure at each bar close, fills and rejected orders of one strategy run.
+
+    ``fills`` has one row per executed order: time, bar, signed size, price, commission,
+    the causing decision's row, the reason, and the slippage paid against the bar's open.
+    """
 
     name: str
     equity: pd.Series
@@ -54,6 +58,8 @@ def run_strategy(name: str, bars: pd.DataFrame, signals: SignalFrame | None,
                          columns=["bar", "size", "price", "commission", "decision", "reason"])
     fills.insert(0, "time", index[fills["bar"].to_numpy()] if len(fills) else
                  pd.DatetimeIndex([], tz=index.tz))
+    opens = bars["open"].to_numpy()[fills["bar"].to_numpy(dtype=int)]
+    fills["slippage"] = (fills["price"] - opens).abs() * fills["size"].abs()
     rejected = pd.DataFrame(strat.rejected, columns=["bar", "status"])
     return BacktestResult(name=name, equity=equity, exposure=exposure, fills=fills,
                           rejected=rejected, cash=cash)

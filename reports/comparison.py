@@ -6,23 +6,31 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from reports.metrics import Performance
+
 __all__ = ["comparison_table", "format_comparison"]
 
-_PERCENT = ("total_return", "cagr", "max_drawdown", "exposure")
+_PERCENT = ("total_return", "cagr", "volatility", "max_drawdown", "exposure", "hit_rate",
+            "avg_win", "avg_loss")
+#: the short table the command line prints
+HEADLINE = ("total_return", "cagr", "sharpe", "max_drawdown", "trades", "exposure",
+            "costs_paid", "final_equity")
 
 
-def comparison_table(summaries: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
+def comparison_table(summaries: Mapping[str, Performance]) -> pd.DataFrame:
     """One row per metric, one column per strategy."""
-    return pd.DataFrame({name: dict(s) for name, s in summaries.items()})
+    return pd.DataFrame({name: s.as_dict() for name, s in summaries.items()})
 
 
-def format_comparison(table: pd.DataFrame) -> str:
-    """The table as aligned text: percentages, two-decimal ratios, whole trade counts."""
+def format_comparison(table: pd.DataFrame, headline: bool = True) -> str:
+    """The table as aligned text (by default only the headline rows): percentages,
+    two-decimal ratios, whole trade counts."""
+    table = table.loc[[m for m in table.index if m in HEADLINE]] if headline else table
     shown = table.astype(object).copy()
     for metric in table.index:
         row = table.loc[metric]
         if metric in _PERCENT:
-            shown.loc[metric] = [f"{v:.2%}" for v in row]
+            shown.loc[metric] = ["-" if pd.isna(v) else f"{v:.2%}" for v in row]
         elif metric == "trades":
             shown.loc[metric] = [f"{v:.0f}" for v in row]
         elif metric in ("final_equity", "costs_paid"):

@@ -1,45 +1,102 @@
-"""Performance figures of an equity curve, computed on daily closes."""
+"""Performance figures of a strategy, computed on daily closes (intraday curves included)."""
 
 from __future__ import annotations
+
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
 from engine.backtest import BacktestResult
 
-__all__ = ["SUMMARY_COLUMNS", "daily_equity", "summarize"]
+__all__ = ["Performance", "daily_equity", "daily_returns", "max_drawdown", "sharpe", "sortino",
+           "summarize"]
 
 TRADING_DAYS = 252
-SUMMARY_COLUMNS = ("total_return", "cagr", "sharpe", "max_drawdown", "trades", "exposure",
-                   "final_equity", "costs_paid")
+
+
+@dataclass(frozen=True)
+class Performance:
+    """One strategy's figures. Ratios are annualised on daily returns with a zero risk-free
+    rate; ``exposure`` is the fraction of bars in the market, ``turnover`` the traded value
+    per year as a multiple of average equity, ``costs_paid`` commission plus slippage."""
+
+    total_return: float
+    cagr: float
+    volatility: float
+    sharpe: float
+    sortino: float
+    max_drawdown: float
+    calmar: float
+    trades: int
+    hit_rate: float
+    avg_win: float
+    avg_loss: float
+    exposure: float
+    turnover: float
+    costs_paid: float
+    final_equity: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: float(v) for k, v in asdict(self).items()}
 
 
 def daily_equity(equity: pd.Series) -> pd.Series:
     """The last equity of each calendar day (intraday curves become daily ones)."""
-    days = equity.index.normalize()
-    return equity.groupby(days).last()
+    return equity.groupby(equity.index.normalize()).last()
 
 
-def summarize(result: BacktestResult, trades: pd.DataFrame) -> dict[str, float]:
-    """Return, CAGR, Sharpe (daily, annualised, zero risk-free rate), max drawdown,
-    number of trades, exposure (fraction of bars in the market) and costs paid."""
-    daily = daily_equity(result.equity)
-    start_value = result.cash
-    total = daily.iloc[-1] / start_value - 1
-    years = max((daily.index[-1] - daily.index[0]).days / 365.25, 1 / 365.25)
-    cagr = (daily.iloc[-1] / start_value) ** (1 / years) - 1
-    returns = pd.concat([pd.Series([start_value]), daily.reset_index(drop=True)]).pct_change()
-    returns = returns.iloc[1:]
+def daily_returns(equity: pd.Series, start_value: float) -> pd.Series:
+    """Daily returns; the first day's is measured from the starting cash."""
+    daily = daily_equity(equity)
+    previous = daily.shift(1)
+    previous.iloc[0] = start_value
+    return daily / previous - 1
+
+
+def sharpe(returns: pd.Series) -> float:
     std = returns.std(ddof=1)
-    sharpe = float(np.sqrt(TRADING_DAYS) * returns.mean() / std) if std > 0 else 0.0
-    drawdown = (daily / daily.cummax().clip(lower=start_value) - 1).min()
-    return {
-        "total_return": float(total),
-        "cagr": float(cagr),
-        "sharpe": sharpe,
-        "max_drawdown": float(min(drawdown, 0.0)),
-        "trades": float(len(trades)),
-        "exposure": float(result.exposure.mean()),
-        "final_equity": float(result.equity.iloc[-1]),
-        "costs_paid": float(result.fills["commission"].sum()),
-    }
+    return float(np.sqrt(TRADING_DAYS) * returns.mean() / std) if std > 0 else 0.0
+
+
+def sortino(returns: pd.Series) -> float:
+    """Mean over downside deviation (root mean square of negative returns over all days)."""
+    downside = np.sqrt((returns.clip(upper=0) ** 2).sum() / len(returns))
+    return float(np.sqrt(TRADING_DAYS) * returns.mean() / downside) if downside > 0 else 0.0
+
+
+def max_drawdown(returns: pd.Series) -> float:
+    """Worst fall from a running peak of the compounded curve, starting at 1 (<= 0)."""
+    curve = np.r_[1.0, np.cumprod(1 + returns.to_numpy())]
+    return float(np.min(curve / np.maximum.accumulate(curve) - 1))
+
+
+def summarize(result: BacktestResult, trades: pd.DataFrame) -> Performance:
+    """Figures of one backtest and its trade log."""
+    returns = daily_returns(result.equity, result.cash)
+    final = float(result.equity.iloc[-1])
+    days = returns.index
+    years = max((days[-1] - days[0]).days / 365.25, 1 / 365.25)
+    cagr = (final / result.cash) ** (1 / years) - 1
+    drawdown = max_drawdown(returns)
+    closed = trades[trades["status"] == "closed"]
+    wins = closed.loc[closed["net_pnl"] > 0, "return_pct"]
+    losses = closed.loc[closed["net_pnl"] <= 0, "return_pct"]
+    traded = (result.fills["size"].abs() * result.fills["price"]).sum()
+    return Performance(
+        total_return=final / result.cash - 1,
+        cagr=float(cagr),
+        volatility=float(returns.std(ddof=1) * np.sqrt(TRADING_DAYS)),
+        sharpe=sharpe(returns),
+        sortino=sortino(returns),
+        max_drawdown=drawdown,
+        calmar=float(cagr / abs(drawdown)) if drawdown < 0 else 0.0,
+        trades=len(trades),
+        hit_rate=float(len(wins) / len(closed)) if len(closed) else float("nan"),
+        avg_win=float(wins.mean()) if len(wins) else float("nan"),
+        avg_loss=float(losses.mean()) if len(losses) else float("nan"),
+        exposure=float(result.exposure.mean()),
+        turnover=float(traded / result.equity.mean() / years),
+        costs_paid=float(result.fills["commission"].sum() + result.fills["slippage"].sum()),
+        final_equity=final,
+    )

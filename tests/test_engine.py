@@ -87,8 +87,8 @@ def test_trade_log_round_trips_and_open_trade():
     last = trades.iloc[1]
     assert last["exit_price"] == bars["close"].iloc[-1]
     summary = summarize(result, trades)
-    assert summary["trades"] == 2
-    assert summary["final_equity"] == pytest.approx(result.equity.iloc[-1])
+    assert summary.trades == 2
+    assert summary.final_equity == pytest.approx(result.equity.iloc[-1])
 
 
 def test_decision_off_the_bar_grid_is_refused():
