@@ -1,0 +1,114 @@
+"""Is a strategy's edge over buy-and-hold distinguishable from luck?
+
+Two views, both on daily returns:
+
+* a circular block bootstrap of the paired return series (blocks keep volatility
+  clustering and the pairing keeps the two series' correlation) giving a confidence
+  interval of the annualised Sharpe difference, strategy minus buy-and-hold;
+* the probabilistic Sharpe ratio (Bailey and López de Prado, 2012) of the strategy
+  against buy-and-hold's Sharpe as the hurdle, and its deflated version (2014), which
+  raises the hurdle for the number of strategies tried in the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from reports.metrics import TRADING_DAYS
+
+__all__ = ["EdgeTest", "deflated_sharpe", "edge_over_benchmark", "probabilistic_sharpe",
+           "sharpe_difference_interval"]
+
+EULER_GAMMA = 0.5772156649015329
+
+
+@dataclass(frozen=True)
+class EdgeTest:
+    """The evidence that a strategy beats its benchmark, and the verdict in words."""
+
+    sharpe_difference: float
+    interval_low: float
+    interval_high: float
+    level: float
+    probabilistic_sharpe: float
+    deflated_sharpe: float
+    trials: int
+    verdict: str
+
+
+def _sharpe(r: np.ndarray) -> np.ndarray:
+    """Per-period Sharpe along the last axis."""
+    std = r.std(axis=-1, ddof=1)
+    return np.divide(r.mean(axis=-1), std, out=np.zeros_like(std), where=std > 0)
+
+
+def sharpe_difference_interval(strategy: pd.Series, benchmark: pd.Series, *, block: int = 20,
+                               resamples: int = 2000, level: float = 0.95,
+                               seed: int = 0) -> tuple[float, float, float]:
+    """Annualised Sharpe difference and its circular-block-bootstrap interval."""
+    pair = pd.concat([strategy, benchmark], axis=1, join="inner").to_numpy().T
+    n = pair.shape[1]
+    if n < 2 * block:
+        raise ValueError(f"{n} paired returns are too few for blocks of {block}")
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(0, n, size=(resamples, -(-n // block)))
+    index = ((starts[:, :, None] + np.arange(block)) % n).reshape(resamples, -1)[:, :n]
+    sampled = pair[:, index]  # (2, resamples, n)
+    scale = np.sqrt(TRADING_DAYS)
+    diffs = scale * (_sharpe(sampled[0]) - _sharpe(sampled[1]))
+    observed = scale * float(_sharpe(pair[0]) - _sharpe(pair[1]))
+    tail = (1 - level) / 2
+    low, high = np.quantile(diffs, [tail, 1 - tail])
+    return observed, float(low), float(high)
+
+
+def probabilistic_sharpe(returns: pd.Series, hurdle: float) -> float:
+    """P(true per-period Sharpe > ``hurdle``) given skew and kurtosis of ``returns``."""
+    r = returns.to_numpy()
+    n = len(r)
+    sr = float(_sharpe(r))
+    skew = float(stats.skew(r))
+    kurt = float(stats.kurtosis(r, fisher=False))
+    denominator = np.sqrt(max(1 - skew * sr + (kurt - 1) / 4 * sr**2, 1e-12))
+    return float(stats.norm.cdf((sr - hurdle) * np.sqrt(n - 1) / denominator))
+
+
+def deflated_sharpe(returns: pd.Series, hurdle: float, trials: int,
+                    trial_sharpe_variance: float) -> float:
+    """PSR against the expected best of ``trials`` unskilled strategies above ``hurdle``."""
+    if trials <= 1 or trial_sharpe_variance <= 0:
+        return probabilistic_sharpe(returns, hurdle)
+    expected_max = np.sqrt(trial_sharpe_variance) * (
+        (1 - EULER_GAMMA) * stats.norm.ppf(1 - 1 / trials)
+        + EULER_GAMMA * stats.norm.ppf(1 - 1 / (trials * np.e)))
+    return probabilistic_sharpe(returns, hurdle + float(expected_max))
+
+
+def edge_over_benchmark(strategy: pd.Series, benchmark: pd.Series, *, trials: int = 1,
+                        trial_sharpe_variance: float = 0.0, seed: int = 0,
+                        level: float = 0.95) -> EdgeTest:
+    """Bootstrap interval, PSR and DSR of ``strategy`` daily returns vs ``benchmark``'s."""
+    diff, low, high = sharpe_difference_interval(strategy, benchmark, seed=seed, level=level)
+    hurdle = float(_sharpe(benchmark.to_numpy()))
+    psr = probabilistic_sharpe(strategy, hurdle)
+    dsr = deflated_sharpe(strategy, hurdle, trials, trial_sharpe_variance)
+    span = f"[{low:+.2f}, {high:+.2f}]"
+    if low > 0:
+        verdict = (f"Beats buy-and-hold: the {level:.0%} interval of the Sharpe difference "
+                   f"{span} lies above zero.")
+    elif high < 0:
+        verdict = (f"Worse than buy-and-hold: the {level:.0%} interval of the Sharpe difference "
+                   f"{span} lies below zero.")
+    else:
+        verdict = (f"Not distinguishable from luck: the {level:.0%} interval of the Sharpe "
+                   f"difference {span} includes zero.")
+    verdict += (f" Chance its true Sharpe exceeds buy-and-hold's: {psr:.0%}"
+                + (f" ({dsr:.0%} after allowing for {trials} strategies tried)."
+                   if trials > 1 else "."))
+    return EdgeTest(sharpe_difference=diff, interval_low=low, interval_high=high, level=level,
+                    probabilistic_sharpe=psr, deflated_sharpe=dsr, trials=trials,
+                    verdict=verdict)
