@@ -29,7 +29,6 @@ date) are removed and counted too unless ``keep_duplicates``.
 from __future__ import annotations
 
 import html
-import io
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -127,11 +126,13 @@ def load_headlines(path: str | Path, *, fmt: Format = "auto", text_column: str |
                         f"{list(raw.columns)})", "fix extra_columns")
 
     row_number = np.arange(1, len(raw) + 1)
-    text = raw[text_col].map(_as_text)
-    bad_bytes = text.map(lambda t: t is None or bool(_BAD_BYTES.search(t))).to_numpy()
-    text = text.fillna("").map(lambda t: " ".join(html.unescape(t).split()))
-    empty = ~text.map(lambda t: bool(_WORD.search(t))).to_numpy() & ~bad_bytes
-    stamps = _localize(pd.to_datetime(raw[time_col].map(_as_text), errors="coerce",
+    cells = [_as_text(v) for v in raw[text_col]]
+    bad_bytes = np.array([bool(_BAD_BYTES.search(t)) for t in cells], dtype=bool)
+    text = pd.Series(["" if bad else " ".join(html.unescape(t).split())
+                      for t, bad in zip(cells, bad_bytes, strict=True)], index=raw.index)
+    empty = ~np.array([bool(_WORD.search(t)) for t in text], dtype=bool) & ~bad_bytes
+    times = ["" if _BAD_BYTES.search(t) else t for t in map(_as_text, raw[time_col])]
+    stamps = _localize(pd.to_datetime(pd.Series(times, index=raw.index), errors="coerce",
                                       format="mixed"), tz)
     unparseable = stamps.isna().to_numpy() & ~bad_bytes & ~empty
     naive_day = stamps.dt.tz_localize(None).dt.normalize()
@@ -156,7 +157,7 @@ def load_headlines(path: str | Path, *, fmt: Format = "auto", text_column: str |
     frame = pd.DataFrame({"row_id": ids, "timestamp": stamps, "text": text,
                           "source": name, "symbol": symbol})
     for column in extra_columns:
-        frame[column] = raw[column].map(lambda v: _as_text(v) if isinstance(v, bytes) else v)
+        frame[column] = [_as_text(v) if isinstance(v, bytes) else v for v in raw[column]]
     frame.insert(2, "available_at", availability(stamps, policy, session_open, has_time,
                                                  str(path)))
     rows = row_number[keep]
@@ -204,9 +205,9 @@ def _format_of(path: Path) -> Format:
 
 
 def _read_csv(path: Path, table: str) -> pd.DataFrame:
-    text = path.read_bytes().decode("utf-8", errors="surrogateescape")
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        return pd.read_csv(path, dtype=object, keep_default_na=False, encoding="utf-8",
+                           encoding_errors="surrogateescape")
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise DataError(str(path), f"not a readable CSV ({e})",
                         "check the delimiter and quoting") from e
@@ -235,7 +236,7 @@ def _read_sqlite(path: Path, table: str) -> pd.DataFrame:
 _READERS = {"csv": _read_csv, "parquet": _read_parquet, "sqlite": _read_sqlite}
 
 
-def _as_text(value: object) -> str | None:
+def _as_text(value: object) -> str:
     """A cell as text; undecodable bytes become surrogates (flagged as non-UTF-8)."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
@@ -246,7 +247,7 @@ def _as_text(value: object) -> str | None:
 
 def _ids(column: pd.Series) -> np.ndarray:
     """Row ids as integers when they all are, else as text."""
-    values = column.map(lambda v: _as_text(v) if isinstance(v, bytes) else v)
+    values = pd.Series([_as_text(v) if isinstance(v, bytes) else v for v in column])
     numeric = pd.to_numeric(values, errors="coerce")
     if numeric.notna().all() and (numeric == numeric.round()).all():
         return numeric.astype(np.int64).to_numpy()
