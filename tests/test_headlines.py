@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 from data_feeds.errors import DataError
-from data_feeds.headlines import availability, decision_bars, load_headlines
-from data_feeds.headlines import load_wigpy_headlines
+from data_feeds.headlines import availability, decision_bars, load_headlines, load_wigpy_headlines
 from engine.config import DataConfig
 from engine.data import load_market_data
 from tests.conftest import make_daily_bars
