@@ -1,0 +1,201 @@
+"""Grad-CAM for GADF images, projected back onto the time axis of the price window.
+
+``pytorch-grad-cam`` weighs the activations of the network's last conv block
+(``net.cam_layer("last")``; the first block on request) by the gradient of the
+predicted class's logit; the heatmap is scaled to ``[0, 1]`` and resized to the
+image. Because GADF pixel ``(i, j)`` relates step ``i`` to step ``j``, the
+importance of step ``i`` is the mean of the heatmap's row ``i`` and column ``i``.
+The explanation names the span of steps that weighed most and what price did
+there. ``deletion_test`` checks faithfulness: blanking the top-k steps should move
+the prediction more than blanking k random ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from explainers.base import Explanation
+
+__all__ = ["Faithfulness", "deletion_test", "describe", "explain_windows", "gradcam_heatmaps",
+           "render_gradcam", "strongest_span", "time_importance"]
+
+_CLASSES = ("down", "up")
+
+
+def gradcam_heatmaps(net: Any, images: np.ndarray, classes: Sequence[int],
+                     layer: str = "last") -> np.ndarray:
+    """Grad-CAM heatmaps ``(n, h, w)`` in ``[0, 1]`` of ``images`` for the given class indices,
+    on the ``last`` (or ``first``) conv block, ``net.cam_layer(layer)``."""
+    import torch
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    if len(images) != len(classes):
+        raise ValueError(f"{len(images)} images but {len(classes)} classes")
+    if not len(images):
+        return np.zeros((0, *images.shape[2:]), dtype=np.float32)
+    net.eval()
+    with GradCAM(model=net, target_layers=[net.cam_layer(layer)]) as cam:
+        heat = cam(input_tensor=torch.from_numpy(np.ascontiguousarray(images)),
+                   targets=[ClassifierOutputTarget(int(c)) for c in classes])
+    return np.asarray(heat, dtype=np.float32)
+
+
+def time_importance(heatmaps: np.ndarray) -> np.ndarray:
+    """Importance of each step: the mean of heatmap row ``i`` and column ``i``; ``(n, w)``."""
+    heat = np.asarray(heatmaps, dtype=np.float64)
+    return (heat.mean(axis=2) + heat.mean(axis=1)) / 2
+
+
+def strongest_span(importance: np.ndarray, share: float = 0.75) -> tuple[int, int]:
+    """``(start, stop)`` (inclusive) of the contiguous steps around the most important one
+    whose importance is at least ``share`` of the maximum."""
+    peak = int(np.argmax(importance))
+    floor = share * importance[peak]
+    start = stop = peak
+    while start > 0 and importance[start - 1] >= floor:
+        start -= 1
+    while stop < len(importance) - 1 and importance[stop + 1] >= floor:
+        stop += 1
+    return start, stop
+
+
+def describe(importance: np.ndarray, closes: np.ndarray, steps: Sequence[str], prediction: str,
+             probability: float, unit: str = "minute") -> str:
+    """One sentence: which steps weighed most for ``prediction`` and what price did there."""
+    head = f"Grad-CAM for '{prediction}' (p={probability:.2f}):"
+    whole = closes[-1] / closes[0] - 1
+    overall = f"the window as a whole {'rose' if whole >= 0 else 'fell'} {abs(whole):.2%}"
+    if not np.any(importance > 0):
+        return f"{head} no {unit} carried positive evidence (zero heatmap); {overall}."
+    start, stop = strongest_span(importance)
+    before = closes[start - 1] if start > 0 else closes[0]
+    move = closes[stop] / before - 1
+    verb = "rose" if move > 0 else "fell" if move < 0 else "was flat"
+    where = steps[start] if start == stop else f"{steps[start]}-{steps[stop]}"
+    size = "" if move == 0 else f" {abs(move):.2%}"
+    return (f"{head} {where} weighed most (importance {importance[start:stop + 1].mean():.2f} "
+            f"of 1); price {verb}{size} there ({before:,.2f} to {closes[stop]:,.2f}), and "
+            f"{overall}.")
+
+
+def explain_windows(net: Any, images: np.ndarray, closes: np.ndarray, p_up: np.ndarray,
+                    steps: Sequence[Sequence[str]], *, signal: str,
+                    decision_times: Sequence[pd.Timestamp], unit: str,
+                    layer: str = "last") -> list[Explanation]:
+    """One Grad-CAM ``Explanation`` per image, for the class ``net`` predicts on it
+    (``p_up``: the network's P(up) of each image; class ``up`` when >= 0.5).
+
+    ``values`` is the time importance of each step (``feature_names``: the step times),
+    ``data`` the window closes; ``raw`` holds ``heatmap``, ``gadf`` (first image plane)
+    and ``time_importance``.
+    """
+    classes = (p_up >= 0.5).astype(int)
+    heat = gradcam_heatmaps(net, images, classes, layer)
+    importance = time_importance(heat)
+    out = []
+    for i, stamp in enumerate(decision_times):
+        prediction = _CLASSES[classes[i]]
+        probability = p_up[i] if classes[i] else 1 - p_up[i]
+        out.append(Explanation(
+            method="gradcam", signal=signal, decision_time=stamp, prediction=prediction,
+            probability=float(probability), base_value=0.0, values=importance[i],
+            feature_names=tuple(steps[i]), data=closes[i],
+            summary=describe(importance[i], closes[i], steps[i], prediction, probability, unit),
+            raw={"heatmap": heat[i], "gadf": images[i, 0], "time_importance": importance[i]}))
+    return out
+
+
+@dataclass(frozen=True)
+class Faithfulness:
+    """Mean absolute change of P(up) after blanking the top-k steps vs k random steps."""
+
+    k: int
+    n: int
+    top_k_change: float
+    random_change: float
+
+    @property
+    def passed(self) -> bool:
+        return self.top_k_change > self.random_change
+
+
+def deletion_test(closes: np.ndarray, importance: np.ndarray,
+                  proba_up: Callable[[np.ndarray], np.ndarray], k: int,
+                  seed: int = 0) -> Faithfulness:
+    """Replace the ``k`` most important steps of each window by the window mean and measure
+    how far P(up) moves, against replacing ``k`` random steps (seeded)."""
+    closes = np.asarray(closes, dtype=np.float64)
+    n, w = closes.shape
+    if not 1 <= k < w:
+        raise ValueError(f"k must be in [1, {w - 1}] for windows of {w} steps, got {k}")
+    if importance.shape != closes.shape:
+        raise ValueError(f"importance shape {importance.shape} differs from closes "
+                         f"{closes.shape}")
+    rng = np.random.default_rng(seed)
+    top = np.argsort(-importance, axis=1, kind="stable")[:, :k]
+    rand = np.argsort(rng.random((n, w)), axis=1)[:, :k]
+    base = proba_up(closes)
+    rows = np.arange(n)[:, None]
+    changes = []
+    for pick in (top, rand):
+        blanked = closes.copy()
+        blanked[rows, pick] = closes.mean(axis=1, keepdims=True)
+        changes.append(float(np.mean(np.abs(proba_up(blanked) - base))))
+    return Faithfulness(k=k, n=n, top_k_change=changes[0], random_change=changes[1])
+
+
+def render_gradcam(explanation: Explanation, path: str | Path) -> None:
+    """Three panels: the window's price line shaded by step importance, the GADF image,
+    and the Grad-CAM heatmap over it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for key in ("heatmap", "gadf"):
+        if key not in explanation.raw:
+            raise ValueError(f"explanation {explanation.id} has no raw[{key!r}]; render_gradcam "
+                             "draws Grad-CAM explanations of the GADF-CNN signal")
+    closes, importance = explanation.data, explanation.values
+    names = explanation.feature_names
+    w = len(importance)
+    ticks = np.unique(np.linspace(0, w - 1, min(w, 6)).round().astype(int))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), gridspec_kw={"width_ratios": [1.6, 1, 1]})
+    ax = axes[0]
+    low, high = float(np.min(closes)), float(np.max(closes))
+    pad = (high - low) * 0.05 or 1.0
+    ax.imshow(importance[None, :], aspect="auto", cmap="Reds", vmin=0, vmax=1, alpha=0.6,
+              extent=(-0.5, w - 0.5, low - pad, high + pad), origin="lower")
+    ax.plot(np.arange(w), closes, color="black", linewidth=1.2)
+    start, stop = strongest_span(importance) if np.any(importance > 0) else (0, -1)
+    if stop >= start:
+        ax.axvspan(start - 0.5, stop + 0.5, fill=False, edgecolor="#c0392b", linewidth=1.2)
+    ax.set_xticks(ticks, [names[i] for i in ticks], fontsize=8)
+    ax.set_title("price, shaded by importance", fontsize=9)
+    axes[1].imshow(explanation.raw["gadf"], cmap="RdBu_r", vmin=-1, vmax=1)
+    axes[1].set_title("GADF image", fontsize=9)
+    axes[2].imshow(explanation.raw["gadf"], cmap="gray", vmin=-1, vmax=1)
+    axes[2].imshow(explanation.raw["heatmap"], cmap="jet", alpha=0.5, vmin=0, vmax=1)
+    axes[2].set_title(f"Grad-CAM for '{explanation.prediction}'", fontsize=9)
+    for image_ax in axes[1:]:
+        image_ax.set_xticks(ticks, [names[i] for i in ticks], fontsize=7, rotation=45)
+        image_ax.set_yticks(ticks, [names[i] for i in ticks], fontsize=7)
+    fig.suptitle(f"{explanation.signal} {explanation.decision_time:%Y-%m-%d %H:%M}: "
+                 f"{explanation.prediction} (p={explanation.probability:.2f})\n"
+                 f"{_wrap(explanation.summary)}", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def _wrap(text: str, width: int = 150) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))

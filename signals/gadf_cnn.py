@@ -1,0 +1,346 @@
+"""GADF-CNN: a small CNN reads the Gramian angular difference field of a price window.
+
+After "Image Recognition in Stock Prediction with Visual Explanations from Grad-CAM"
+(NIFTY 100 minute bars, first trading hour as the image, about 62% accuracy reported).
+
+Two kinds of window share the encoder, network and explainer:
+
+* ``frequency="minute"``: the closes of the session's first ``window`` minutes
+  (NSE 09:16-10:15, bars labelled by close time). The decision is made at the first
+  bar at or after the end of that hour (normally the 10:15 bar). Missing minutes are
+  forward-filled (leading ones take the open of the first bar) when no run of
+  missing minutes is longer than ``max_fill``; otherwise the day is skipped and
+  counted, as are sessions that end inside the first hour. Label ``"tradable"``
+  (default): the session's last close is above the close at the decision, which is
+  what a trader entering after the first hour can earn. Label ``"paper"``: the last
+  close is above the session's first open, the paper's definition, which partly
+  overlaps the input window and so flatters accuracy.
+* ``frequency="daily"``: the last ``window`` daily closes, decided at that close.
+  ``"tradable"``: the next close is above this close; ``"paper"``: the next session
+  closes above its open.
+
+Classes are ``up`` and ``down``; ``score`` is P(up). Images need no scaler (each
+window is rescaled over itself), so nothing is learned from outside the training
+window but the weights. ``explain`` runs Grad-CAM on the fitted network for the
+predicted class, on its last conv block (``cam_layer="first"``: the full-resolution
+first block), and projects the heatmap onto the time axis (explainers/gradcam.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Self
+
+import numpy as np
+import pandas as pd
+
+from data_feeds.market_data import MarketData
+from data_feeds.sessions import NSE, NYSE
+from explainers.base import Explanation
+from signals.base import Signal, SignalFrame
+from signals.gadf import gadf, gasf
+
+__all__ = ["GADFCNN", "GADFParameterError", "Windows"]
+
+_SESSIONS = {"NSE": NSE, "NYSE": NYSE}
+_CLASSES = ("down", "up")  # index = network output column
+
+
+class GADFParameterError(ValueError):
+    """A GADF-CNN hyperparameter is out of range, or does not fit the data."""
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The price windows of one ``MarketData``: one row per decision.
+
+    ``positions`` are the decision bars' row numbers in ``data.bars``; ``closes`` the
+    (filled) window closes, shape ``(n, window)``; ``steps`` the time of every window
+    step; ``filled`` the number of minutes filled; ``skipped`` days left out, by reason.
+    """
+
+    times: pd.DatetimeIndex
+    positions: np.ndarray
+    closes: np.ndarray
+    steps: np.ndarray
+    filled: int
+    skipped: dict[str, int]
+
+
+class GADFCNN(Signal):
+    """CNN on Gramian angular difference fields of the first hour (or last N daily closes)."""
+
+    name = "gadf_cnn"
+
+    def __init__(self, frequency: Literal["minute", "daily"] = "minute", window: int = 60,
+                 session: Literal["NSE", "NYSE"] = "NSE",
+                 label: Literal["tradable", "paper"] = "tradable", max_fill: int = 5,
+                 gasf: bool = False, architecture: Literal["small", "resnet18"] = "small",
+                 filters: int = 16, dropout: float = 0.3, epochs: int = 30,
+                 batch_size: int = 32, learning_rate: float = 0.001,
+                 weight_decay: float = 0.0001, patience: int = 5, valid_fraction: float = 0.2,
+                 min_samples: int = 40, cam_layer: Literal["last", "first"] = "last",
+                 seed: int | None = None) -> None:
+        self.frequency = frequency
+        self.window = window
+        self.session = session
+        self.label = label
+        self.max_fill = max_fill
+        self.gasf = gasf
+        self.architecture = architecture
+        self.filters = filters
+        self.dropout = dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.valid_fraction = valid_fraction
+        self.min_samples = min_samples
+        self.cam_layer = cam_layer
+        self.seed = seed
+
+    # -- checks ----------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        choices = {"frequency": ("minute", "daily"), "session": tuple(_SESSIONS),
+                   "label": ("tradable", "paper"), "architecture": ("small", "resnet18"),
+                   "cam_layer": ("last", "first")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise GADFParameterError(f"{name} must be one of {allowed}, "
+                                         f"got {getattr(self, name)!r}")
+        floors = {"window": 4, "max_fill": 0, "filters": 1, "epochs": 1, "batch_size": 2,
+                  "patience": 1, "min_samples": 4}
+        for name, low in floors.items():
+            if getattr(self, name) < low:
+                raise GADFParameterError(f"{name} must be >= {low}, got {getattr(self, name)}")
+        for name in ("dropout", "valid_fraction"):
+            if not 0 <= getattr(self, name) < 1:
+                raise GADFParameterError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.valid_fraction == 0:
+            raise GADFParameterError("valid_fraction must be > 0: early stopping needs a "
+                                     "validation slice at the end of the training window")
+
+    # -- windows, images, labels -------------------------------------------------------------
+    def windows(self, data: MarketData) -> Windows:
+        """Every complete window of ``data`` (see the module docstring for the rules)."""
+        self._check_params()
+        if self.frequency == "daily":
+            return self._daily_windows(data.bars)
+        return self._minute_windows(data.bars)
+
+    def _daily_windows(self, bars: pd.DataFrame) -> Windows:
+        close = bars["close"].to_numpy(dtype=np.float64)
+        n = len(close) - self.window + 1
+        if n <= 0:
+            return _no_windows(bars, self.window, {})
+        rows = np.arange(n)[:, None] + np.arange(self.window)[None, :]
+        positions = np.arange(self.window - 1, len(close))
+        return Windows(times=pd.DatetimeIndex(bars.index[positions]), positions=positions,
+                       closes=close[rows], steps=bars.index.tz_localize(None).to_numpy()[rows],
+                       filled=0,
+                       skipped={})
+
+    def _minute_windows(self, bars: pd.DataFrame) -> Windows:
+        session = _SESSIONS[self.session]
+        local = bars.index.tz_convert(session.tz)
+        day = local.normalize()
+        opens_at = session.open.hour * 60 + session.open.minute
+        offset = ((local - day).total_seconds().to_numpy() // 60).astype(np.int64) - opens_at
+        codes, days = pd.factorize(day)
+        n_days, w = len(days), self.window
+        if n_days == 0:
+            return _no_windows(bars, w, {})
+        if np.bincount(codes).max() <= 1:
+            raise GADFParameterError("frequency='minute' but the bars hold at most one bar per "
+                                     "day; use frequency='daily' for daily bars")
+        # decision bar of each day: its first bar at or after the end of the first hour
+        after = np.flatnonzero(offset >= w)
+        has_decision = np.zeros(n_days, dtype=bool)
+        decision_pos = np.zeros(n_days, dtype=np.int64)
+        found_days, first = np.unique(codes[after], return_index=True)
+        has_decision[found_days] = True
+        decision_pos[found_days] = after[first]
+        # the first hour on a grid of close times, NaN where a minute is missing
+        grid = np.full((n_days, w), np.nan)
+        first_open = np.full(n_days, np.nan)
+        inside = np.flatnonzero((offset >= 1) & (offset <= w))
+        close = bars["close"].to_numpy(dtype=np.float64)
+        grid[codes[inside], offset[inside] - 1] = close[inside]
+        in_days, first_in = np.unique(codes[inside], return_index=True)
+        first_open[in_days] = bars["open"].to_numpy(dtype=np.float64)[inside[first_in]]
+        missing = np.isnan(grid)
+        run = np.zeros(n_days, dtype=np.int64)
+        longest = np.zeros(n_days, dtype=np.int64)
+        for j in range(w):
+            run = np.where(missing[:, j], run + 1, 0)
+            longest = np.maximum(longest, run)
+        gappy = has_decision & (longest > self.max_fill)
+        later_day = np.arange(n_days) < n_days - 1
+        ended_early = ~has_decision & later_day
+        keep = has_decision & ~gappy
+        skipped = {}
+        if ended_early.any():
+            skipped["session ended within the first hour"] = int(ended_early.sum())
+        if gappy.any():
+            skipped[f"first hour has a gap longer than max_fill={self.max_fill} minutes"] = int(
+                gappy.sum())
+        grid, missing = grid[keep], missing[keep]
+        lead = missing[:, 0]  # leading minutes take the open of the hour's first bar
+        grid[lead, 0] = first_open[keep][lead]
+        for j in range(1, w):
+            hole = np.isnan(grid[:, j])
+            grid[hole, j] = grid[hole, j - 1]
+        minute = pd.to_timedelta(opens_at + np.arange(1, w + 1), unit="min").to_numpy()
+        steps = (days[keep].tz_localize(None).to_numpy()[:, None] + minute[None, :])
+        positions = decision_pos[keep]
+        return Windows(times=pd.DatetimeIndex(bars.index[positions]), positions=positions,
+                       closes=grid, steps=steps, filled=int(missing.sum()), skipped=skipped)
+
+    def images(self, closes: np.ndarray) -> np.ndarray:
+        """Network input of window closes ``(n, window)``: ``(n, channels, window, window)``."""
+        planes = [gadf(closes)]
+        if self.gasf:
+            planes.append(gasf(closes))
+        return np.stack(planes, axis=1)
+
+    def decision_times(self, data: MarketData) -> pd.DatetimeIndex:
+        return self.windows(data).times
+
+    def _truth(self, bars: pd.DataFrame, found: Windows) -> tuple[np.ndarray, np.ndarray]:
+        """Label (1 up, 0 down, -1 unknown) and the last bar it needs, per window."""
+        close = bars["close"].to_numpy(dtype=np.float64)
+        pos = found.positions
+        if self.frequency == "daily":
+            nxt = np.minimum(pos + 1, len(close) - 1)
+            known = pos + 1 < len(close)
+            base = close[pos] if self.label == "tradable" else bars["open"].to_numpy()[nxt]
+            up = close[nxt] > base
+            return np.where(known, up.astype(np.int64), -1), nxt
+        session = _SESSIONS[self.session]
+        local = bars.index.tz_convert(session.tz)
+        codes, _ = pd.factorize(local.normalize())
+        last_of_day = np.r_[np.flatnonzero(np.diff(codes)), len(codes) - 1]
+        end = last_of_day[codes[pos]]
+        complete = (end < len(close) - 1) | (local[end].time >= session.close)
+        if self.label == "tradable":
+            base = close[pos]
+        else:
+            starts = np.r_[0, np.flatnonzero(np.diff(codes)) + 1]
+            base = bars["open"].to_numpy(dtype=np.float64)[starts[codes[pos]]]
+        up = close[end] > base
+        return np.where(complete, up.astype(np.int64), -1), end
+
+    def labels(self, data: MarketData) -> pd.Series:
+        """``up``/``down`` per decision (see the module docstring), ``None`` when unknown."""
+        found = self.windows(data)
+        truth, _ = self._truth(data.bars, found)
+        names = np.array([None, "down", "up"], dtype=object)[truth + 1]
+        return pd.Series(names, index=found.times, dtype=object)
+
+    # -- fit / predict -----------------------------------------------------------------------
+    def fit(self, history: MarketData) -> Self:
+        import torch
+
+        from signals._gadf_net import build_net, train_net
+
+        found = self.windows(history)
+        truth, label_bar = self._truth(history.bars, found)
+        known = truth >= 0
+        n = int(known.sum())
+        if n < self.min_samples:
+            detail = f"; skipped days: {found.skipped}" if found.skipped else ""
+            raise GADFParameterError(
+                f"{n} labelled windows in the history ({len(history.bars)} bars), fewer than "
+                f"min_samples={self.min_samples}{detail}; give more history or lower "
+                "min_samples (for daily bars set frequency='daily')")
+        valid = max(1, int(round(self.valid_fraction * n)))
+        if n - valid < 2:
+            raise GADFParameterError(f"valid_fraction={self.valid_fraction} leaves {n - valid} "
+                                     "training windows; lower it")
+        images = self.images(found.closes[known])
+        seed = 0 if self.seed is None else self.seed
+        torch.manual_seed(seed)
+        net = build_net(self.architecture, images.shape[1], self.filters, self.dropout)
+        report = train_net(net, images, truth[known], valid=valid, epochs=self.epochs,
+                           batch_size=self.batch_size, learning_rate=self.learning_rate,
+                           weight_decay=self.weight_decay, patience=self.patience, seed=seed)
+        self._net = net
+        self.n_train_ = n - valid
+        self.n_valid_ = valid
+        self.up_share_ = float(truth[known].mean())
+        self.epochs_run_ = report.epochs_run
+        self.best_epoch_ = report.best_epoch
+        self.valid_loss_ = report.best_valid_loss
+        self.filled_minutes_ = found.filled
+        self.skipped_ = dict(found.skipped)
+        self.train_start_ = history.bars.index[0]
+        self.train_end_ = history.bars.index[-1]
+        self.label_end_ = history.bars.index[int(label_bar[known].max())]
+        return self
+
+    def proba_up(self, closes: np.ndarray) -> np.ndarray:
+        """P(up) of the fitted network for window closes ``(n, window)``."""
+        self.check_fitted()
+        from signals._gadf_net import predict_proba
+
+        return predict_proba(self._net, self.images(closes))
+
+    def predict(self, data: MarketData) -> SignalFrame:
+        self.check_fitted()
+        found = self.windows(data)
+        if not len(found.times):
+            return SignalFrame.empty(self.name, str(data.bars.index.tz))
+        p_up = self.proba_up(found.closes)
+        up = p_up >= 0.5
+        frame = pd.DataFrame({
+            "known_at": found.times,
+            "score": p_up,
+            "label": np.where(up, "up", "down").astype(object),
+            "probability": np.where(up, p_up, 1 - p_up),
+            "direction": np.where(up, 1, -1),
+            "fold": -1,
+        }, index=found.times)
+        return SignalFrame(self.name, frame)
+
+    def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
+        """Grad-CAM of the fitted network for the predicted class of each asked decision."""
+        self.check_fitted()
+        from explainers.gradcam import explain_windows
+
+        found = self.windows(data)
+        lookup = pd.Series(np.arange(len(found.times)), index=found.times)
+        rows = []
+        for stamp in at:
+            stamp = pd.Timestamp(stamp)
+            if stamp not in lookup.index:
+                raise ValueError(f"at: {stamp} is not a decision time of this data (decisions "
+                                 "are made once per window; use decision_times(data))")
+            rows.append(int(lookup[stamp]))
+        closes = found.closes[rows]
+        step_format = "%H:%M" if self.frequency == "minute" else "%Y-%m-%d"
+        steps = [tuple(pd.DatetimeIndex(found.steps[r]).strftime(step_format)) for r in rows]
+        return explain_windows(self._net, self.images(closes), closes, self.proba_up(closes),
+                               steps,
+                               signal=self.name, decision_times=[found.times[r] for r in rows],
+                               unit="minute" if self.frequency == "minute" else "day",
+                               layer=self.cam_layer)
+
+    # -- persistence ---------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        return {"net": self._net.state_dict()}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        from signals._gadf_net import build_net
+
+        net = build_net(self.architecture, 2 if self.gasf else 1, self.filters, self.dropout)
+        net.load_state_dict(state["net"])
+        net.eval()
+        self._net = net
+
+
+def _no_windows(bars: pd.DataFrame, window: int, skipped: dict[str, int]) -> Windows:
+    return Windows(times=pd.DatetimeIndex([], tz=bars.index.tz), positions=np.zeros(0, int),
+                   closes=np.zeros((0, window)), steps=np.zeros((0, window), "datetime64[ns]"),
+                   filled=0, skipped=skipped)
