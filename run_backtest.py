@@ -92,8 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(format_comparison(result.comparison))
     print(f"\nrun folder: {result.folder}")
+    print(f"report:     {result.report}")
     if config.tearsheet:
-        print(f"report:     {result.tearsheet}")
+        print(f"tearsheet:  {result.tearsheet}")
     return 0
 
 

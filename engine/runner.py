@@ -25,18 +25,23 @@ from engine.config import RunConfig, SignalConfig
 from engine.data import load_market_data
 from engine.seeding import seed_everything
 from explainers.base import Explanation
+from explainers.figures import render_figure
 from reports.comparison import comparison_table
 from reports.metrics import summarize
+from reports.run_report import write_run_report
 from reports.tearsheet import write_tearsheet
 from reports.trade_log import build_trade_log, decision_times_of_fills
 from signals.base import SignalFrame
 from signals.registry import signal_class
 from signals.walk_forward import WalkForwardSignal
-from strategies import BuyAndHold, Costs, strategy_class
+from strategies import BuyAndHold, Costs, SignalStrategy, strategy_class
+from strategies.references import always_long
 
 __all__ = ["RunResult", "run_backtest"]
 
 BUY_AND_HOLD = "buy_and_hold"
+ALWAYS_LONG = "always_long"
+ALWAYS_FLAT = "always_flat"
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,10 @@ class RunResult:
     @property
     def tearsheet(self) -> Path:
         return self.folder / "tearsheet.html"
+
+    @property
+    def report(self) -> Path:
+        return self.folder / "report.html"
 
 
 def build_signal(spec: SignalConfig, config: RunConfig, progress: bool) -> WalkForwardSignal:
@@ -98,31 +107,19 @@ def run_backtest(config: RunConfig, progress: bool = True) -> RunResult:
     for report in cleaning:
         report.warn()
     models = {spec.kind: build_signal(spec, config, progress) for spec in config.signals}
-    decisions: dict[str, SignalFrame] = {}
-    for name, model in models.items():
-        decisions[name] = model.fit(data).predict(data)
+    decisions = {name: model.fit(data).predict(data) for name, model in models.items()}
     start = max(frame.frame.index[0] for frame in decisions.values())
+    decisions = {name: frame.between(start, None) for name, frame in decisions.items()}
     bars = data.bars[data.bars.index >= start]
+    results = _backtest_all(config, bars, decisions, progress)
 
-    costs = Costs(commission=config.costs.commission, slippage=config.costs.slippage)
-    strategy = strategy_class(config.strategy.kind)
-    strategy_params = config.strategy.strategy_params()
-    results: dict[str, BacktestResult] = {}
-    for name in tqdm(list(decisions) + [BUY_AND_HOLD], desc="backtests", disable=not progress,
-                     leave=False):
-        if name == BUY_AND_HOLD:
-            results[name] = run_strategy(name, bars, None, BuyAndHold, costs=costs,
-                                         cash=config.cash)
-        else:
-            results[name] = run_strategy(name, bars, decisions[name].between(start, None),
-                                         strategy, costs=costs, cash=config.cash,
-                                         **strategy_params)
-            decisions[name] = decisions[name].between(start, None)
-
-    explanations = _explain_trades(models, decisions, results, data, progress)
+    explanations = _explain_trades(models, decisions, results, data, folder / "figures",
+                                   progress)
     trade_logs = {name: build_trade_log(result, bars, decisions.get(name), explanations)
                   for name, result in results.items()}
     trades = pd.concat(trade_logs.values(), ignore_index=True)
+    trades["entry_figure"] = [_figure(explanations, key) for key in
+                              trades["entry_explanation_id"]]
     atomic_write(folder / "trades.csv", lambda tmp: trades.to_csv(tmp, index=False))
     atomic_write(folder / "trades.parquet", lambda tmp: trades.to_parquet(tmp, index=False))
     atomic_write_text(folder / "explanations.jsonl",
@@ -135,11 +132,9 @@ def run_backtest(config: RunConfig, progress: bool = True) -> RunResult:
                                    for name, result in results.items()})
     atomic_write(folder / "summary.csv", lambda tmp: comparison.to_csv(tmp))
 
-    if config.tearsheet:
-        for i, name in enumerate(decisions):
-            target = folder / ("tearsheet.html" if i == 0 else f"tearsheet-{name}.html")
-            write_tearsheet(target, results[name].equity, results[BUY_AND_HOLD].equity,
-                            config.cash, title=f"{config.name}: {name} vs buy and hold")
+    tearsheets = _write_tearsheets(folder, config, results, decisions) if config.tearsheet else {}
+    truth = {name: model.labels(data) for name, model in models.items()}
+    write_run_report(folder, config, results, decisions, truth, trades, comparison, tearsheets)
     seconds = time.perf_counter() - started
     _write_status(folder, config, "complete", seconds=round(seconds, 3),
                   cleaning=[r.summary() for r in cleaning],
@@ -149,13 +144,49 @@ def run_backtest(config: RunConfig, progress: bool = True) -> RunResult:
                      seconds=seconds)
 
 
+def _backtest_all(config: RunConfig, bars: pd.DataFrame, decisions: dict[str, SignalFrame],
+                  progress: bool) -> dict[str, BacktestResult]:
+    """Each signal's strategy, then the references: always long on the first signal's
+    decision times (same strategy rules), always flat, and buy-and-hold."""
+    costs = Costs(commission=config.costs.commission, slippage=config.costs.slippage)
+    strategy = strategy_class(config.strategy.kind)
+    params = config.strategy.strategy_params()
+    runs: dict[str, tuple[SignalFrame | None, type[SignalStrategy], dict[str, object]]] = {
+        name: (frame, strategy, params) for name, frame in decisions.items()}
+    first = next(iter(decisions.values()))
+    runs[ALWAYS_LONG] = (always_long(first), strategy, {**params, "threshold": 0.0})
+    runs[ALWAYS_FLAT] = (None, SignalStrategy, {})
+    runs[BUY_AND_HOLD] = (None, BuyAndHold, {})
+    return {name: run_strategy(name, bars, frame, cls, costs=costs, cash=config.cash, **kw)
+            for name, (frame, cls, kw) in tqdm(runs.items(), desc="backtests",
+                                               disable=not progress, leave=False)}
+
+
+def _write_tearsheets(folder: Path, config: RunConfig, results: dict[str, BacktestResult],
+                      decisions: dict[str, SignalFrame]) -> dict[str, str]:
+    """One QuantStats tearsheet per signal strategy vs buy-and-hold; name -> file name."""
+    files = {}
+    for i, name in enumerate(decisions):
+        target = "tearsheet.html" if i == 0 else f"tearsheet-{name}.html"
+        write_tearsheet(folder / target, results[name].equity, results[BUY_AND_HOLD].equity,
+                        config.cash, title=f"{config.name}: {name} vs buy and hold")
+        files[name] = target
+    return files
+
+
+def _figure(explanations: dict[str, Explanation], key: object) -> str | None:
+    found = explanations.get(key) if isinstance(key, str) else None
+    return f"figures/{found.figure}" if found is not None and found.figure else None
+
+
 def _explain_trades(models: dict[str, WalkForwardSignal], decisions: dict[str, SignalFrame],
-                    results: dict[str, BacktestResult], data: MarketData,
+                    results: dict[str, BacktestResult], data: MarketData, figures: Path,
                     progress: bool) -> dict[str, Explanation]:
-    """Explanations of the decisions that became fills, and of no other decision."""
+    """Explanations (with rendered figures) of the decisions that became fills, and of no
+    other decision."""
     out: dict[str, Explanation] = {}
     for name in tqdm(list(models), desc="explanations", disable=not progress, leave=False):
         times = decision_times_of_fills(results[name], decisions[name])
         for explanation in models[name].explain(data, times):
-            out[explanation.id] = explanation
+            out[explanation.id] = render_figure(explanation, figures)
     return out

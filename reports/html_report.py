@@ -1,0 +1,323 @@
+"""The run report: one static HTML page that works offline (no server, no CDN).
+
+Sections: the comparison of every strategy with buy-and-hold (and whether each edge
+is distinguishable from luck), model quality beside the majority baseline with a
+calibration plot, an equity chart whose trade markers lead to their explanations,
+and a sortable, filterable trade explorer whose rows link to explanation figures.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine.atomic import atomic_write_text
+from reports.model_quality import Quality
+from reports.significance import EdgeTest
+
+__all__ = ["ModelReport", "ReportInputs", "write_report"]
+
+PALETTE = ("#1f6feb", "#d1242f", "#1a7f37", "#8250df", "#bf8700", "#0a7ea4", "#cf222e")
+BENCHMARK_COLOR = "#57606a"
+_PERCENT_ROWS = {"total_return", "cagr", "volatility", "max_drawdown", "exposure", "hit_rate",
+                 "avg_win", "avg_loss"}
+_MONEY_ROWS = {"costs_paid", "final_equity"}
+
+
+@dataclass(frozen=True)
+class ModelReport:
+    """Out-of-sample quality of one signal under one evaluation protocol."""
+
+    signal: str
+    protocol: str
+    quality: Quality
+    confusion: pd.DataFrame
+    calibration_figure: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything the report shows; figure paths are relative to the run folder."""
+
+    title: str
+    subtitle: str
+    comparison: pd.DataFrame
+    edges: Mapping[str, EdgeTest]
+    equity: pd.DataFrame
+    trades: pd.DataFrame
+    models: Sequence[ModelReport] = ()
+    tearsheets: Mapping[str, str] = field(default_factory=dict)
+    benchmark: str = "buy_and_hold"
+
+
+def write_report(path: str | Path, inputs: ReportInputs) -> Path:
+    """Write the report page to ``path`` (atomically)."""
+    colors = _colors(list(inputs.equity.columns), inputs.benchmark)
+    body = "\n".join([
+        f"<header><h1>{_e(inputs.title)}</h1><p class=sub>{_e(inputs.subtitle)}</p></header>",
+        _nav(),
+        _comparison_section(inputs),
+        _equity_section(inputs, colors),
+        _models_section(inputs.models),
+        _trades_section(inputs.trades, colors),
+    ])
+    page = (f"<!doctype html><html lang=en><head><meta charset=utf-8>"
+            f"<meta name=viewport content='width=device-width, initial-scale=1'>"
+            f"<title>{_e(inputs.title)}</title><style>{_CSS}</style></head>"
+            f"<body>{body}<script>{_JS}</script></body></html>")
+    return atomic_write_text(path, page)
+
+
+# -- sections ------------------------------------------------------------------------------
+
+def _nav() -> str:
+    links = [("comparison", "Signals vs buy-and-hold"), ("equity", "Equity"),
+             ("models", "Model quality"), ("trades", "Trade explorer")]
+    return "<nav>" + " ".join(f"<a href='#{a}'>{t}</a>" for a, t in links) + "</nav>"
+
+
+def _comparison_section(inputs: ReportInputs) -> str:
+    table = inputs.comparison
+    head = "".join(f"<th>{_e(c)}</th>" for c in table.columns)
+    rows = []
+    for metric, values in table.iterrows():
+        cells = "".join(f"<td>{_fmt(str(metric), v)}</td>" for v in values)
+        rows.append(f"<tr><th>{_e(str(metric).replace('_', ' '))}</th>{cells}</tr>")
+    tearsheets = "".join(f"<li><a href='{_e(f)}'>QuantStats tearsheet: {_e(s)} vs buy and "
+                         f"hold</a></li>" for s, f in inputs.tearsheets.items())
+    verdicts = "".join(f"<li><b>{_e(s)}</b>: {_e(t.verdict)}</li>"
+                       for s, t in inputs.edges.items())
+    return (f"<section id=comparison><h2>Signals vs buy-and-hold</h2>"
+            f"<table class=metrics id=comparison-table><thead><tr><th>metric</th>{head}</tr>"
+            f"</thead><tbody>{''.join(rows)}</tbody></table>"
+            f"<h3>Is the edge real?</h3><ul class=verdicts>{verdicts}</ul>"
+            f"<p class=note>Intervals come from a circular block bootstrap (20-day blocks) of "
+            f"paired daily returns. Costs are included in every figure; fills happen at the "
+            f"next bar's open.</p><ul>{tearsheets}</ul></section>")
+
+
+def _equity_section(inputs: ReportInputs, colors: Mapping[str, str]) -> str:
+    return (f"<section id=equity><h2>Equity</h2>{_equity_svg(inputs, colors)}"
+            f"<p class=note>Each marker is a trade entry; click it for the trade and its "
+            f"explanation.</p></section>")
+
+
+def _models_section(models: Sequence[ModelReport]) -> str:
+    if not models:
+        return "<section id=models><h2>Model quality</h2><p>No model signals in this run.</p>" \
+               "</section>"
+    blocks = []
+    for m in models:
+        q = m.quality
+        figure = (f"<img src='{_e(m.calibration_figure)}' alt='calibration of {_e(m.signal)}'>"
+                  if m.calibration_figure else "")
+        blocks.append(
+            f"<div class=model><h3>{_e(m.signal)} <span class=tag>{_e(m.protocol)}</span></h3>"
+            f"<table class=metrics><thead><tr><th></th><th>accuracy</th><th>precision</th>"
+            f"<th>recall</th><th>F1</th></tr></thead><tbody>"
+            f"<tr><th>model</th><td>{q.accuracy:.1%}</td><td>{q.precision:.1%}</td>"
+            f"<td>{q.recall:.1%}</td><td>{q.f1:.1%}</td></tr>"
+            f"<tr><th>always '{_e(q.majority_class)}'</th><td>{q.majority_accuracy:.1%}</td>"
+            f"<td></td><td></td><td>{q.majority_f1:.1%}</td></tr></tbody></table>"
+            f"<p class=note>{q.n} out-of-sample decisions; precision, recall and F1 are "
+            f"macro-averaged over classes.</p>"
+            f"<div class=pair>{_confusion_html(m.confusion)}{figure}</div></div>")
+    return f"<section id=models><h2>Model quality</h2>{''.join(blocks)}</section>"
+
+
+def _confusion_html(confusion: pd.DataFrame) -> str:
+    head = "".join(f"<th>{_e(str(c))}</th>" for c in confusion.columns)
+    rows = "".join(f"<tr><th>{_e(str(i))}</th>" + "".join(f"<td>{int(v)}</td>" for v in row)
+                   + "</tr>" for i, row in confusion.iterrows())
+    return (f"<table class='metrics confusion'><caption>confusion (rows: true, columns: "
+            f"predicted)</caption><thead><tr><th></th>{head}</tr></thead><tbody>{rows}"
+            f"</tbody></table>")
+
+
+_TRADE_COLUMNS = (("trade", "#", "num"), ("strategy", "strategy", "str"),
+                  ("side", "side", "str"), ("entry_time", "entry", "str"),
+                  ("exit_time", "exit", "str"), ("net_pnl", "P&L", "num"),
+                  ("return_pct", "return", "num"), ("entry_label", "signal", "str"),
+                  ("entry_probability", "probability", "num"),
+                  ("entry_explanation", "why (entry decision)", "str"))
+
+
+def _trades_section(trades: pd.DataFrame, colors: Mapping[str, str]) -> str:
+    head = "".join(f"<th data-type={kind} title='sort'>{label}</th>"
+                   for _, label, kind in _TRADE_COLUMNS) + "<th>figure</th>"
+    rows = []
+    for _, t in trades.iterrows():
+        cells = []
+        for column, _, kind in _TRADE_COLUMNS:
+            value = t.get(column)
+            shown = _trade_cell(column, value)
+            key = "" if value is None or (isinstance(value, float) and np.isnan(value)) else (
+                f"{float(value):.10g}" if kind == "num" else str(value))
+            cells.append(f"<td data-key='{_e(key)}'>{shown}</td>")
+        figure = t.get("entry_figure")
+        link = (f"<a class=fig href='{_e(figure)}' target=_blank>figure</a>"
+                if isinstance(figure, str) and figure else "")
+        color = colors.get(str(t["strategy"]), BENCHMARK_COLOR)
+        rows.append(f"<tr id='{_anchor(t)}' data-strategy='{_e(str(t['strategy']))}' "
+                    f"style='border-left:4px solid {color}'>{''.join(cells)}<td>{link}</td></tr>")
+    options = "".join(f"<option>{_e(s)}</option>" for s in sorted(trades["strategy"].unique()))
+    return (f"<section id=trades><h2>Trade explorer</h2><div class=controls>"
+            f"<input id=trade-filter type=search placeholder='filter: text in any column'>"
+            f"<select id=strategy-filter><option value=''>all strategies</option>{options}"
+            f"</select> <span id=trade-count></span></div>"
+            f"<table class=trades id=trade-table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></section>")
+
+
+def _trade_cell(column: str, value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if column in ("entry_time", "exit_time"):
+        stamp = pd.Timestamp(value)
+        return _e(stamp.strftime("%Y-%m-%d %H:%M") if stamp.hour or stamp.minute
+                  else stamp.strftime("%Y-%m-%d"))
+    if column == "net_pnl":
+        return f"{float(value):,.2f}"  # type: ignore[arg-type]
+    if column == "return_pct":
+        return f"{float(value):+.2%}"  # type: ignore[arg-type]
+    if column == "entry_probability":
+        return f"{float(value):.2f}"  # type: ignore[arg-type]
+    return _e(str(value))
+
+
+# -- the equity chart -----------------------------------------------------------------------
+
+def _equity_svg(inputs: ReportInputs, colors: Mapping[str, str], width: int = 1000,
+                height: int = 380, points: int = 1500) -> str:
+    equity = inputs.equity.dropna(how="all")
+    left, right, top, bottom = 70, 20, 20, 40
+    t = equity.index.asi8.astype(float)
+    t0, t1 = t[0], max(t[-1], t[0] + 1)
+    low, high = float(np.nanmin(equity.to_numpy())), float(np.nanmax(equity.to_numpy()))
+    high = max(high, low * 1.0001)
+
+    def x(v: float | np.ndarray) -> np.ndarray:
+        return left + (np.asarray(v) - t0) / (t1 - t0) * (width - left - right)
+
+    def y(v: float | np.ndarray) -> np.ndarray:
+        return top + (high - np.asarray(v)) / (high - low) * (height - top - bottom)
+
+    step = max(1, len(equity) // points)
+    keep = np.r_[np.arange(0, len(equity), step), len(equity) - 1]
+    parts = [f"<svg id=equity-chart viewBox='0 0 {width} {height}' role=img "
+             f"aria-label='equity of each strategy'>"]
+    for frac in np.linspace(0, 1, 5):
+        level = low + frac * (high - low)
+        parts.append(f"<line x1={left} x2={width - right} y1={y(level):.1f} y2={y(level):.1f} "
+                     f"class=grid /><text x={left - 6} y={y(level) + 4:.1f} class=axis "
+                     f"text-anchor=end>{level:,.0f}</text>")
+    for stamp in pd.date_range(equity.index[0], equity.index[-1], periods=6):
+        parts.append(f"<text x={x(stamp.value):.1f} y={height - 14} class=axis "
+                     f"text-anchor=middle>{stamp:%Y-%m-%d}</text>")
+    for name in equity.columns:
+        series = equity[name].to_numpy()[keep]
+        coords = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x(t[keep]), y(series),
+                                                              strict=True)
+                          if np.isfinite(b))
+        parts.append(f"<polyline points='{coords}' fill=none stroke='{colors[name]}' "
+                     f"stroke-width=1.4><title>{_e(name)}</title></polyline>")
+    positions = pd.Series(np.arange(len(equity)), index=equity.index)
+    for _, trade in inputs.trades.iterrows():
+        name = str(trade["strategy"])
+        if name == inputs.benchmark or name not in equity.columns:
+            continue
+        at = positions.asof(pd.Timestamp(trade["entry_time"]))
+        if pd.isna(at):
+            continue
+        value = equity[name].iloc[int(at)]
+        tip = f"{name} #{trade['trade']}: {trade.get('entry_explanation') or ''}"
+        parts.append(f"<a href='#{_anchor(trade)}' class=marker><circle "
+                     f"cx={x(t[int(at)]):.1f} cy={y(value):.1f} r=4 fill='{colors[name]}'>"
+                     f"<title>{_e(tip)}</title></circle></a>")
+    legend = "".join(f"<span><i style='background:{colors[n]}'></i>{_e(n)}</span>"
+                     for n in equity.columns)
+    parts.append("</svg>")
+    return "".join(parts) + f"<div class=legend>{legend}</div>"
+
+
+# -- small helpers -------------------------------------------------------------------------
+
+def _colors(names: Sequence[str], benchmark: str) -> dict[str, str]:
+    others = [n for n in names if n != benchmark]
+    colors = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(others)}
+    colors[benchmark] = BENCHMARK_COLOR
+    return colors
+
+
+def _anchor(trade: pd.Series) -> str:
+    return f"trade-{trade['strategy']}-{trade['trade']}"
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _fmt(metric: str, value: float) -> str:
+    if value is None or pd.isna(value):
+        return "-"
+    if metric in _PERCENT_ROWS:
+        return f"{value:.2%}"
+    if metric in _MONEY_ROWS:
+        return f"{value:,.2f}"
+    if metric == "trades":
+        return f"{value:.0f}"
+    return f"{value:.2f}"
+
+
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;
+max-width:1200px;padding:0 18px 60px;color:#1f2328}
+header h1{margin:18px 0 0;font-size:22px}.sub{color:#57606a;margin:2px 0 10px}
+nav{position:sticky;top:0;background:#fff;padding:8px 0;border-bottom:1px solid #d0d7de;z-index:2}
+nav a{margin-right:16px;color:#0969da;text-decoration:none}
+h2{margin-top:28px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
+table{border-collapse:collapse;margin:8px 0}th,td{padding:3px 9px;border-bottom:1px solid #eaeef2;
+text-align:right;white-space:nowrap}thead th{background:#f6f8fa;position:sticky;top:37px}
+tbody th{text-align:left;font-weight:500}.note{color:#57606a;font-size:12px}
+.verdicts li{margin:4px 0}.tag{font-size:11px;background:#ddf4ff;padding:1px 6px;
+border-radius:8px;font-weight:400}.pair{display:flex;gap:24px;align-items:flex-start;
+flex-wrap:wrap}.confusion caption{font-size:12px;color:#57606a}
+#equity-chart{width:100%;height:auto;background:#fff}.grid{stroke:#eaeef2}
+.axis{font-size:11px;fill:#57606a}.marker circle{stroke:#fff;stroke-width:1;cursor:pointer}
+.legend span{margin-right:14px;font-size:12px}.legend i{display:inline-block;width:12px;
+height:3px;margin-right:5px;vertical-align:middle}
+.controls{margin:8px 0;display:flex;gap:8px;align-items:center}
+#trade-filter{width:320px;padding:4px 8px}table.trades td:nth-child(10){text-align:left;
+white-space:normal;min-width:320px}table.trades th{cursor:pointer;user-select:none}
+table.trades tr:target{background:#fff8c5}th.asc::after{content:" \\25B2"}
+th.desc::after{content:" \\25BC"}
+"""
+
+_JS = """
+(function(){
+  var table=document.getElementById('trade-table');if(!table)return;
+  var body=table.tBodies[0],rows=Array.prototype.slice.call(body.rows);
+  var text=document.getElementById('trade-filter'),pick=document.getElementById('strategy-filter');
+  var count=document.getElementById('trade-count');
+  function apply(){var q=text.value.toLowerCase(),s=pick.value,n=0;
+    rows.forEach(function(r){var ok=(!s||r.dataset.strategy===s)&&
+      (!q||r.textContent.toLowerCase().indexOf(q)>=0);r.style.display=ok?'':'none';if(ok)n++;});
+    count.textContent=n+' of '+rows.length+' trades';}
+  text.addEventListener('input',apply);pick.addEventListener('change',apply);
+  Array.prototype.forEach.call(table.tHead.rows[0].cells,function(th,i){
+    if(!th.dataset.type)return;
+    th.addEventListener('click',function(){var asc=!th.classList.contains('asc');
+      Array.prototype.forEach.call(th.parentNode.cells,function(c){c.classList.remove('asc','desc');});
+      th.classList.add(asc?'asc':'desc');var num=th.dataset.type==='num';
+      rows.sort(function(a,b){var x=a.cells[i].dataset.key,y=b.cells[i].dataset.key;
+        if(num){x=x===''?-Infinity:parseFloat(x);y=y===''?-Infinity:parseFloat(y);}
+        return (x<y?-1:x>y?1:0)*(asc?1:-1);});
+      rows.forEach(function(r){body.appendChild(r);});});});
+  apply();
+})();
+"""

@@ -1,0 +1,63 @@
+"""Assemble the inputs of the HTML report from a finished run and write ``report.html``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from engine.backtest import BacktestResult
+from engine.config import RunConfig
+from reports.calibration import calibration_table, render_calibration
+from reports.html_report import ModelReport, ReportInputs, write_report
+from reports.metrics import daily_returns
+from reports.model_quality import confusion, signal_quality
+from reports.significance import EdgeTest, edge_over_benchmark
+from signals.base import SignalFrame
+
+__all__ = ["write_run_report"]
+
+BENCHMARK = "buy_and_hold"
+
+
+def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, BacktestResult],
+                     decisions: Mapping[str, SignalFrame], truth: Mapping[str, pd.Series],
+                     trades: pd.DataFrame, comparison: pd.DataFrame,
+                     tearsheets: Mapping[str, str]) -> Path:
+    """Write ``folder/report.html``: comparison, edges, model quality, equity, trades."""
+    models = [_model_report(folder, name, decisions[name], truth[name]) for name in decisions
+              if truth[name].notna().any()]
+    bars = results[BENCHMARK].equity.index
+    subtitle = (f"{len(bars):,} bars from {bars[0]:%Y-%m-%d} to {bars[-1]:%Y-%m-%d}; "
+                f"config {config.hash()}; costs {config.costs.commission:.2%} commission + "
+                f"{config.costs.slippage:.2%} slippage")
+    inputs = ReportInputs(title=f"{config.name}", subtitle=subtitle, comparison=comparison,
+                          edges=_edges(results, list(decisions), config.seed),
+                          equity=pd.DataFrame({n: r.equity for n, r in results.items()}),
+                          trades=trades, models=models, tearsheets=tearsheets)
+    return write_report(folder / "report.html", inputs)
+
+
+def _edges(results: Mapping[str, BacktestResult], signals: list[str],
+           seed: int) -> dict[str, EdgeTest]:
+    bench = daily_returns(results[BENCHMARK].equity, results[BENCHMARK].cash)
+    returns = {n: daily_returns(results[n].equity, results[n].cash) for n in signals}
+    sharpes = pd.Series({n: r.mean() / r.std(ddof=1) for n, r in returns.items()})
+    variance = float(sharpes.var(ddof=1)) if len(sharpes) > 1 else 0.0
+    return {n: edge_over_benchmark(r, bench, trials=len(signals), trial_sharpe_variance=variance,
+                                   seed=seed) for n, r in returns.items()}
+
+
+def _model_report(folder: Path, name: str, decisions: SignalFrame,
+                  truth: pd.Series) -> ModelReport:
+    joined = decisions.frame[["label"]].join(truth.rename("truth"), how="inner").dropna()
+    classes = sorted(set(joined["truth"]) | set(joined["label"]))
+    figure = f"figures/calibration-{name}.png"
+    (folder / "figures").mkdir(exist_ok=True)
+    render_calibration(calibration_table(decisions, truth), folder / figure,
+                       title=f"{name}: calibration (walk-forward, out of sample)")
+    return ModelReport(signal=name, protocol="walk-forward, out of sample",
+                       quality=signal_quality(decisions, truth, classes),
+                       confusion=confusion(joined["truth"], joined["label"], classes),
+                       calibration_figure=figure)

@@ -1,0 +1,94 @@
+"""The HTML report in a real headless Chromium: it renders, filters, and stays offline."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from engine.config import load_config
+from engine.runner import run_backtest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    config = load_config(ROOT / "configs" / "sp500_ma_crossover.yaml",
+                         {"output_dir": str(out), "tearsheet": False,
+                          "signals": [{"kind": "ma_crossover", "fast": 10, "slow": 40}]})
+    return run_backtest(config, progress=False).report
+
+
+@pytest.fixture(scope="module")
+def page(report):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (apt-get install chromium chromium-driver)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(report.as_uri())
+        page.wait_for_load_state("load")
+        page.requests = requests  # type: ignore[attr-defined]
+        yield page
+        browser.close()
+
+
+def test_comparison_and_trades_render(page):
+    assert page.locator("#comparison-table").is_visible()
+    headers = page.locator("#comparison-table thead th").all_inner_texts()
+    assert {"ma_crossover", "buy_and_hold", "always_long", "always_flat"} <= set(headers)
+    assert page.locator("#trade-table tbody tr").count() > 5
+    assert page.locator("#equity-chart a.marker").count() > 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+
+
+def test_explanation_figures_load(page):
+    loaded = page.evaluate("Array.from(document.images).map(i => i.complete && i.naturalWidth)")
+    assert loaded and all(w > 0 for w in loaded)
+    link = page.locator("#trade-table a.fig").first
+    href = link.get_attribute("href")
+    assert href.startswith("figures/") and href.endswith(".png")
+    figure = Path(page.url.replace("file://", "")).parent / href
+    assert figure.stat().st_size > 1000
+
+
+def test_filter_and_sort(page):
+    rows = page.locator("#trade-table tbody tr")
+    total = rows.count()
+    page.fill("#trade-filter", "buy and hold")
+    visible = [r for r in rows.all() if r.is_visible()]
+    assert len(visible) == 1
+    assert "of" in page.inner_text("#trade-count")
+    page.fill("#trade-filter", "")
+    page.select_option("#strategy-filter", "ma_crossover")
+    assert sum(r.is_visible() for r in rows.all()) == total - 2  # minus buy-and-hold, long
+    page.select_option("#strategy-filter", "")
+    page.click("#trade-table thead th:nth-child(6)")  # P&L ascending
+    pnl = [float(r.get_attribute("data-key")) for r in
+           page.locator("#trade-table tbody tr td:nth-child(6)").all()]
+    assert pnl == sorted(pnl)
+
+
+def test_marker_leads_to_its_trade(page):
+    marker = page.locator("#equity-chart a.marker").first
+    target = marker.get_attribute("href")
+    marker.click()
+    assert page.url.endswith(target)
+    assert page.locator(target).is_visible()
+
+
+def test_no_network_requests(page):
+    assert page.requests, "the page made no request at all?"
+    outside = [u for u in page.requests if not u.startswith(("file://", "data:"))]
+    assert outside == []
