@@ -187,6 +187,8 @@ class RunConfig(_Frozen):
     cash: float = Field(100_000.0, gt=0, description="starting cash")
     seed: int = Field(0, description="seed of every random number generator")
     output_dir: str = Field("runs", description="parent folder of run folders")
+    cache_dir: str | None = Field(".cache", description="cache of fitted fold models, keyed by "
+                                  "a hash of signal, parameters and training data; null: off")
     tearsheet: bool = Field(True, description="write the QuantStats HTML tearsheet")
 
     def to_dict(self) -> dict[str, Any]:

@@ -75,7 +75,8 @@ def build_signal(spec: SignalConfig, config: RunConfig, progress: bool) -> WalkF
     walk = spec.walk_forward or config.walk_forward
     return WalkForwardSignal(cls(**params), scheme=walk.scheme, min_train=walk.min_train,
                              retrain_every=walk.retrain_every, window=walk.window,
-                             embargo=walk.embargo, progress=progress)
+                             embargo=walk.embargo, progress=progress,
+                             cache_dir=config.cache_dir)
 
 
 def _run_folder(config: RunConfig) -> Path:
@@ -138,6 +139,8 @@ def run_backtest(config: RunConfig, progress: bool = True) -> RunResult:
     seconds = time.perf_counter() - started
     _write_status(folder, config, "complete", seconds=round(seconds, 3),
                   cleaning=[r.summary() for r in cleaning],
+                  fold_models={n: {"fitted": m.cache_misses_, "from_cache": m.cache_hits_}
+                               for n, m in models.items()},
                   rejected_orders={n: len(r.rejected) for n, r in results.items()})
     return RunResult(folder=folder, config=config, comparison=comparison, trades=trades,
                      equity=equity, signals=decisions, explanations=explanations,

@@ -27,7 +27,8 @@ import pandas as pd
 from data_feeds.market_data import MarketData
 from explainers.base import Explanation
 
-__all__ = ["ModelFileError", "NotFittedError", "Signal", "SignalFrame", "SIGNAL_COLUMNS"]
+__all__ = ["SIGNAL_COLUMNS", "ModelFileError", "NotFittedError", "Signal", "SignalFrame",
+           "library_versions"]
 
 SIGNAL_COLUMNS = ("known_at", "score", "label", "probability", "direction", "fold")
 _VERSIONED = ("numpy", "pandas", "torch", "scikit-learn", "shap", "lime", "grad-cam")
@@ -190,7 +191,7 @@ class Signal(ABC):
             "class": f"{type(self).__module__}.{type(self).__qualname__}",
             "params": {k: _to_json(v) for k, v in self.get_params().items()},
             "fitted": self._fitted_json(),
-            "versions": _versions(),
+            "versions": library_versions(),
         }
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
         try:
@@ -266,7 +267,8 @@ def _from_json(value: Any) -> Any:
     return value
 
 
-def _versions() -> dict[str, str]:
+def library_versions() -> dict[str, str]:
+    """Versions of Python and the libraries a fitted model depends on."""
     out = {"python": platform.python_version()}
     for package in _VERSIONED:
         try:

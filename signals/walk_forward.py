@@ -20,8 +20,9 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from data_feeds.market_data import MarketData
+from engine.cache import DiskCache, content_hash
 from explainers.base import Explanation
-from signals.base import Signal, SignalFrame
+from signals.base import Signal, SignalFrame, library_versions
 
 __all__ = ["Fold", "WalkForwardSignal", "walk_forward_folds"]
 
@@ -76,7 +77,7 @@ class WalkForwardSignal(Signal):
 
     def __init__(self, base: Signal, scheme: Scheme = "expanding", min_train: int = 252,
                  retrain_every: int = 21, window: int | None = None, embargo: int = 0,
-                 progress: bool = True) -> None:
+                 progress: bool = True, cache_dir: str | None = None) -> None:
         self.base = base
         self.scheme = scheme
         self.min_train = min_train
@@ -84,6 +85,7 @@ class WalkForwardSignal(Signal):
         self.window = window
         self.embargo = embargo
         self.progress = progress
+        self.cache_dir = cache_dir
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -105,14 +107,29 @@ class WalkForwardSignal(Signal):
         self.folds_ = walk_forward_folds(times, scheme=self.scheme, min_train=self.min_train,
                                          retrain_every=self.retrain_every, window=self.window,
                                          embargo=self.embargo)
+        cache = DiskCache(self.cache_dir) if self.cache_dir else None
         self.models_ = []
         for fold in tqdm(self.folds_, desc=f"walk-forward {self.name}", unit="fold",
                          disable=not self.progress, leave=False):
             history = data.between(fold.train_start, fold.train_end)
-            self.models_.append(self.base.clone().fit(history))
+            self.models_.append(self._fit_fold(history, cache))
+        self.cache_hits_ = cache.hits if cache else 0
+        self.cache_misses_ = cache.misses if cache else len(self.folds_)  # models fitted
         self.train_start_ = self.folds_[0].train_start
         self.train_end_ = self.folds_[-1].train_end
         return self
+
+    def _fit_fold(self, history: MarketData, cache: DiskCache | None) -> Signal:
+        """A clone of ``base`` fitted on ``history``; from the cache when the same signal
+        class, hyperparameters, library versions and history bytes were fitted before."""
+        if cache is None:
+            return self.base.clone().fit(history)
+        key = content_hash(type(self.base).__module__, type(self.base).__qualname__,
+                           self.base.get_params(), library_versions(), history.bars,
+                           history.headlines)
+        return cache.folder_entry(f"models/{self.base.name}", key,
+                                  build=lambda folder: self.base.clone().fit(history).save(folder),
+                                  load=type(self.base).load)
 
     def predict(self, data: MarketData) -> SignalFrame:
         self.check_fitted()

@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
-    config = load_config(ROOT / "configs" / "sp500_ma_crossover.yaml", {"output_dir": str(out)})
+    # the second run loads every fold model from the cache the first one filled
+    config = load_config(ROOT / "configs" / "sp500_ma_crossover.yaml",
+                         {"output_dir": str(out), "cache_dir": str(out / "cache")})
     first = run_backtest(config, progress=False)
     second = run_backtest(config.model_copy(update={"tearsheet": False}), progress=False)
     return first, second
@@ -73,7 +75,8 @@ def test_a_crash_in_the_report_step_loses_no_trades(tmp_path, monkeypatch):
 
     monkeypatch.setattr(engine.runner, "write_tearsheet", broken_tearsheet)
     config = load_config(ROOT / "configs" / "sp500_ma_crossover.yaml",
-                         {"output_dir": str(tmp_path), "data.start": "2010-01-01"})
+                         {"output_dir": str(tmp_path), "data.start": "2010-01-01",
+                          "cache_dir": None})
     with pytest.raises(RuntimeError, match="injected"):
         run_backtest(config, progress=False)
     (folder,) = tmp_path.iterdir()

@@ -21,7 +21,7 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
     config = load_config(ROOT / "configs" / "sp500_ma_crossover.yaml",
-                         {"output_dir": str(out), "tearsheet": False,
+                         {"output_dir": str(out), "tearsheet": False, "cache_dir": None,
                           "signals": [{"kind": "ma_crossover", "fast": 10, "slow": 40}]})
     return run_backtest(config, progress=False).report
 
