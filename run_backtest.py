@@ -57,11 +57,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-tearsheet", action="store_false", default=None, dest="tearsheet",
                         help="skip the QuantStats HTML tearsheet")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    sweep = parser.add_argument_group("sweeps (many runs)")
+    sweep.add_argument("--sweep", metavar="FILE", help="YAML sweep: a base config and a grid of "
+                       "keys to vary; results land in <output_dir>/<sweep name>/results.csv")
+    sweep.add_argument("--workers", type=int, default=1, help="parallel runs (default 1)")
+    sweep.add_argument("--executor", choices=("local", "ray"), default="local",
+                       help="local processes (default) or Ray")
+    sweep.add_argument("--ray-address", help="join this Ray cluster instead of starting one")
     return parser.parse_args(argv)
+
+
+def run_sweep_command(args: argparse.Namespace) -> int:
+    from engine.config import ConfigError
+    from engine.executor import make_executor
+    from engine.sweep import load_sweep, run_sweep
+
+    try:
+        name, runs = load_sweep(args.sweep, vars(args)["output_dir"])
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    executor = make_executor(args.executor, args.workers, args.ray_address)
+    table = run_sweep(name, runs, executor)
+    shown = [c for c in table.columns if c in ("run", "status", "error", "seconds")
+             or c.endswith((".total_return", ".sharpe"))]
+    print(table[shown].to_string(index=False))
+    print(f"\nresults: {runs[0].folder.parent / 'results.csv'}")
+    return 0 if (table["status"] != "failed").all() else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.sweep:
+        return run_sweep_command(args)
     from engine.config import ConfigError, build_config, load_config
 
     overrides: dict[str, Any] = {k: v for k, v in vars(args).items()

@@ -10,6 +10,7 @@ the folder marked incomplete.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -90,16 +91,25 @@ def _run_folder(config: RunConfig) -> Path:
     return folder
 
 
+def _fresh_folder(folder: Path) -> Path:
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    return folder
+
+
 def _write_status(folder: Path, config: RunConfig, status: str, **extra: object) -> None:
     payload = {"name": config.name, "config_hash": config.hash(), "status": status, **extra}
     atomic_write_text(folder / "run.json", json.dumps(payload, indent=2, default=str))
 
 
-def run_backtest(config: RunConfig, progress: bool = True) -> RunResult:
-    """Run the backtest ``config`` describes and write its run folder."""
+def run_backtest(config: RunConfig, progress: bool = True,
+                 folder: Path | None = None) -> RunResult:
+    """Run the backtest ``config`` describes and write its run folder (by default a new
+    ``<output_dir>/<time>-<name>/``; an existing ``folder`` is cleanly replaced)."""
     started = time.perf_counter()
     seed_everything(config.seed)
-    folder = _run_folder(config)
+    folder = _run_folder(config) if folder is None else _fresh_folder(Path(folder))
     atomic_write_text(folder / "config.yaml", config.to_yaml())
     atomic_write_text(folder / "config.sha256", config.hash() + "\n")
     _write_status(folder, config, "incomplete", started=datetime.now(UTC).isoformat())

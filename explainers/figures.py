@@ -15,6 +15,7 @@ FIGURE_RENDERERS: dict[str, str] = {
     "rule": "explainers.bars:render_bars",
     "shap": "explainers.bars:render_bars",
     "lime_tabular": "explainers.bars:render_bars",
+    "occlusion": "explainers.bars:render_bars",
     "gradcam": "explainers.gradcam:render_gradcam",
     "lime_text": "explainers.lime_text:render_lime_text",
 }

@@ -15,6 +15,7 @@ SIGNAL_KINDS: dict[str, str] = {
     "five_trend": "signals.five_trend:FiveTrendDNN",
     "news_lstm": "signals.news_lstm:NewsLSTM",
     "vader": "signals.vader:VaderSentiment",
+    "ohlc_lstm": "signals.ohlc_lstm:OHLCLSTM",
 }
 
 

@@ -1,0 +1,133 @@
+"""Sweeps: a grid of run configs, run through an executor, collected in one table.
+
+A sweep file names a base config and a grid of dotted keys to vary::
+
+    name: ma-grid
+    base: sp500_ma_crossover.yaml        # relative to the sweep file, or a mapping
+    grid:
+      strategy.threshold: [0.5, 0.52]
+      data.sample: [sp500, nasdaq]
+
+Every combination becomes one run in ``<output_dir>/<sweep name>/<run name>/``. A run
+that fails is recorded with its error and the others go on; rerunning the sweep skips
+runs whose folder is complete for the same config hash.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from engine.atomic import atomic_write
+from engine.config import ConfigError, RunConfig, apply_overrides, build_config
+from engine.executor import Executor, LocalExecutor
+
+__all__ = ["SweepRun", "expand_sweep", "load_sweep", "run_sweep"]
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """One run of a sweep: its name, folder, grid values and resolved config."""
+
+    name: str
+    folder: Path
+    values: tuple[tuple[str, Any], ...]
+    config: RunConfig
+
+
+def load_sweep(path: str | Path, output_dir: str | None = None) -> tuple[str, list[SweepRun]]:
+    """Read a sweep file and expand it; every config is validated before any run starts."""
+    path = Path(path)
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"{path}: cannot read sweep file ({e})") from e
+    if not isinstance(spec, dict) or set(spec) - {"name", "base", "grid"} or "grid" not in spec:
+        raise ConfigError(f"{path}: a sweep has the keys name, base and grid (found "
+                          f"{sorted(spec) if isinstance(spec, dict) else type(spec).__name__})")
+    base = spec.get("base", {})
+    if isinstance(base, str):
+        base_path = (path.parent / base).resolve()
+        try:
+            base = yaml.safe_load(base_path.read_text(encoding="utf-8")) or {}
+        except OSError as e:
+            raise ConfigError(f"{path}: base config {base_path} not readable ({e})") from e
+    name = str(spec.get("name", path.stem))
+    if output_dir is not None:
+        base = apply_overrides(base, {"output_dir": output_dir})
+    return name, expand_sweep(name, base, spec["grid"], str(path))
+
+
+def expand_sweep(name: str, base: dict[str, Any], grid: dict[str, list[Any]],
+                 source: str = "sweep") -> list[SweepRun]:
+    """The Cartesian product of ``grid`` applied to ``base``, in grid order."""
+    if not isinstance(grid, dict) or not grid or not all(
+            isinstance(v, list) and v for v in grid.values()):
+        raise ConfigError(f"{source}: grid must map dotted keys to non-empty lists")
+    keys = list(grid)
+    runs = []
+    for number, values in enumerate(itertools.product(*(grid[k] for k in keys))):
+        run_name = f"{name}-{number:03d}"
+        payload = apply_overrides(base, {**dict(zip(keys, values, strict=True)),
+                                         "name": run_name})
+        config = build_config(payload, f"{source} run {run_name}")
+        runs.append(SweepRun(name=run_name, folder=Path(config.output_dir) / name / run_name,
+                             values=tuple(zip(keys, values, strict=True)), config=config))
+    return runs
+
+
+def _done(run: SweepRun) -> bool:
+    status = run.folder / "run.json"
+    if not status.is_file():
+        return False
+    payload = json.loads(status.read_text())
+    return payload.get("status") == "complete" and payload.get(
+        "config_hash") == run.config.hash()
+
+
+def _row(run: SweepRun, status: str, seconds: float, error: str = "") -> dict[str, Any]:
+    row: dict[str, Any] = {"run": run.name, "status": status, "error": error,
+                           "seconds": round(seconds, 3), "config_hash": run.config.hash()}
+    row.update({key: json.dumps(value) if isinstance(value, list | dict) else value
+                for key, value in run.values})
+    summary = run.folder / "summary.csv"
+    if status != "failed" and summary.is_file():
+        table = pd.read_csv(summary, index_col=0)
+        for strategy in table.columns:
+            for metric, value in table[strategy].items():
+                row[f"{strategy}.{metric}"] = value
+    return row
+
+
+def execute_run(run: SweepRun) -> dict[str, Any]:
+    """Run one sweep member (skipping it when already complete); never raises."""
+    if _done(run):
+        return _row(run, "skipped (already complete)", 0.0)
+    started = time.perf_counter()
+    try:
+        from engine.runner import run_backtest
+
+        run_backtest(run.config, progress=False, folder=run.folder)
+    except Exception as e:  # a failed run is recorded, and the sweep goes on
+        run.folder.mkdir(parents=True, exist_ok=True)
+        (run.folder / "error.txt").write_text(traceback.format_exc())
+        return _row(run, "failed", time.perf_counter() - started, f"{type(e).__name__}: {e}")
+    return _row(run, "ok", time.perf_counter() - started)
+
+
+def run_sweep(name: str, runs: list[SweepRun], executor: Executor | None = None) -> pd.DataFrame:
+    """Run every member through ``executor``; write and return the results table."""
+    rows = (executor or LocalExecutor()).map(execute_run, runs)
+    table = pd.DataFrame(rows)
+    folder = Path(runs[0].config.output_dir) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(folder / "results.csv", lambda tmp: table.to_csv(tmp, index=False))
+    return table
