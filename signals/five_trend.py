@@ -1,0 +1,348 @@
+"""Five-trend DNN: the daily signal of "An explainable deep learning approach for stock market
+trend prediction" (Heliyon 2024), explained per decision with SHAP and LIME.
+
+Inputs are the 15-day windows of 18 daily features (270 values, see
+``signals.trend_features``), standardised with the mean and standard deviation of
+the training window only. The class of decision ``t`` is the pattern of the next
+``horizon`` closes (``signals.trend_labels``); samples without a clear trend are
+dropped (``no_trend="drop"``, the paper's five classes) or kept as a sixth class
+``"none"``. The network is the paper's 270-135-67-405-200 ReLU stack with dropout
+after the first hidden layer, trained with Adam on cross-entropy; class imbalance is
+handled by SMOTE on the training samples only (or class weights). Long on
+``upward`` and ``rounded_bottom``; short/flat on ``downward``, ``double_top`` and
+``rounded_top``; flat on ``none``.
+
+``explain`` returns the SHAP explanation (``shap.DeepExplainer`` on the logit of
+the predicted class, background from the training window) with the sums per
+feature family and per lag, and LIME tabular weights for the same decision, in
+``raw``; ``explain_lime`` returns the LIME explanation on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, Self
+
+import numpy as np
+import pandas as pd
+
+from data_feeds.market_data import MarketData
+from explainers.base import Explanation
+from signals.base import Signal, SignalFrame
+from signals.trend_features import (
+    FAMILIES,
+    WARMUP,
+    WINDOW,
+    family_sums,
+    feature_names,
+    lag_sums,
+    window_features,
+)
+from signals.trend_labels import CLASSES, NONE, trend_labels
+
+__all__ = ["DIRECTION", "FiveTrendDNN", "InsufficientHistoryError", "TrendParameterError",
+           "class_weights", "smote_resample"]
+
+#: what each class means for trading
+DIRECTION: dict[str, int] = {"upward": 1, "rounded_bottom": 1, "downward": -1,
+                             "double_top": -1, "rounded_top": -1, NONE: 0}
+_SIGNED = ("return_", "momentum_")  # families described by sign rather than level
+_MIN_SAMPLES = 20
+
+
+class TrendParameterError(ValueError):
+    """A hyperparameter of the five-trend signal out of range."""
+
+
+class InsufficientHistoryError(ValueError):
+    """The training history yields too few labelled samples to fit."""
+
+
+def smote_resample(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """SMOTE every class up to the largest one's count (classes with fewer than two samples
+    cannot be interpolated and are kept as they are). Call on training samples only."""
+    from imblearn.over_sampling import SMOTE
+
+    classes, counts = np.unique(y, return_counts=True)
+    target = counts.max()
+    grow = {int(c): int(target) for c, n in zip(classes, counts, strict=True)
+            if 2 <= n < target}
+    if not grow:
+        return x, y
+    neighbours = min(5, min(int(counts[classes == c][0]) for c in grow) - 1)
+    return SMOTE(sampling_strategy=grow, k_neighbors=neighbours,
+                 random_state=seed).fit_resample(x, y)
+
+
+def class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
+    """Weights ``n / (k * count)`` of the classes present in ``y`` (1 for absent ones)."""
+    counts = np.bincount(y, minlength=n_classes).astype(float)
+    present = counts > 0
+    weights = np.ones(n_classes)
+    weights[present] = len(y) / (present.sum() * counts[present])
+    return weights
+
+
+class FiveTrendDNN(Signal):
+    """The paper's DNN over 270 window features; see the module docstring."""
+
+    name = "five_trend"
+    state_attrs = ("net_", "mean_", "scale_", "background_")
+
+    def __init__(self, horizon: int = 10, min_range: float = 0.02, min_fit: float = 0.6,
+                 no_trend: Literal["drop", "class"] = "drop", relative_prices: bool = True,
+                 balance: Literal["smote", "class_weight", "none"] = "smote",
+                 epochs: int = 20, batch_size: int = 256, learning_rate: float = 1e-3,
+                 dropout: float = 0.2, background: int = 100, lime_samples: int = 500,
+                 seed: int | None = None) -> None:
+        self.horizon = horizon
+        self.min_range = min_range
+        self.min_fit = min_fit
+        self.no_trend = no_trend
+        self.relative_prices = relative_prices
+        self.balance = balance
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.dropout = dropout
+        self.background = background
+        self.lime_samples = lime_samples
+        self.seed = seed
+
+    # -- data --------------------------------------------------------------------------------
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return CLASSES + ((NONE,) if self.no_trend == "class" else ())
+
+    def _check_params(self) -> None:
+        problems = [f"{name}={getattr(self, name)!r} ({rule})" for name, ok, rule in (
+            ("no_trend", self.no_trend in ("drop", "class"), "'drop' or 'class'"),
+            ("balance", self.balance in ("smote", "class_weight", "none"),
+             "'smote', 'class_weight' or 'none'"),
+            ("epochs", self.epochs >= 1, ">= 1"),
+            ("batch_size", self.batch_size >= 1, ">= 1"),
+            ("learning_rate", self.learning_rate > 0, "> 0"),
+            ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
+            ("background", self.background >= 1, ">= 1 training rows"),
+            ("lime_samples", self.lime_samples == 0 or self.lime_samples >= 10,
+             "0 to skip LIME, else >= 10"),
+        ) if not ok]
+        if problems:
+            raise TrendParameterError("FiveTrendDNN: bad hyperparameter(s): "
+                                      + "; ".join(problems))
+
+    def decision_times(self, data: MarketData) -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(data.bars.index[WARMUP + WINDOW - 1:])
+
+    def features(self, data: MarketData) -> pd.DataFrame:
+        """The 270 unscaled inputs of every decision time of ``data``."""
+        return window_features(data.bars["close"], self.relative_prices)
+
+    def labels(self, data: MarketData) -> pd.Series:
+        """The pattern of the next ``horizon`` closes (``"none"`` without a clear trend;
+        ``None`` where ``data`` ends too early)."""
+        labels = trend_labels(data.bars["close"], self.horizon, self.min_range, self.min_fit)
+        return labels.reindex(self.decision_times(data))
+
+    def training_samples(self, history: MarketData) -> tuple[pd.DataFrame, np.ndarray]:
+        """Unscaled inputs and class indices of the labelled decision times of ``history``
+        (every label window ends inside ``history``)."""
+        x = self.features(history)
+        truth = self.labels(history)
+        keep = truth.notna().to_numpy().copy()
+        if self.no_trend == "drop":
+            keep &= (truth != NONE).to_numpy()
+        index = {c: i for i, c in enumerate(self.classes)}
+        return x[keep], np.array([index[c] for c in truth[keep]], dtype=np.int64)
+
+    def scale(self, x: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Inputs standardised with the training window's mean and standard deviation."""
+        return (np.asarray(x, dtype=float) - self.mean_) / self.scale_
+
+    # -- fit / predict -----------------------------------------------------------------------
+    def fit(self, history: MarketData) -> Self:
+        from signals._trend_net import train_net
+
+        self._check_params()
+        seed = 0 if self.seed is None else self.seed
+        x, y = self.training_samples(history)
+        if len(y) < _MIN_SAMPLES or len(np.unique(y)) < 2:
+            raise InsufficientHistoryError(
+                f"history of {len(history.bars)} bars gives {len(y)} labelled samples of "
+                f"{len(np.unique(y))} class(es); need >= {_MIN_SAMPLES} of >= 2 classes "
+                f"(the first {WARMUP + WINDOW - 1} bars are warm-up and the last "
+                f"{self.horizon} have no label): give fit more history (min_train)")
+        self.mean_ = x.to_numpy().mean(axis=0)
+        scale = x.to_numpy().std(axis=0)
+        self.scale_ = np.where(scale > 0, scale, 1.0)
+        scaled = self.scale(x)
+        pick = np.unique(np.linspace(0, len(scaled) - 1, min(self.background, len(scaled)))
+                         .round().astype(int))
+        self.background_ = scaled[pick]
+        weights = None
+        train_x, train_y = scaled, y
+        if self.balance == "smote":
+            train_x, train_y = smote_resample(scaled, y, seed)
+        elif self.balance == "class_weight":
+            weights = class_weights(y, len(self.classes))
+        self.net_ = train_net(train_x, train_y, len(self.classes), dropout=self.dropout,
+                              epochs=self.epochs, batch_size=self.batch_size,
+                              learning_rate=self.learning_rate, class_weight=weights, seed=seed)
+        self.classes_ = self.classes
+        self.class_counts_ = {c: int(n) for c, n in
+                              zip(self.classes, np.bincount(y, minlength=len(self.classes)),
+                                  strict=True)}
+        self.n_train_ = len(y)
+        self.n_resampled_ = len(train_y)
+        self.feature_names_ = feature_names()
+        bars = history.bars.index
+        self.train_start_ = bars[0]
+        self.train_end_ = bars[-1]
+        self.label_end_ = bars[bars.get_loc(x.index[-1]) + self.horizon]
+        return self
+
+    def predict_proba(self, data: MarketData) -> pd.DataFrame:
+        """Class probabilities of every decision time of ``data``."""
+        from signals._trend_net import predict_proba
+
+        self.check_fitted()
+        x = self.features(data)
+        return pd.DataFrame(predict_proba(self.net_, self.scale(x)), index=x.index,
+                            columns=list(self.classes_))
+
+    def predict(self, data: MarketData) -> SignalFrame:
+        proba = self.predict_proba(data)
+        if proba.empty:
+            return SignalFrame.empty(self.name, tz=str(data.bars.index.tz))
+        values = proba.to_numpy()
+        labels = np.asarray(self.classes_, dtype=object)[values.argmax(axis=1)]
+        sign = np.array([DIRECTION[c] for c in self.classes_], dtype=float)
+        frame = pd.DataFrame({
+            "known_at": proba.index,
+            "score": values @ sign,  # P(long classes) - P(short classes)
+            "label": labels,
+            "probability": values.max(axis=1),
+            "direction": [DIRECTION[c] for c in labels],
+            "fold": -1,
+        }, index=proba.index)
+        return SignalFrame(self.name, frame)
+
+    # -- explanations ------------------------------------------------------------------------
+    def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
+        """SHAP of the predicted class's logit per decision, with family and lag sums and
+        (unless ``lime_samples=0``) LIME weights of the same decision in ``raw``."""
+        from explainers.shap_explainer import deep_shap
+
+        x, scaled, proba = self._rows(data, at)
+        shap = deep_shap(self.net_, self.background_, scaled)
+        out = []
+        for i, stamp in enumerate(at):
+            target = int(np.argmax(proba[i]))
+            if shap.classes[i] != target:
+                raise RuntimeError(f"SHAP explained class {shap.classes[i]} at {stamp}, but the "
+                                   f"decision was class {target} (tied logits)")
+            label = self.classes_[target]
+            families = family_sums(shap.values[i])
+            raw: dict[str, Any] = {"family_shap": families, "lag_shap": lag_sums(shap.values[i]),
+                                   "logit": [shap.outputs[i]]}
+            summary = self._sentence(families, x[i], scaled[i], label,
+                                     shap.outputs[i], shap.base_values[i])
+            if self.lime_samples:
+                lime = self._lime(scaled[i], target)
+                raw |= {"lime_weights": lime.weights, "lime_score": [lime.score],
+                        "lime_intercept": [lime.intercept]}
+                summary += " " + _lime_sentence(lime.rules, lime.score)
+            out.append(Explanation(
+                method="shap", signal=self.name, decision_time=pd.Timestamp(stamp),
+                prediction=label, probability=float(proba[i, target]),
+                base_value=float(shap.base_values[i]), values=shap.values[i],
+                feature_names=self.feature_names_, data=x[i], summary=summary, raw=raw))
+        return out
+
+    def explain_lime(self, data: MarketData, at: Sequence[pd.Timestamp],
+                     samples: int = 1000) -> list[Explanation]:
+        """LIME tabular explanations (weights on the predicted class's probability)."""
+        x, scaled, proba = self._rows(data, at)
+        out = []
+        for i, stamp in enumerate(at):
+            target = int(np.argmax(proba[i]))
+            lime = self._lime(scaled[i], target, samples)
+            out.append(Explanation(
+                method="lime_tabular", signal=self.name, decision_time=pd.Timestamp(stamp),
+                prediction=self.classes_[target], probability=float(proba[i, target]),
+                base_value=lime.intercept, values=lime.weights,
+                feature_names=self.feature_names_, data=x[i],
+                summary=_lime_sentence(lime.rules, lime.score),
+                raw={"score": [lime.score], "local_prediction": [lime.local_prediction]}))
+        return out
+
+    def _rows(self, data: MarketData,
+              at: Sequence[pd.Timestamp]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        from signals._trend_net import predict_proba
+
+        self.check_fitted()
+        features = self.features(data)
+        stamps = pd.DatetimeIndex([pd.Timestamp(s) for s in at])
+        missing = stamps.difference(features.index)
+        if len(missing):
+            raise ValueError(f"{missing[0]} is not a decision time of the data given to "
+                             f"explain (decisions run from {features.index[0]} on)")
+        x = features.loc[stamps].to_numpy()
+        scaled = self.scale(x)
+        return x, scaled, predict_proba(self.net_, scaled)
+
+    def _lime(self, row: np.ndarray, target: int, samples: int | None = None) -> Any:
+        from explainers.lime_tabular import lime_weights
+        from signals._trend_net import predict_proba
+
+        return lime_weights(lambda rows: predict_proba(self.net_, rows), self.background_, row,
+                            target, self.feature_names_, self.classes_,
+                            num_samples=samples or self.lime_samples,
+                            seed=0 if self.seed is None else self.seed)
+
+    def _sentence(self, families: np.ndarray, x: np.ndarray, scaled: np.ndarray, label: str,
+                  logit: float, base: float, top: int = 3) -> str:
+        """One sentence over the ``top`` families with the largest |SHAP| sum, e.g. "rsi_15
+        low (+0.42) and momentum_10 negative (+0.31) pushed towards rounded bottom"."""
+        last = np.arange(len(FAMILIES)) * WINDOW + WINDOW - 1  # column of each family at t
+        parts: dict[bool, list[str]] = {True: [], False: []}
+        for f in np.argsort(-np.abs(families), kind="stable")[:top]:
+            family = FAMILIES[f]
+            if family.startswith(_SIGNED):
+                state = "negative" if x[last[f]] < 0 else "positive"
+            else:
+                state = "low" if scaled[last[f]] < 0 else "high"
+            parts[families[f] >= 0].append(f"{family} {state} ({families[f]:+.2f})")
+        name = label.replace("_", " ")
+        clauses = []
+        if parts[True]:
+            clauses.append(f"{_joined(parts[True])} pushed towards {name}")
+        if parts[False]:
+            clauses.append(f"{_joined(parts[False])} pushed away from {name}")
+        return (f"{'; '.join(clauses)} (SHAP of the {name} logit {logit:.2f} = base "
+                f"{base:.2f} {logit - base:+.2f}).")
+
+    # -- persistence -------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        return {"net_": self.net_.state_dict(), "mean_": self.mean_, "scale_": self.scale_,
+                "background_": self.background_}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        from signals._trend_net import TrendNet
+
+        self.classes_ = tuple(self.classes_)
+        self.feature_names_ = tuple(self.feature_names_)
+        net = TrendNet(len(state["mean_"]), len(self.classes_), self.dropout).double()
+        net.load_state_dict(state["net_"])
+        self.net_ = net.eval()
+        self.mean_, self.scale_ = state["mean_"], state["scale_"]
+        self.background_ = state["background_"]
+
+
+def _joined(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _lime_sentence(rules: Sequence[tuple[str, float]], score: float, top: int = 3) -> str:
+    shown = ", ".join(f"{rule} ({weight:+.3f})" for rule, weight in rules[:top])
+    return f"LIME (local R^2 {score:.2f}): {shown}."
