@@ -175,12 +175,21 @@ class SignalConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
+class EnsembleConfig(_Frozen):
+    """Combine the run's signals into one more strategy (see signals/ensemble.py)."""
+
+    method: Literal["vote", "mean"] = Field("vote", description="majority vote of member "
+                                            "directions, or mean of direction x probability")
+    margin: float = Field(0.1, ge=0.0, le=1.0, description="mean: |score| needed to trade")
+
+
 class RunConfig(_Frozen):
     """One backtest run."""
 
     name: str = Field("sp500-ma-crossover", description="run name, used in the folder name")
     data: DataConfig = DataConfig()
     signals: tuple[SignalConfig, ...] = (SignalConfig(kind="ma_crossover"),)
+    ensemble: EnsembleConfig | None = Field(None, description="also trade a vote of the signals")
     walk_forward: WalkForwardConfig = WalkForwardConfig()
     strategy: StrategyConfig = StrategyConfig()
     costs: CostsConfig = CostsConfig()

@@ -25,7 +25,7 @@ from engine.backtest import BacktestResult, run_strategy
 from engine.config import RunConfig, SignalConfig
 from engine.data import load_market_data
 from engine.seeding import seed_everything
-from explainers.base import Explanation
+from explainers.base import Explanation, explanation_id
 from explainers.figures import render_figure
 from reports.comparison import comparison_table
 from reports.metrics import summarize
@@ -33,6 +33,7 @@ from reports.run_report import write_run_report
 from reports.tearsheet import write_tearsheet
 from reports.trade_log import build_trade_log, decision_times_of_fills
 from signals.base import SignalFrame
+from signals.ensemble import Ensemble
 from signals.registry import signal_class
 from signals.walk_forward import WalkForwardSignal
 from strategies import BuyAndHold, Costs, SignalStrategy, strategy_class
@@ -43,6 +44,7 @@ __all__ = ["RunResult", "run_backtest"]
 BUY_AND_HOLD = "buy_and_hold"
 ALWAYS_LONG = "always_long"
 ALWAYS_FLAT = "always_flat"
+ENSEMBLE = "ensemble"
 
 
 @dataclass(frozen=True)
@@ -121,16 +123,29 @@ def run_backtest(config: RunConfig, progress: bool = True,
     decisions = {name: model.fit(data).predict(data) for name, model in models.items()}
     start = max(frame.frame.index[0] for frame in decisions.values())
     decisions = {name: frame.between(start, None) for name, frame in decisions.items()}
+    ensemble = _ensemble(config)
+    members = dict(decisions)
+    if ensemble is not None:
+        decisions[ENSEMBLE] = ensemble.combine(members)
     bars = data.bars[data.bars.index >= start]
     results = _backtest_all(config, bars, decisions, progress)
 
-    explanations = _explain_trades(models, decisions, results, data, folder / "figures",
-                                   progress)
+    figures = folder / "figures"
+    explanations = _explain_trades(models, decisions, results, data, figures, progress)
+    supporters: dict[pd.Timestamp, list[str]] = {}
+    if ensemble is not None:
+        supporters = _explain_ensemble(ensemble, models, members, decisions[ENSEMBLE],
+                                       results[ENSEMBLE], data, figures, explanations)
     trade_logs = {name: build_trade_log(result, bars, decisions.get(name), explanations)
                   for name, result in results.items()}
     trades = pd.concat(trade_logs.values(), ignore_index=True)
     trades["entry_figure"] = [_figure(explanations, key) for key in
                               trades["entry_explanation_id"]]
+    trades["entry_supporting_explanations"] = [
+        " | ".join(explanations[k].summary for k in supporters.get(when, []))
+        if strategy == ENSEMBLE else None
+        for strategy, when in zip(trades["strategy"], trades["entry_decision_time"],
+                                  strict=True)]
     atomic_write(folder / "trades.csv", lambda tmp: trades.to_csv(tmp, index=False))
     atomic_write(folder / "trades.parquet", lambda tmp: trades.to_parquet(tmp, index=False))
     atomic_write_text(folder / "explanations.jsonl",
@@ -155,6 +170,38 @@ def run_backtest(config: RunConfig, progress: bool = True,
     return RunResult(folder=folder, config=config, comparison=comparison, trades=trades,
                      equity=equity, signals=decisions, explanations=explanations,
                      seconds=seconds)
+
+
+def _ensemble(config: RunConfig) -> Ensemble | None:
+    spec = config.ensemble
+    if spec is None:
+        return None
+    if len(config.signals) < 2:
+        raise ValueError("ensemble needs at least two signals in the config")
+    return Ensemble(method=spec.method, threshold=config.strategy.threshold, margin=spec.margin)
+
+
+def _explain_ensemble(ensemble: Ensemble, models: dict[str, WalkForwardSignal],
+                      members: dict[str, SignalFrame], decisions: SignalFrame,
+                      result: BacktestResult, data: MarketData, figures: Path,
+                      explanations: dict[str, Explanation]) -> dict[pd.Timestamp, list[str]]:
+    """Explain the ensemble's trading decisions, and each supporting member's own decision
+    (added to ``explanations``); returns decision time -> supporting explanation ids."""
+    times = decision_times_of_fills(result, decisions)
+    for explanation in ensemble.explain(members, times, decisions):
+        explanations[explanation.id] = render_figure(explanation, figures)
+    supporting: dict[pd.Timestamp, list[str]] = {}
+    for when in times:
+        direction = int(decisions.frame.loc[when, "direction"])
+        ids = []
+        for name, decided_at in ensemble.supporters(members, when, direction).items():
+            key = explanation_id(name, decided_at)
+            if key not in explanations:
+                (found,) = models[name].explain(data, [decided_at])
+                explanations[key] = render_figure(found, figures)
+            ids.append(key)
+        supporting[when] = ids
+    return supporting
 
 
 def _backtest_all(config: RunConfig, bars: pd.DataFrame, decisions: dict[str, SignalFrame],

@@ -144,16 +144,18 @@ _TRADE_COLUMNS = (("trade", "#", "num"), ("strategy", "strategy", "str"),
                   ("exit_time", "exit", "str"), ("net_pnl", "P&L", "num"),
                   ("return_pct", "return", "num"), ("entry_label", "signal", "str"),
                   ("entry_probability", "probability", "num"),
-                  ("entry_explanation", "why (entry decision)", "str"))
+                  ("entry_explanation", "why (entry decision)", "str"),
+                  ("entry_supporting_explanations", "members that voted for it", "str"))
 
 
 def _trades_section(trades: pd.DataFrame, colors: Mapping[str, str]) -> str:
+    columns = [c for c in _TRADE_COLUMNS if c[0] in trades and trades[c[0]].notna().any()]
     head = "".join(f"<th data-type={kind} title='sort'>{label}</th>"
-                   for _, label, kind in _TRADE_COLUMNS) + "<th>figure</th>"
+                   for _, label, kind in columns) + "<th>figure</th>"
     rows = []
     for _, t in trades.iterrows():
         cells = []
-        for column, _, kind in _TRADE_COLUMNS:
+        for column, _, kind in columns:
             value = t.get(column)
             shown = _trade_cell(column, value)
             key = "" if value is None or (isinstance(value, float) and np.isnan(value)) else (
@@ -292,8 +294,8 @@ flex-wrap:wrap}.confusion caption{font-size:12px;color:#57606a}
 .legend span{margin-right:14px;font-size:12px}.legend i{display:inline-block;width:12px;
 height:3px;margin-right:5px;vertical-align:middle}
 .controls{margin:8px 0;display:flex;gap:8px;align-items:center}
-#trade-filter{width:320px;padding:4px 8px}table.trades td:nth-child(10){text-align:left;
-white-space:normal;min-width:320px}table.trades th{cursor:pointer;user-select:none}
+#trade-filter{width:320px;padding:4px 8px}table.trades td:nth-child(n+10){text-align:left;
+white-space:normal;min-width:260px}table.trades th{cursor:pointer;user-select:none}
 table.trades tr:target{background:#fff8c5}th.asc::after{content:" \\25B2"}
 th.desc::after{content:" \\25BC"}
 """

@@ -26,8 +26,8 @@ def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, Back
                      trades: pd.DataFrame, comparison: pd.DataFrame,
                      tearsheets: Mapping[str, str]) -> Path:
     """Write ``folder/report.html``: comparison, edges, model quality, equity, trades."""
-    models = [_model_report(folder, name, decisions[name], truth[name]) for name in decisions
-              if truth[name].notna().any()]
+    models = [_model_report(folder, name, decisions[name], labels) for name, labels in
+              truth.items() if labels.notna().any()]
     bars = results[BENCHMARK].equity.index
     subtitle = (f"{len(bars):,} bars from {bars[0]:%Y-%m-%d} to {bars[-1]:%Y-%m-%d}; "
                 f"config {config.hash()}; costs {config.costs.commission:.2%} commission + "

@@ -1,0 +1,119 @@
+"""An ensemble that combines the decisions of several signals by vote or by mean confidence.
+
+It learns nothing and sees no data: it reads the members' ``SignalFrame``s. At each
+time any member decides, every member's latest decision at or before that time
+counts (a member that has not decided yet abstains). A member *votes* its
+direction when its probability clears ``threshold``, else it abstains.
+
+* ``vote``: long (short) when more than half of the members vote long (short).
+* ``mean``: the mean of ``direction * probability`` over members; long (short) when it is
+  above ``margin`` (below ``-margin``).
+
+The ensemble's explanation of a decision names each member's vote, and the trade log
+carries the explanations of the members that voted with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from explainers.base import Explanation
+from signals.base import SignalFrame
+
+__all__ = ["Ensemble"]
+
+NAME = "ensemble"
+_WORD = {1: "long", 0: "flat", -1: "short"}
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    """Combine member decisions; ``combine`` then ``explain`` the decisions that traded."""
+
+    method: Literal["vote", "mean"] = "vote"
+    threshold: float = 0.5
+    margin: float = 0.1
+
+    def member_view(self, members: Mapping[str, SignalFrame]) -> pd.DataFrame:
+        """Per decision time, each member's latest direction, probability, label and decision
+        time (columns ``(member, field)``)."""
+        times = pd.DatetimeIndex(sorted(set().union(*(m.frame.index for m in members.values()))))
+        parts = {}
+        for name, member in members.items():
+            frame = member.frame[["direction", "probability", "label"]].assign(
+                decided_at=member.frame.index)
+            parts[name] = frame.reindex(times, method="ffill")
+        return pd.concat(parts, axis=1)
+
+    def combine(self, members: Mapping[str, SignalFrame]) -> SignalFrame:
+        """The ensemble's decisions at every time a member decides."""
+        if len(members) < 2:
+            raise ValueError(f"an ensemble needs at least 2 member signals, got {list(members)}")
+        view = self.member_view(members)
+        votes = self._votes(view, list(members))
+        n = len(members)
+        if self.method == "vote":
+            longs, shorts = (votes > 0).sum(axis=1), (votes < 0).sum(axis=1)
+            direction = np.where(longs > n / 2, 1, np.where(shorts > n / 2, -1, 0))
+            agree = np.where(direction > 0, longs, np.where(direction < 0, shorts,
+                                                            n - longs - shorts))
+            score = (longs - shorts) / n
+            probability = agree / n
+        else:
+            score = (votes.sum(axis=1) / n).to_numpy()
+            direction = np.where(score > self.margin, 1, np.where(score < -self.margin, -1, 0))
+            probability = np.clip(np.abs(score), 0, 1)
+        frame = pd.DataFrame({"known_at": view.index, "score": np.asarray(score, float),
+                              "label": [_WORD[int(d)] for d in direction],
+                              "probability": np.asarray(probability, float),
+                              "direction": direction.astype(int), "fold": -1}, index=view.index)
+        return SignalFrame(NAME, frame)
+
+    def _votes(self, view: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+        """``direction * probability`` of each member that clears the threshold, else 0."""
+        out = {}
+        for name in names:
+            direction = view[(name, "direction")].fillna(0).astype(float)
+            probability = view[(name, "probability")].fillna(0).astype(float)
+            out[name] = np.where(probability >= self.threshold, direction * probability, 0.0)
+        return pd.DataFrame(out, index=view.index)
+
+    def explain(self, members: Mapping[str, SignalFrame], at: list[pd.Timestamp],
+                decisions: SignalFrame) -> list[Explanation]:
+        """Why the ensemble decided as it did at each time in ``at``: each member's vote."""
+        view = self.member_view(members)
+        votes = self._votes(view, list(members))
+        out = []
+        for stamp in at:
+            row = decisions.frame.loc[stamp]
+            direction = int(row["direction"])
+            with_it, against = [], []
+            for name in members:
+                label = view.loc[stamp, (name, "label")]
+                p = view.loc[stamp, (name, "probability")]
+                vote = np.sign(votes.loc[stamp, name])
+                text = f"{name} ({label}, p={p:.2f})" if isinstance(label, str) else \
+                    f"{name} (no decision yet)"
+                (with_it if vote == direction and vote != 0 else against).append(text)
+            summary = (f"{_WORD[direction]}: " + (" and ".join(with_it) or "no member")
+                       + f" voted {_WORD[direction]}"
+                       + (f"; {', '.join(against)} did not" if against else ""))
+            out.append(Explanation(
+                method="rule", signal=NAME, decision_time=stamp, prediction=row["label"],
+                probability=float(row["probability"]), base_value=0.0,
+                values=votes.loc[stamp].to_numpy(), feature_names=tuple(members),
+                summary=summary))
+        return out
+
+    def supporters(self, members: Mapping[str, SignalFrame],
+                   stamp: pd.Timestamp, direction: int) -> dict[str, pd.Timestamp]:
+        """Members that voted ``direction`` at ``stamp``, with the time of their decision."""
+        view = self.member_view(members)
+        votes = self._votes(view, list(members))
+        return {name: view.loc[stamp, (name, "decided_at")] for name in members
+                if direction != 0 and np.sign(votes.loc[stamp, name]) == direction}

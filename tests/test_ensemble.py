@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from signals.base import SignalFrame
+from signals.ensemble import Ensemble
+
+TIMES = pd.bdate_range("2021-01-04", periods=4, tz="UTC")
+
+
+def _member(name, directions, probabilities, times=TIMES):
+    frame = pd.DataFrame({"known_at": times, "score": 0.0,
+                          "label": ["up" if d > 0 else "down" for d in directions],
+                          "probability": probabilities, "direction": directions, "fold": -1},
+                         index=times)
+    return SignalFrame(name, frame)
+
+
+MEMBERS = {
+    "a": _member("a", [1, 1, -1, -1], [0.6, 0.6, 0.6, 0.6]),
+    "b": _member("b", [1, -1, -1, 1], [0.7, 0.7, 0.4, 0.7]),
+    "c": _member("c", [1, 1], [0.8, 0.55], times=TIMES[[0, 2]]),  # decides on two days only
+}
+
+
+def test_majority_vote_with_carried_member_decisions():
+    frame = Ensemble("vote").combine(MEMBERS).frame
+    # t0: all long; t1: a long, b short, c long (carried) -> long; t2: a short, b abstains
+    # (p < 0.5), c long -> flat; t3: a short, b long, c long (carried) -> long
+    assert frame["direction"].tolist() == [1, 1, 0, 1]
+    assert frame["probability"].tolist() == pytest.approx([1.0, 2 / 3, 1 / 3, 2 / 3])
+
+
+def test_mean_of_confidence():
+    frame = Ensemble("mean", margin=0.1).combine(MEMBERS).frame
+    assert frame.loc[TIMES[0], "score"] == pytest.approx((0.6 + 0.7 + 0.8) / 3)
+    assert frame.loc[TIMES[2], "score"] == pytest.approx((-0.6 + 0 + 0.55) / 3)
+    assert frame["direction"].tolist() == [1, 1, 0, 1]
+
+
+def test_explanation_names_the_voters_and_supporters():
+    ensemble = Ensemble("vote")
+    decisions = ensemble.combine(MEMBERS)
+    (e,) = ensemble.explain(MEMBERS, [TIMES[1]], decisions)
+    assert e.summary.startswith("long: a (up, p=0.60) and c (up, p=0.80) voted long")
+    assert "b (down, p=0.70)" in e.summary
+    assert e.feature_names == ("a", "b", "c")
+    assert ensemble.supporters(MEMBERS, TIMES[1], 1) == {"a": TIMES[1], "c": TIMES[0]}
+
+
+def test_needs_two_members():
+    with pytest.raises(ValueError, match="at least 2"):
+        Ensemble().combine({"a": MEMBERS["a"]})
