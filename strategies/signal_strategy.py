@@ -6,7 +6,9 @@ probability is at least ``threshold``, short likewise for -1 when
 ``allow_short``, flat otherwise. A bar without a decision keeps the position.
 Orders are sized with the open of bar ``t+1`` and fill at that open (backtrader's
 cheat-on-open), so decisions never trade on the bar that produced them.
-Every fill is recorded with the decision row that caused it.
+Every fill is recorded with the decision row that caused it. ``next`` and
+``next_open`` run under the look-ahead guard (strategies/guard.py): reading a line
+forward (``self.data.close[1]``) raises ``LookAheadError``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import math
 from dataclasses import dataclass
 
 import backtrader as bt
+
+from strategies.guard import guarded
 
 __all__ = ["Fill", "SignalStrategy"]
 
@@ -61,6 +65,7 @@ class SignalStrategy(bt.Strategy):
             target = 0
         return target, int(self.data.decision[0]), "signal"
 
+    @guarded
     def next(self) -> None:
         self.equity.append(self.broker.getvalue())
         self.exposure.append(bool(self.position.size))
@@ -69,6 +74,7 @@ class SignalStrategy(bt.Strategy):
             self._pending = decision
 
     # orders at the open of bar t+1 -------------------------------------------------------
+    @guarded
     def next_open(self) -> None:
         if self._pending is None:
             return

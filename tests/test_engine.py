@@ -107,3 +107,29 @@ def test_signal_frame_refuses_decisions_known_late():
     frame["known_at"] = frame.index + pd.Timedelta(days=1)
     with pytest.raises(ValueError, match="known only later"):
         SignalFrame("late", frame)
+
+
+def test_reading_the_next_bar_fails_loudly():
+    from strategies.guard import LookAheadError
+    from strategies.signal_strategy import SignalStrategy
+
+    class Peeking(SignalStrategy):
+        def decide(self):
+            return (1, -1, "peek") if self.data.close[1] > self.data.close[0] else None
+
+    bars = make_daily_bars(20)
+    with pytest.raises(LookAheadError, match=r"index \[1\]"):
+        run_strategy("peek", bars, None, Peeking)
+
+
+def test_reading_past_bars_is_allowed():
+    from strategies.signal_strategy import SignalStrategy
+
+    class Momentum(SignalStrategy):
+        def decide(self):
+            if len(self.data) < 3:
+                return None
+            return (1 if self.data.close[0] > self.data.close[-2] else 0), -1, "momentum"
+
+    result = run_strategy("m", make_daily_bars(40), None, Momentum)
+    assert len(result.fills) > 0
