@@ -13,6 +13,10 @@ BAR_COLUMNS = ("open", "high", "low", "close", "volume")
 PRICE_COLUMNS = ("open", "high", "low", "close")
 # Vendors round OHLC independently; a close a hair outside [low, high] is rounding, not a bad bar.
 _RANGE_TOLERANCE = 1e-6
+# A price this many times away from the median close of its neighbours is a data error
+# (a misplaced decimal point, a unit change), not a market move.
+_SPIKE_FACTOR = 10.0
+_SPIKE_WINDOW = 11
 
 
 def _first_bad(frame: pd.DataFrame, mask: np.ndarray | pd.Series) -> str:
@@ -82,6 +86,14 @@ def validate_bars(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     if bad.any():
         raise DataError(source, "open or close outside [low, high]",
                         "check the column order (open high low close) or repair the bar",
+                        where=_first_bad(bars, bad))
+    neighbours = bars["close"].rolling(_SPIKE_WINDOW, center=True, min_periods=1).median()
+    ratio = prices / neighbours.to_numpy()[:, None]
+    bad = ((ratio > _SPIKE_FACTOR) | (ratio < 1 / _SPIKE_FACTOR)).any(axis=1)
+    if bad.any():
+        raise DataError(source, f"absurd price: more than {_SPIKE_FACTOR:g}x away from the "
+                        "median close of the neighbouring bars", "check for a misplaced "
+                        "decimal point or a change of units, and repair or drop the bar",
                         where=_first_bad(bars, bad))
     volume = bars["volume"].to_numpy()
     bad = np.isnan(volume) | (volume < 0)

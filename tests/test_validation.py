@@ -98,6 +98,13 @@ def test_validate_rejects_infinite_prices():
         validate_bars(bars, "frame")
 
 
+def test_a_1000x_spike_is_refused():
+    bars = make_daily_bars(30)
+    bars.iloc[12, :4] *= 1000
+    with pytest.raises(DataError, match=r"row 12 .*absurd price"):
+        validate_bars(bars, "frame")
+
+
 def test_validate_requires_aware_index():
     bars = make_daily_bars(5).tz_localize(None)
     with pytest.raises(DataError, match="no time zone"):
