@@ -5,10 +5,10 @@ from data_feeds.errors import DataError
 from data_feeds.files import load_bars
 from data_feeds.market_data import MarketData
 from data_feeds.samples import load_sample_bars, package_file
-from data_feeds.sessions import NSE, NYSE, Session, filter_session, resample_daily
+from data_feeds.sessions import NSE, NYSE, Session, align_to_close, filter_session, resample_daily
 from data_feeds.validate import validate_bars
 from data_feeds.yahoo import load_yfinance
 
 __all__ = ["NSE", "NYSE", "CleaningReport", "DataError", "MarketData", "Session",
-           "filter_session", "load_bars", "load_sample_bars", "load_yfinance", "package_file",
-           "resample_daily", "validate_bars"]
+           "align_to_close", "filter_session", "load_bars", "load_sample_bars",
+           "load_yfinance", "package_file", "resample_daily", "validate_bars"]

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time
+from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from data_feeds.cleaning import CleaningReport
+from data_feeds.errors import DataError
 from data_feeds.validate import validate_bars
 
-__all__ = ["NSE", "NYSE", "Session", "filter_session", "resample_daily"]
+__all__ = ["NSE", "NYSE", "Session", "align_to_close", "filter_session", "resample_daily"]
+
+BarLabel = Literal["auto", "open", "close"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,41 @@ class Session:
 
 NSE = Session("NSE", "Asia/Kolkata", time(9, 15), time(15, 30))
 NYSE = Session("NYSE", "America/New_York", time(9, 30), time(16, 0))
+
+
+def align_to_close(bars: pd.DataFrame, session: Session, label: BarLabel = "auto",
+                   source: str = "bars") -> pd.DataFrame:
+    """Intraday bars labelled by their close time.
+
+    ``label="auto"`` reads the convention off the data: when most days' first bar sits
+    at the session open (09:15 for NSE) the stamps are bar-open times, when it sits one
+    bar later (09:16) they are bar-close times. Bar-open stamps are shifted forward by
+    one bar, with a warning. Daily bars are returned unchanged.
+    """
+    local = bars.tz_convert(session.tz)
+    days = local.index.normalize()
+    if days.nunique() == len(local):
+        return bars
+    same_day = np.r_[False, days[1:] == days[:-1]]
+    step = pd.Series(local.index).diff()[same_day].median()
+    if label == "auto":
+        firsts = pd.Series(local.index).groupby(days).min()
+        first = (firsts - firsts.dt.normalize()).mode().iloc[0]
+        opening = datetime.combine(datetime.min, session.open) - datetime.min
+        if first == opening:
+            label = "open"
+        elif first == opening + step:
+            label = "close"
+        else:
+            raise DataError(source, f"cannot tell bar-open from bar-close stamps: the usual "
+                            f"first bar is at {first}, the {session.name} open is "
+                            f"{session.open} and bars are {step} apart",
+                            "set data.bar_label to 'open' or 'close'")
+    if label == "close":
+        return bars
+    warnings.warn(f"{source}: timestamps are bar-open times; shifted by {step} to bar-close "
+                  "times so a bar is used only once it has closed", stacklevel=2)
+    return bars.set_axis(bars.index + step)
 
 
 def filter_session(bars: pd.DataFrame, session: Session,

@@ -67,6 +67,9 @@ class DataConfig(_Frozen):
     tz: str | None = Field(None, description="time zone of naive timestamps in the file")
     session: Literal["none", "NSE", "NYSE"] = Field(
         "none", description="keep only bars inside this exchange session (minute data)")
+    bar_label: Literal["auto", "open", "close"] = Field(
+        "auto", description="intraday stamps mark the bar's open or close; auto: read it off "
+        "the first bar of the session (bars are aligned to close times)")
     resample: Literal["none", "daily"] = Field("none", description="resample to daily bars")
     symbol: str = Field("^GSPC", description="ticker for yfinance")
     interval: str = Field("1d", description="yfinance interval, e.g. 1d or 1m")

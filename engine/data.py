@@ -10,7 +10,7 @@ from data_feeds.files import load_bars
 from data_feeds.headlines import load_headlines, load_wigpy_headlines
 from data_feeds.market_data import MarketData
 from data_feeds.samples import load_sample_bars
-from data_feeds.sessions import NSE, NYSE, filter_session, resample_daily
+from data_feeds.sessions import NSE, NYSE, align_to_close, filter_session, resample_daily
 from data_feeds.yahoo import load_yfinance
 from engine.config import DataConfig, HeadlinesConfig
 
@@ -36,6 +36,7 @@ def load_market_data(config: DataConfig) -> tuple[MarketData, list[CleaningRepor
                              offline=config.offline)
         symbol, source = config.symbol, f"yfinance {config.symbol}"
     if config.session != "none":
+        bars = align_to_close(bars, _SESSIONS[config.session], config.bar_label, source)
         bars, report = filter_session(bars, _SESSIONS[config.session], source)
         reports.append(report)
     if config.resample == "daily":

@@ -45,3 +45,45 @@ def test_nifty_minute_resamples_to_the_daily_file(shared_data):
     error = (joined["close"] / joined["close_ref"] - 1).abs()
     assert error.median() < 0.001
     assert error.quantile(0.95) < 0.005
+
+
+def _day(start: str, n: int = 5) -> list[str]:
+    return [str(t) for t in pd.date_range(start, periods=n, freq="min")]
+
+
+def test_close_labelled_bars_are_kept():
+    from data_feeds import align_to_close
+
+    bars = _minute_bars(_day("2021-04-01 09:16") + _day("2021-04-05 09:16"))
+    assert align_to_close(bars, NSE).index.equals(bars.index)
+
+
+def test_open_labelled_bars_are_shifted_to_their_close():
+    import pytest
+
+    from data_feeds import align_to_close
+
+    bars = _minute_bars(_day("2021-04-01 09:15") + _day("2021-04-05 09:15"))
+    with pytest.warns(UserWarning, match="bar-open times"):
+        aligned = align_to_close(bars, NSE)
+    assert aligned.index[0] == pd.Timestamp("2021-04-01 09:16", tz="Asia/Kolkata")
+    kept, report = filter_session(aligned, NSE)
+    assert len(kept) == 10 and not report.removed  # the 09:15 bar is no longer "pre-open"
+
+
+def test_unclear_labels_need_a_setting():
+    import pytest
+
+    from data_feeds import DataError, align_to_close
+
+    bars = _minute_bars(_day("2021-04-01 09:40") + _day("2021-04-05 09:40"))
+    with pytest.raises(DataError, match="bar_label"):
+        align_to_close(bars, NSE)
+    assert align_to_close(bars, NSE, "close").index.equals(bars.index)
+
+
+def test_daily_bars_are_untouched():
+    from data_feeds import align_to_close
+
+    bars = _minute_bars(["2021-04-01", "2021-04-05"])
+    assert align_to_close(bars, NSE, "open").index.equals(bars.index)
