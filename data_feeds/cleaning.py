@@ -16,6 +16,7 @@ class CleaningReport:
     source: str
     rows_in: int = 0
     removed: Counter[str] = field(default_factory=Counter)
+    repaired: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
 
     def record(self, reason: str, count: int, examples: list[str] | None = None) -> None:
@@ -25,17 +26,29 @@ class CleaningReport:
         if examples:
             self.examples.setdefault(reason, []).extend(examples[:5])
 
+    def record_repair(self, reason: str, count: int, examples: list[str] | None = None) -> None:
+        """Rows kept after a repair (e.g. truncated text)."""
+        if count <= 0:
+            return
+        self.repaired[reason] += count
+        if examples:
+            self.examples.setdefault(reason, []).extend(examples[:5])
+
     @property
     def rows_out(self) -> int:
         return self.rows_in - sum(self.removed.values())
 
     def summary(self) -> str:
-        if not self.removed:
-            return f"{self.source}: {self.rows_in} rows, nothing removed"
-        parts = ", ".join(f"{n} {reason}" for reason, n in sorted(self.removed.items()))
-        return f"{self.source}: {self.rows_in} rows in, {self.rows_out} kept; removed {parts}"
+        text = f"{self.source}: {self.rows_in} rows in, {self.rows_out} kept"
+        if self.removed:
+            text += "; removed " + ", ".join(f"{n} {r}" for r, n in sorted(self.removed.items()))
+        if self.repaired:
+            text += "; repaired " + ", ".join(f"{n} {r}" for r, n in
+                                              sorted(self.repaired.items()))
+        return text if self.removed or self.repaired else f"{self.source}: {self.rows_in} " \
+            "rows, nothing removed"
 
     def warn(self) -> None:
-        """Emit the summary as a warning when anything was removed."""
-        if self.removed:
+        """Emit the summary as a warning when anything was removed or repaired."""
+        if self.removed or self.repaired:
             warnings.warn(self.summary(), stacklevel=3)

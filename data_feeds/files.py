@@ -14,6 +14,7 @@ Two layouts are recognised:
 from __future__ import annotations
 
 import csv
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +29,7 @@ Layout = Literal["auto", "header", "nifty"]
 NIFTY_COLUMNS = ["symbol", "date", "time", "open", "high", "low", "close", "volume", "oi"]
 _TIME_COLUMNS = ("datetime", "timestamp", "date", "time")
 _SUFFIXES = (".csv", ".parquet", ".pq")
+_OFFSET = r"(?:[+-]\d\d:?\d\d|Z)\s*$"
 
 
 def load_bars(path: str | Path, tz: str | None = None, layout: Layout = "auto") -> pd.DataFrame:
@@ -122,6 +124,10 @@ def _from_header_frame(raw: pd.DataFrame, source: str, tz: str | None,
         raise DataError(source, f"missing column(s) {missing}; found {list(raw.columns)}",
                         "provide open, high, low, close and volume (volume may be all 0 for "
                         "an index)")
+    used = {time_col, columns.get("time"), *(columns[c] for c in BAR_COLUMNS)}
+    ignored = [str(c) for c in raw.columns if c not in used]
+    if ignored:
+        warnings.warn(f"{source}: ignoring column(s) {ignored}", stacklevel=4)
     frame = raw.loc[:, [columns[c] for c in BAR_COLUMNS]].set_axis(list(BAR_COLUMNS), axis=1)
     frame.index = _parse_times(stamps, source, None, first_data_row)
     return _localize(frame, source, tz)
@@ -129,26 +135,20 @@ def _from_header_frame(raw: pd.DataFrame, source: str, tz: str | None,
 
 def _parse_times(text: pd.Series, source: str, fmt: str | None,
                  first_data_row: int) -> pd.DatetimeIndex:
-    try:
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
-    except (ValueError, TypeError):
-        # several UTC offsets in one column: fine when every stamp has one (e.g. across DST)
-        with_offset = text.str.contains(r"(?:[+-]\d\d:?\d\d|Z)\s*$", regex=True)
-        if not with_offset.all():
-            row = int((~with_offset).to_numpy().argmax())
-            raise DataError(source, "some timestamps carry a UTC offset and some do not",
-                            "write every timestamp with its offset, or none of them",
-                            where=f"row {row + first_data_row}") from None
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+    with_offset = text.str.contains(_OFFSET, regex=True, na=False).to_numpy(dtype=bool)
+    if with_offset.any() and not with_offset.all():
+        row = int((~with_offset).argmax())
+        raise DataError(source, "some timestamps carry a UTC offset and some do not",
+                        "write every timestamp with its offset, or none of them",
+                        where=f"row {row + first_data_row}")
+    # offsets may differ between rows (e.g. across DST): parse them as instants in UTC
+    parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=bool(with_offset.any()))
     bad = parsed.isna().to_numpy()
     if bad.any():
         row = int(bad.argmax())
         raise DataError(source, f"unparseable timestamp {text.iloc[row]!r}",
                         "use ISO dates such as 2021-04-01 or 2021-04-01 09:16",
                         where=f"row {row + first_data_row} ({int(bad.sum())} such rows)")
-    if parsed.dtype == object:
-        raise DataError(source, "timestamps carry different time zones",
-                        "write all timestamps in one time zone")
     return pd.DatetimeIndex(parsed)
 
 

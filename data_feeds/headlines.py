@@ -23,7 +23,8 @@ numbers (1 = the first row after the header): text that is not valid UTF-8, empt
 text (or text with no word characters), unparseable timestamps, the placeholder date
 1970-01-01 (the Unix epoch, written where the date was lost), dates before 1900, and
 dates after ``latest`` (the end of the price data). Exact duplicates (same text and
-date) are removed and counted too unless ``keep_duplicates``.
+date) are removed and counted too unless ``keep_duplicates``. Texts over ``MAX_TEXT``
+characters are kept, truncated, and counted.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ _TIME_CANDIDATES = ("timestamp", "date", "datetime", "time", "published")
 _ID_CANDIDATES = ("row_id", "id", "unnamed: 0", "")
 _EPOCH = pd.Timestamp("1970-01-01")
 _EARLIEST = pd.Timestamp("1900-01-01")
+#: longer texts are not headlines (a whole article, a broken export); they are truncated
+MAX_TEXT = 1000
 _BAD_BYTES = re.compile("[\udc80-\udcff]")  # undecodable bytes kept by surrogateescape
 _WORD = re.compile(r"\w")
 
@@ -131,6 +134,8 @@ def load_headlines(path: str | Path, *, fmt: Format = "auto", text_column: str |
     text = pd.Series(["" if bad else " ".join(html.unescape(t).split())
                       for t, bad in zip(cells, bad_bytes, strict=True)], index=raw.index)
     empty = ~np.array([bool(_WORD.search(t)) for t in text], dtype=bool) & ~bad_bytes
+    too_long = (text.str.len() > MAX_TEXT).to_numpy()
+    text = text.str.slice(0, MAX_TEXT)
     times = ["" if _BAD_BYTES.search(t) else t for t in map(_as_text, raw[time_col])]
     stamps = _localize(pd.to_datetime(pd.Series(times, index=raw.index), errors="coerce",
                                       format="mixed"), tz)
@@ -152,6 +157,8 @@ def load_headlines(path: str | Path, *, fmt: Format = "auto", text_column: str |
                          ("rows dated after the price data", future)):
         report.record(reason, int(mask.sum()), _row_ranges(row_number[mask]))
     keep = ok & ~epoch & ~ancient & ~future
+    report.record_repair(f"rows with text over {MAX_TEXT} characters (truncated)",
+                  int((too_long & keep).sum()), _row_ranges(row_number[too_long & keep]))
 
     has_time = bool((stamps[keep] != stamps[keep].dt.normalize()).any())
     frame = pd.DataFrame({"row_id": ids, "timestamp": stamps, "text": text,

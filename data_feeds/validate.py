@@ -23,8 +23,8 @@ def _first_bad(frame: pd.DataFrame, mask: np.ndarray | pd.Series) -> str:
     mask = np.asarray(mask)
     positions = np.flatnonzero(mask)
     stamp = frame.index[positions[0]]
-    more = f" (and {len(positions) - 1} more rows)" if len(positions) > 1 else ""
-    return f"row {positions[0]} at {stamp}{more}"
+    more = f" (and {len(positions) - 1} more bars)" if len(positions) > 1 else ""
+    return f"bar {positions[0] + 1} (of {len(frame)}) at {stamp}{more}"
 
 
 def validate_bars(frame: pd.DataFrame, source: str) -> pd.DataFrame:
