@@ -118,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as e:
         print(f"data error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted: the run folder keeps what was written and its run.json says "
+              "'incomplete'; run again to start afresh", file=sys.stderr)
+        return 130
     print(format_comparison(result.comparison))
     print(f"\nrun folder: {result.folder}")
     print(f"report:     {result.report}")

@@ -84,3 +84,26 @@ def test_a_crash_in_the_report_step_loses_no_trades(tmp_path, monkeypatch):
     trades = pd.read_csv(folder / "trades.csv")
     assert len(trades) > 0
     assert not any(p.name.endswith(".tmp") for p in folder.iterdir())
+
+
+def test_sigint_leaves_a_folder_marked_incomplete(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "run_backtest.py"), "--quiet", "--output-dir",
+         str(tmp_path), "--retrain-every", "5"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob("*/run.json")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)  # inside the walk-forward fits
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "incomplete" in err
+    (folder,) = tmp_path.iterdir()
+    assert json.loads((folder / "run.json").read_text())["status"] == "incomplete"
+    assert not [p for p in folder.rglob("*") if ".tmp" in p.name]
