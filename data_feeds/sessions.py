@@ -14,7 +14,8 @@ from data_feeds.cleaning import CleaningReport
 from data_feeds.errors import DataError
 from data_feeds.validate import validate_bars
 
-__all__ = ["NSE", "NYSE", "Session", "align_to_close", "filter_session", "resample_daily"]
+__all__ = ["NSE", "NYSE", "SESSIONS", "Session", "align_to_close", "filter_session",
+           "resample_daily"]
 
 BarLabel = Literal["auto", "open", "close"]
 
@@ -36,6 +37,7 @@ class Session:
 
 NSE = Session("NSE", "Asia/Kolkata", time(9, 15), time(15, 30))
 NYSE = Session("NYSE", "America/New_York", time(9, 30), time(16, 0))
+SESSIONS = {session.name: session for session in (NSE, NYSE)}
 
 
 def align_to_close(bars: pd.DataFrame, session: Session, label: BarLabel = "auto",
@@ -54,7 +56,8 @@ def align_to_close(bars: pd.DataFrame, session: Session, label: BarLabel = "auto
     same_day = np.r_[False, days[1:] == days[:-1]]
     step = pd.Series(local.index).diff()[same_day].median()
     if label == "auto":
-        firsts = pd.Series(local.index).groupby(days).min()
+        in_session = local.index[local.index.time >= session.open]  # pre-open bars aside
+        firsts = pd.Series(in_session).groupby(in_session.normalize()).min()
         first = (firsts - firsts.dt.normalize()).mode().iloc[0]
         opening = datetime.combine(datetime.min, session.open) - datetime.min
         if first == opening:

@@ -109,8 +109,9 @@ class StrategyConfig(_Frozen):
                              description="minimum probability of a decision to trade on it")
     allow_short: bool = Field(False, description="go short on down decisions")
     position_size: float = Field(1.0, gt=0.0, le=1.0, description="fraction of equity per trade")
-    exit_time: time | None = Field(None, description="intraday: close positions at the close "
-                                   "of the first bar at or after this exchange time")
+    exit_time: time | None = Field(None, description="intraday: close positions at the open of "
+                                   "the first bar at or after this exchange time (default: the "
+                                   "session close of data.session)")
     stop_loss: float | None = Field(None, gt=0.0, lt=1.0,
                                     description="intraday: exit at this fractional loss")
     take_profit: float | None = Field(None, gt=0.0,
@@ -202,6 +203,14 @@ class RunConfig(_Frozen):
     cache_dir: str | None = Field(".cache", description="cache of fitted fold models, keyed by "
                                   "a hash of signal, parameters and training data; null: off")
     tearsheet: bool = Field(True, description="write the QuantStats HTML tearsheet")
+
+    @model_validator(mode="after")
+    def _check(self) -> RunConfig:
+        if (self.strategy.kind == "intraday" and self.strategy.exit_time is None
+                and self.data.session == "none"):
+            raise ValueError("strategy.kind 'intraday' needs strategy.exit_time or a "
+                             "data.session whose close it exits at")
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -10,13 +10,12 @@ from data_feeds.files import load_bars
 from data_feeds.headlines import load_headlines, load_wigpy_headlines
 from data_feeds.market_data import MarketData
 from data_feeds.samples import load_sample_bars
-from data_feeds.sessions import NSE, NYSE, align_to_close, filter_session, resample_daily
+from data_feeds.sessions import NYSE, SESSIONS, align_to_close, filter_session, resample_daily
 from data_feeds.yahoo import load_yfinance
 from engine.config import DataConfig, HeadlinesConfig
 
 __all__ = ["load_market_data"]
 
-_SESSIONS = {"NSE": NSE, "NYSE": NYSE}
 _SAMPLE_SYMBOLS = {"sp500": "^GSPC", "nasdaq": "^IXIC"}
 
 
@@ -36,11 +35,11 @@ def load_market_data(config: DataConfig) -> tuple[MarketData, list[CleaningRepor
                              offline=config.offline)
         symbol, source = config.symbol, f"yfinance {config.symbol}"
     if config.session != "none":
-        bars = align_to_close(bars, _SESSIONS[config.session], config.bar_label, source)
-        bars, report = filter_session(bars, _SESSIONS[config.session], source)
+        bars = align_to_close(bars, SESSIONS[config.session], config.bar_label, source)
+        bars, report = filter_session(bars, SESSIONS[config.session], source)
         reports.append(report)
     if config.resample == "daily":
-        session = _SESSIONS.get(config.session, NYSE)
+        session = SESSIONS.get(config.session, NYSE)
         bars = resample_daily(bars, session)
     bars = _cut(bars, config, source)
     headlines = None
@@ -58,8 +57,8 @@ def _headlines(config: HeadlinesConfig, bars: pd.DataFrame, session: str,
     if config.source == "wigpy":
         return load_wigpy_headlines(tz=tz, earliest=earliest, latest=latest, symbol=symbol)
     assert config.path is not None
-    exchange = _SESSIONS.get(session) or next(
-        (s for s in _SESSIONS.values() if s.tz == tz), None)
+    exchange = SESSIONS.get(session) or next(
+        (s for s in SESSIONS.values() if s.tz == tz), None)
     return load_headlines(config.path, fmt=config.source, text_column=config.text_column,
                           time_column=config.time_column, id_column=config.id_column,
                           table=config.table, tz=tz, policy=config.policy,

@@ -20,6 +20,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from data_feeds.market_data import MarketData
+from data_feeds.sessions import SESSIONS
 from engine.atomic import atomic_write, atomic_write_text
 from engine.backtest import BacktestResult, run_strategy
 from engine.config import RunConfig, SignalConfig
@@ -211,6 +212,8 @@ def _backtest_all(config: RunConfig, bars: pd.DataFrame, decisions: dict[str, Si
     costs = Costs(commission=config.costs.commission, slippage=config.costs.slippage)
     strategy = strategy_class(config.strategy.kind)
     params = config.strategy.strategy_params()
+    if config.strategy.kind == "intraday" and params["exit_time"] is None:
+        params["exit_time"] = SESSIONS[config.data.session].close
     runs: dict[str, tuple[SignalFrame | None, type[SignalStrategy], dict[str, object]]] = {
         name: (frame, strategy, params) for name, frame in decisions.items()}
     first = next(iter(decisions.values()))

@@ -36,14 +36,13 @@ import numpy as np
 import pandas as pd
 
 from data_feeds.market_data import MarketData
-from data_feeds.sessions import NSE, NYSE
+from data_feeds.sessions import SESSIONS
 from explainers.base import Explanation
 from signals.base import Signal, SignalFrame
 from signals.gadf import gadf, gasf
 
 __all__ = ["GADFCNN", "GADFParameterError", "Windows"]
 
-_SESSIONS = {"NSE": NSE, "NYSE": NYSE}
 _CLASSES = ("down", "up")  # index = network output column
 
 
@@ -103,7 +102,7 @@ class GADFCNN(Signal):
 
     # -- checks ----------------------------------------------------------------------------
     def _check_params(self) -> None:
-        choices = {"frequency": ("minute", "daily"), "session": tuple(_SESSIONS),
+        choices = {"frequency": ("minute", "daily"), "session": tuple(SESSIONS),
                    "label": ("tradable", "paper"), "architecture": ("small", "resnet18"),
                    "cam_layer": ("last", "first")}
         for name, allowed in choices.items():
@@ -143,7 +142,7 @@ class GADFCNN(Signal):
                        skipped={})
 
     def _minute_windows(self, bars: pd.DataFrame) -> Windows:
-        session = _SESSIONS[self.session]
+        session = SESSIONS[self.session]
         local = bars.index.tz_convert(session.tz)
         day = local.normalize()
         opens_at = session.open.hour * 60 + session.open.minute
@@ -218,7 +217,7 @@ class GADFCNN(Signal):
             base = close[pos] if self.label == "tradable" else bars["open"].to_numpy()[nxt]
             up = close[nxt] > base
             return np.where(known, up.astype(np.int64), -1), nxt
-        session = _SESSIONS[self.session]
+        session = SESSIONS[self.session]
         local = bars.index.tz_convert(session.tz)
         codes, _ = pd.factorize(local.normalize())
         last_of_day = np.r_[np.flatnonzero(np.diff(codes)), len(codes) - 1]
