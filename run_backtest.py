@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent / "configs" / "default.yaml"
 
 _FLAGS: tuple[tuple[str, str, type, str], ...] = (
     # flag, dotted config key, type, help
@@ -42,9 +45,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="run_backtest.py",
         description="Backtest explainable signals against buy-and-hold. With no arguments, "
-        "runs the default config offline on the S&P 500 daily sample shipped by `arch` and "
-        "writes runs/<time>-<name>/ with the trade log, equity, summary and tearsheet.")
-    parser.add_argument("--config", help="YAML run config; flags below override its keys")
+        "runs configs/default.yaml offline: the GADF-CNN, the five-trend DNN and the news "
+        "LSTM, their vote and buy-and-hold on the S&P 500 daily bars shipped by `arch` and "
+        "the NYT headlines shipped by `wigpy`; writes runs/<time>-<name>/ with the report, "
+        "trade log with explanations, equity, summary and tearsheets.")
+    parser.add_argument("--config", help="YAML run config (default: configs/default.yaml); "
+                        "flags below override its keys")
     parser.add_argument("--signal", action="append", metavar="KIND",
                         help="signal kind to run (repeatable); replaces the config's signals")
     for flag, key, kind, text in _FLAGS:
@@ -90,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.sweep:
         return run_sweep_command(args)
-    from engine.config import ConfigError, build_config, load_config
+    from engine.config import ConfigError, load_config
 
     overrides: dict[str, Any] = {k: v for k, v in vars(args).items()
                                  if "." in k or k in ("name", "cash", "seed", "output_dir",
@@ -98,13 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if args.signal:
         overrides["signals"] = [{"kind": kind} for kind in args.signal]
+        if len(args.signal) < 2:
+            overrides["ensemble"] = None
     try:
-        if args.config:
-            config = load_config(args.config, overrides)
-        else:
-            from engine.config import apply_overrides
-
-            config = build_config(apply_overrides({}, overrides), "command line")
+        config = load_config(args.config or DEFAULT_CONFIG, overrides)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

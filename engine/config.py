@@ -142,6 +142,8 @@ class SignalConfig(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
     kind: str
     walk_forward: WalkForwardConfig | None = None
+    threshold: float | None = Field(None, ge=0.0, le=1.0, description="this signal's minimum "
+                                    "probability to trade (default: strategy.threshold)")
 
     @model_validator(mode="before")
     @classmethod
@@ -157,7 +159,7 @@ class SignalConfig(BaseModel):
         accepted = [p for p in signature if p != "self"]
         resolved = dict(payload)
         for key, value in payload.items():
-            if key in ("kind", "walk_forward"):
+            if key in ("kind", "walk_forward", "threshold"):
                 continue
             if key not in accepted:
                 guess = difflib.get_close_matches(key, accepted, n=1)
@@ -206,6 +208,11 @@ class RunConfig(_Frozen):
 
     @model_validator(mode="after")
     def _check(self) -> RunConfig:
+        if self.ensemble is not None and len(self.signals) < 2:
+            raise ValueError("ensemble needs at least two signals")
+        kinds = [s.kind for s in self.signals]
+        if len(set(kinds)) < len(kinds):
+            raise ValueError(f"each signal kind may appear once, got {kinds}")
         if (self.strategy.kind == "intraday" and self.strategy.exit_time is None
                 and self.data.session == "none"):
             raise ValueError("strategy.kind 'intraday' needs strategy.exit_time or a "

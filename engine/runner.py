@@ -177,8 +177,6 @@ def _ensemble(config: RunConfig) -> Ensemble | None:
     spec = config.ensemble
     if spec is None:
         return None
-    if len(config.signals) < 2:
-        raise ValueError("ensemble needs at least two signals in the config")
     return Ensemble(method=spec.method, threshold=config.strategy.threshold, margin=spec.margin)
 
 
@@ -214,8 +212,12 @@ def _backtest_all(config: RunConfig, bars: pd.DataFrame, decisions: dict[str, Si
     params = config.strategy.strategy_params()
     if config.strategy.kind == "intraday" and params["exit_time"] is None:
         params["exit_time"] = SESSIONS[config.data.session].close
+    thresholds = {spec.kind: spec.threshold for spec in config.signals
+                  if spec.threshold is not None}
     runs: dict[str, tuple[SignalFrame | None, type[SignalStrategy], dict[str, object]]] = {
-        name: (frame, strategy, params) for name, frame in decisions.items()}
+        name: (frame, strategy, {**params, "threshold": thresholds.get(name,
+                                                                       params["threshold"])})
+        for name, frame in decisions.items()}
     first = next(iter(decisions.values()))
     runs[ALWAYS_LONG] = (always_long(first), strategy, {**params, "threshold": 0.0})
     runs[ALWAYS_FLAT] = (None, SignalStrategy, {})

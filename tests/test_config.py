@@ -23,6 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
     ({"data": {"source": "file"}}, "data.path is required"),
     ({"data": {"start": "2020-01-01", "end": "2019-01-01"}}, "after data.end"),
     ({"strategy": {"exit_time": "15:00"}}, "needs strategy.kind 'intraday'"),
+    ({"ensemble": {"method": "vote"}}, "ensemble needs at least two signals"),
+    ({"signals": [{"kind": "ma_crossover"}, {"kind": "ma_crossover"}]}, "may appear once"),
+    ({"signals": [{"kind": "ma_crossover", "threshold": 2}]}, "signals.0.threshold"),
+    ({"strategy": {"kind": "intraday"}}, "needs strategy.exit_time or a data.session"),
 ])
 def test_bad_configs_name_the_key(payload, named):
     with pytest.raises(ConfigError, match=None) as info:
@@ -33,6 +37,7 @@ def test_bad_configs_name_the_key(payload, named):
 def test_defaults_are_resolved_and_hash_is_stable():
     config = RunConfig()
     assert config.to_dict()["signals"][0] == {"kind": "ma_crossover", "walk_forward": None,
+                                              "threshold": None,
                                               "fast": 50, "slow": 200}
     assert config.hash() == build_config(config.to_dict()).hash()
     assert config.hash() != build_config({"costs": {"slippage": 0.0}}).hash()
