@@ -310,6 +310,8 @@ class FiveTrendDNN(Signal):
             family = FAMILIES[f]
             if family.startswith(_SIGNED):
                 state = "negative" if x[last[f]] < 0 else "positive"
+            elif family == "close":  # relative to its own window (close @ t is 1 when relative)
+                state = "low" if x[last[f]] < x[last[f] - WINDOW + 1:last[f] + 1].mean() else "high"
             else:
                 state = "low" if scaled[last[f]] < 0 else "high"
             parts[families[f] >= 0].append(f"{family} {state} ({families[f]:+.2f})")

@@ -147,3 +147,12 @@ def test_benchmarks_predict_training_classes(name):
 def test_unknown_benchmark_is_refused():
     with pytest.raises(BenchmarkError, match="random_forest"):
         fit_predict("xgboost", np.zeros((4, 2)), np.array([0, 1, 0, 1]), np.zeros((1, 2)), 0)
+
+
+def test_close_is_described_against_its_own_window(fitted):
+    x = np.ones(270)
+    x[:WINDOW - 1] = 1.1  # the closes before t were higher: the close at t is low
+    families = np.zeros(len(FAMILIES))
+    families[0] = 1.0
+    text = fitted._sentence(families, x, np.zeros(270), "upward", 1.0, 0.0)
+    assert text.startswith("close low (+1.00)") and "pushed towards upward" in text
