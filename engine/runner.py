@@ -27,7 +27,7 @@ from engine.config import RunConfig, SignalConfig
 from engine.data import load_market_data
 from engine.seeding import seed_everything
 from explainers.base import Explanation, explanation_id
-from explainers.figures import render_figure
+from explainers.figures import render_figures
 from reports.comparison import comparison_table
 from reports.metrics import summarize
 from reports.run_report import write_run_report
@@ -131,15 +131,15 @@ def run_backtest(config: RunConfig, progress: bool = True,
     bars = data.bars[data.bars.index >= start]
     results = _backtest_all(config, bars, decisions, progress)
 
-    figures = folder / "figures"
-    explanations = _explain_trades(models, decisions, results, data, figures, progress)
+    explanations = _explain_trades(models, decisions, results, data, progress)
     supporters: dict[pd.Timestamp, list[str]] = {}
     if ensemble is not None:
         supporters = _explain_ensemble(ensemble, models, members, decisions[ENSEMBLE],
-                                       results[ENSEMBLE], data, figures, explanations)
+                                       results[ENSEMBLE], data, explanations)
     trade_logs = {name: build_trade_log(result, bars, decisions.get(name), explanations)
                   for name, result in results.items()}
     trades = pd.concat(trade_logs.values(), ignore_index=True)
+    _draw_entry_figures(explanations, trades, folder / "figures", progress)
     trades["entry_figure"] = [_figure(explanations, key) for key in
                               trades["entry_explanation_id"]]
     trades["entry_supporting_explanations"] = [
@@ -182,24 +182,25 @@ def _ensemble(config: RunConfig) -> Ensemble | None:
 
 def _explain_ensemble(ensemble: Ensemble, models: dict[str, WalkForwardSignal],
                       members: dict[str, SignalFrame], decisions: SignalFrame,
-                      result: BacktestResult, data: MarketData, figures: Path,
+                      result: BacktestResult, data: MarketData,
                       explanations: dict[str, Explanation]) -> dict[pd.Timestamp, list[str]]:
     """Explain the ensemble's trading decisions, and each supporting member's own decision
     (added to ``explanations``); returns decision time -> supporting explanation ids."""
     times = decision_times_of_fills(result, decisions)
     for explanation in ensemble.explain(members, times, decisions):
-        explanations[explanation.id] = render_figure(explanation, figures)
+        explanations[explanation.id] = explanation
     supporting: dict[pd.Timestamp, list[str]] = {}
+    missing: dict[str, set[pd.Timestamp]] = {}
     for when in times:
         direction = int(decisions.frame.loc[when, "direction"])
-        ids = []
-        for name, decided_at in ensemble.supporters(members, when, direction).items():
-            key = explanation_id(name, decided_at)
-            if key not in explanations:
-                (found,) = models[name].explain(data, [decided_at])
-                explanations[key] = render_figure(found, figures)
-            ids.append(key)
-        supporting[when] = ids
+        voters = ensemble.supporters(members, when, direction)
+        supporting[when] = [explanation_id(name, at) for name, at in voters.items()]
+        for name, at in voters.items():
+            if explanation_id(name, at) not in explanations:
+                missing.setdefault(name, set()).add(at)
+    for name, stamps in missing.items():  # one batched call per member signal
+        for explanation in models[name].explain(data, sorted(stamps)):
+            explanations[explanation.id] = explanation
     return supporting
 
 
@@ -245,13 +246,21 @@ def _figure(explanations: dict[str, Explanation], key: object) -> str | None:
 
 
 def _explain_trades(models: dict[str, WalkForwardSignal], decisions: dict[str, SignalFrame],
-                    results: dict[str, BacktestResult], data: MarketData, figures: Path,
+                    results: dict[str, BacktestResult], data: MarketData,
                     progress: bool) -> dict[str, Explanation]:
-    """Explanations (with rendered figures) of the decisions that became fills, and of no
-    other decision."""
+    """Explanations of the decisions that became fills, and of no other decision."""
     out: dict[str, Explanation] = {}
     for name in tqdm(list(models), desc="explanations", disable=not progress, leave=False):
         times = decision_times_of_fills(results[name], decisions[name])
         for explanation in models[name].explain(data, times):
-            out[explanation.id] = render_figure(explanation, figures)
+            out[explanation.id] = explanation
     return out
+
+
+def _draw_entry_figures(explanations: dict[str, Explanation], trades: pd.DataFrame,
+                        folder: Path, progress: bool) -> None:
+    """Render the figure of every trade's entry explanation (in place, on two processes)."""
+    keys = sorted({k for k in trades["entry_explanation_id"].dropna() if k in explanations})
+    drawn = render_figures([explanations[k] for k in keys], folder, workers=2,
+                           progress=progress)
+    explanations.update({e.id: e for e in drawn})

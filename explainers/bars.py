@@ -20,7 +20,9 @@ def render_bars(explanation: Explanation, path: str | Path, top: int = 12) -> No
 
     shown = explanation.top(top)
     order = np.arange(len(shown))[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(shown) + 1.4))
+    height = 0.35 * len(shown) + 1.4
+    fig, ax = plt.subplots(figsize=(7, height))
+    fig.subplots_adjust(left=0.34, right=0.97, top=1 - 0.45 / height, bottom=0.6 / height)
     colors = ["#2a9d5b" if v >= 0 else "#c0392b" for v in shown.values[order]]
     ax.barh(np.arange(len(shown)), shown.values[order], color=colors)
     ax.set_yticks(np.arange(len(shown)), [shown.feature_names[i] for i in order], fontsize=8)
@@ -28,6 +30,5 @@ def render_bars(explanation: Explanation, path: str | Path, top: int = 12) -> No
     ax.set_xlabel(f"contribution to '{explanation.prediction}' ({explanation.method})")
     ax.set_title(f"{explanation.signal} {explanation.decision_time:%Y-%m-%d %H:%M}: "
                  f"{explanation.prediction} (p={explanation.probability:.2f})", fontsize=9)
-    fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import importlib
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
 
 from explainers.base import Explanation
 
-__all__ = ["FIGURE_RENDERERS", "render_figure"]
+__all__ = ["FIGURE_RENDERERS", "render_figure", "render_figures"]
 
 #: Explanation.method -> "module:function(explanation, path) -> None"
 FIGURE_RENDERERS: dict[str, str] = {
@@ -33,3 +39,23 @@ def render_figure(explanation: Explanation, folder: str | Path) -> Explanation:
     path.parent.mkdir(parents=True, exist_ok=True)
     render(explanation, path)
     return replace(explanation, figure=path.name)
+
+
+def _render_payload(job: tuple[dict[str, Any], str]) -> str | None:
+    payload, folder = job
+    return render_figure(Explanation.from_dict(payload), folder).figure
+
+
+def render_figures(explanations: Sequence[Explanation], folder: str | Path, workers: int = 1,
+                   progress: bool = False) -> list[Explanation]:
+    """``render_figure`` for many explanations, on ``workers`` processes, in input order."""
+    jobs = [(e.to_dict(), str(folder)) for e in explanations]
+    bar = {"total": len(jobs), "desc": "explanation figures", "unit": "fig",
+           "disable": not progress, "leave": False}
+    if workers <= 1 or len(jobs) < 8:
+        names = [_render_payload(job) for job in tqdm(jobs, **bar)]
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            names = list(tqdm(pool.map(_render_payload, jobs, chunksize=8), **bar))
+    return [replace(e, figure=name) for e, name in zip(explanations, names, strict=True)]
