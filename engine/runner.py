@@ -26,6 +26,7 @@ from engine.backtest import BacktestResult, run_strategy
 from engine.config import RunConfig, SignalConfig
 from engine.data import load_market_data
 from engine.seeding import seed_everything
+from engine.stopwatch import Stopwatch
 from explainers.base import Explanation, explanation_id
 from explainers.figures import render_figures
 from reports.comparison import comparison_table
@@ -117,11 +118,16 @@ def run_backtest(config: RunConfig, progress: bool = True,
     atomic_write_text(folder / "config.sha256", config.hash() + "\n")
     _write_status(folder, config, "incomplete", started=datetime.now(UTC).isoformat())
 
-    data, cleaning = load_market_data(config.data)
+    watch = Stopwatch()
+    with watch.stage("load data"):
+        data, cleaning = load_market_data(config.data)
     for report in cleaning:
         report.warn()
     models = {spec.kind: build_signal(spec, config, progress) for spec in config.signals}
-    decisions = {name: model.fit(data).predict(data) for name, model in models.items()}
+    decisions = {}
+    for name, model in models.items():
+        with watch.stage(f"fit and predict {name}"):
+            decisions[name] = model.fit(data).predict(data)
     start = max(frame.frame.index[0] for frame in decisions.values())
     decisions = {name: frame.between(start, None) for name, frame in decisions.items()}
     ensemble = _ensemble(config)
@@ -129,17 +135,20 @@ def run_backtest(config: RunConfig, progress: bool = True,
     if ensemble is not None:
         decisions[ENSEMBLE] = ensemble.combine(members)
     bars = data.bars[data.bars.index >= start]
-    results = _backtest_all(config, bars, decisions, progress)
+    with watch.stage("backtests"):
+        results = _backtest_all(config, bars, decisions, progress)
 
-    explanations = _explain_trades(models, decisions, results, data, progress)
+    explanations = _explain_trades(models, decisions, results, data, watch, progress)
     supporters: dict[pd.Timestamp, list[str]] = {}
     if ensemble is not None:
-        supporters = _explain_ensemble(ensemble, models, members, decisions[ENSEMBLE],
-                                       results[ENSEMBLE], data, explanations)
+        with watch.stage(f"explain {ENSEMBLE}"):
+            supporters = _explain_ensemble(ensemble, models, members, decisions[ENSEMBLE],
+                                           results[ENSEMBLE], data, explanations)
     trade_logs = {name: build_trade_log(result, bars, decisions.get(name), explanations)
                   for name, result in results.items()}
     trades = pd.concat(trade_logs.values(), ignore_index=True)
-    _draw_entry_figures(explanations, trades, folder / "figures", progress)
+    with watch.stage("explanation figures"):
+        _draw_entry_figures(explanations, trades, folder / "figures", progress)
     trades["entry_figure"] = [_figure(explanations, key) for key in
                               trades["entry_explanation_id"]]
     trades["entry_supporting_explanations"] = [
@@ -147,6 +156,33 @@ def run_backtest(config: RunConfig, progress: bool = True,
         if strategy == ENSEMBLE else None
         for strategy, when in zip(trades["strategy"], trades["entry_decision_time"],
                                   strict=True)]
+    with watch.stage("write outputs"):
+        comparison = _write_outputs(folder, trades, explanations, results, decisions,
+                                    trade_logs)
+    with watch.stage("tearsheets"):
+        tearsheets = _write_tearsheets(folder, config, results, decisions) \
+            if config.tearsheet else {}
+    with watch.stage("report"):
+        truth = {name: model.labels(data) for name, model in models.items()}
+        write_run_report(folder, config, results, decisions, truth, trades, comparison,
+                         tearsheets)
+    seconds = time.perf_counter() - started
+    _write_status(folder, config, "complete", seconds=round(seconds, 3),
+                  stages=watch.rounded(), cleaning=[r.summary() for r in cleaning],
+                  fold_models={n: {"fitted": m.cache_misses_, "from_cache": m.cache_hits_}
+                               for n, m in models.items()},
+                  trades={n: int((trades["strategy"] == n).sum()) for n in results},
+                  rejected_orders={n: len(r.rejected) for n, r in results.items()})
+    return RunResult(folder=folder, config=config, comparison=comparison, trades=trades,
+                     equity=pd.DataFrame({name: r.equity for name, r in results.items()}),
+                     signals=decisions, explanations=explanations, seconds=seconds)
+
+
+def _write_outputs(folder: Path, trades: pd.DataFrame, explanations: dict[str, Explanation],
+                   results: dict[str, BacktestResult], decisions: dict[str, SignalFrame],
+                   trade_logs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Trade log first (so a later failure loses no trades), then the rest; returns the
+    comparison table."""
     atomic_write(folder / "trades.csv", lambda tmp: trades.to_csv(tmp, index=False))
     atomic_write(folder / "trades.parquet", lambda tmp: trades.to_parquet(tmp, index=False))
     atomic_write_text(folder / "explanations.jsonl",
@@ -158,19 +194,7 @@ def run_backtest(config: RunConfig, progress: bool = True,
     comparison = comparison_table({name: summarize(result, trade_logs[name])
                                    for name, result in results.items()})
     atomic_write(folder / "summary.csv", lambda tmp: comparison.to_csv(tmp))
-
-    tearsheets = _write_tearsheets(folder, config, results, decisions) if config.tearsheet else {}
-    truth = {name: model.labels(data) for name, model in models.items()}
-    write_run_report(folder, config, results, decisions, truth, trades, comparison, tearsheets)
-    seconds = time.perf_counter() - started
-    _write_status(folder, config, "complete", seconds=round(seconds, 3),
-                  cleaning=[r.summary() for r in cleaning],
-                  fold_models={n: {"fitted": m.cache_misses_, "from_cache": m.cache_hits_}
-                               for n, m in models.items()},
-                  rejected_orders={n: len(r.rejected) for n, r in results.items()})
-    return RunResult(folder=folder, config=config, comparison=comparison, trades=trades,
-                     equity=equity, signals=decisions, explanations=explanations,
-                     seconds=seconds)
+    return comparison
 
 
 def _ensemble(config: RunConfig) -> Ensemble | None:
@@ -246,14 +270,15 @@ def _figure(explanations: dict[str, Explanation], key: object) -> str | None:
 
 
 def _explain_trades(models: dict[str, WalkForwardSignal], decisions: dict[str, SignalFrame],
-                    results: dict[str, BacktestResult], data: MarketData,
+                    results: dict[str, BacktestResult], data: MarketData, watch: Stopwatch,
                     progress: bool) -> dict[str, Explanation]:
     """Explanations of the decisions that became fills, and of no other decision."""
     out: dict[str, Explanation] = {}
     for name in tqdm(list(models), desc="explanations", disable=not progress, leave=False):
         times = decision_times_of_fills(results[name], decisions[name])
-        for explanation in models[name].explain(data, times):
-            out[explanation.id] = explanation
+        with watch.stage(f"explain {name}"):
+            for explanation in models[name].explain(data, times):
+                out[explanation.id] = explanation
     return out
 
 
