@@ -62,6 +62,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="yfinance: use the cache only")
     parser.add_argument("--no-tearsheet", action="store_false", default=None, dest="tearsheet",
                         help="skip the QuantStats HTML tearsheet")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="refit every fold model (do not read or fill the model cache)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     sweep = parser.add_argument_group("sweeps (many runs)")
     sweep.add_argument("--sweep", metavar="FILE", help="YAML sweep: a base config and a grid of "
@@ -102,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
                                  if "." in k or k in ("name", "cash", "seed", "output_dir",
                                                       "tearsheet")}
     overrides = {k: v for k, v in overrides.items() if v is not None}
+    if args.no_cache:
+        overrides["cache_dir"] = None
     if args.signal:
         overrides["signals"] = [{"kind": kind} for kind in args.signal]
         if len(args.signal) < 2:

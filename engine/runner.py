@@ -10,6 +10,7 @@ the folder marked incomplete.
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import time
 from dataclasses import dataclass
@@ -95,6 +96,11 @@ def _run_folder(config: RunConfig) -> Path:
     return folder
 
 
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _fresh_folder(folder: Path) -> Path:
     if folder.exists():
         shutil.rmtree(folder)
@@ -168,7 +174,9 @@ def run_backtest(config: RunConfig, progress: bool = True,
                          tearsheets)
     seconds = time.perf_counter() - started
     _write_status(folder, config, "complete", seconds=round(seconds, 3),
-                  stages=watch.rounded(), cleaning=[r.summary() for r in cleaning],
+                  stages=watch.rounded(), peak_memory_mb=round(peak_memory_mb(), 1),
+                  explained={n: sum(e.signal == n for e in explanations.values())
+                             for n in decisions}, cleaning=[r.summary() for r in cleaning],
                   fold_models={n: {"fitted": m.cache_misses_, "from_cache": m.cache_hits_}
                                for n, m in models.items()},
                   trades={n: int((trades["strategy"] == n).sum()) for n in results},
