@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +95,13 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     return 0 if (table["status"] != "failed").all() else 1
 
 
+def _short_warning(message: Warning | str, category: type[Warning], *_: object) -> str:
+    return f"note: {message}\n" if category is UserWarning else f"{category.__name__}: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    warnings.formatwarning = _short_warning  # type: ignore[assignment]
     if args.sweep:
         return run_sweep_command(args)
     from engine.config import ConfigError, load_config
