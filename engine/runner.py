@@ -36,7 +36,7 @@ from reports.run_report import write_run_report
 from reports.tearsheet import write_tearsheet
 from reports.trade_log import build_trade_log, decision_times_of_fills
 from signals.base import SignalFrame
-from signals.ensemble import Ensemble
+from signals.ensemble import Ballot, Ensemble
 from signals.registry import signal_class
 from signals.walk_forward import WalkForwardSignal
 from strategies import BuyAndHold, Costs, SignalStrategy, strategy_class
@@ -137,18 +137,18 @@ def run_backtest(config: RunConfig, progress: bool = True,
     start = max(frame.frame.index[0] for frame in decisions.values())
     decisions = {name: frame.between(start, None) for name, frame in decisions.items()}
     ensemble = _ensemble(config)
-    members = dict(decisions)
-    if ensemble is not None:
-        decisions[ENSEMBLE] = ensemble.combine(members)
+    ballot = ensemble.ballot(decisions) if ensemble is not None else None
+    if ensemble is not None and ballot is not None:
+        decisions[ENSEMBLE] = ensemble.combine(ballot)
     bars = data.bars[data.bars.index >= start]
     with watch.stage("backtests"):
         results = _backtest_all(config, bars, decisions, progress)
 
     explanations = _explain_trades(models, decisions, results, data, watch, progress)
     supporters: dict[pd.Timestamp, list[str]] = {}
-    if ensemble is not None:
+    if ensemble is not None and ballot is not None:
         with watch.stage(f"explain {ENSEMBLE}"):
-            supporters = _explain_ensemble(ensemble, models, members, decisions[ENSEMBLE],
+            supporters = _explain_ensemble(ensemble, ballot, models, decisions[ENSEMBLE],
                                            results[ENSEMBLE], data, explanations)
     trade_logs = {name: build_trade_log(result, bars, decisions.get(name), explanations)
                   for name, result in results.items()}
@@ -212,20 +212,20 @@ def _ensemble(config: RunConfig) -> Ensemble | None:
     return Ensemble(method=spec.method, threshold=config.strategy.threshold, margin=spec.margin)
 
 
-def _explain_ensemble(ensemble: Ensemble, models: dict[str, WalkForwardSignal],
-                      members: dict[str, SignalFrame], decisions: SignalFrame,
+def _explain_ensemble(ensemble: Ensemble, ballot: Ballot,
+                      models: dict[str, WalkForwardSignal], decisions: SignalFrame,
                       result: BacktestResult, data: MarketData,
                       explanations: dict[str, Explanation]) -> dict[pd.Timestamp, list[str]]:
     """Explain the ensemble's trading decisions, and each supporting member's own decision
     (added to ``explanations``); returns decision time -> supporting explanation ids."""
     times = decision_times_of_fills(result, decisions)
-    for explanation in ensemble.explain(members, times, decisions):
+    for explanation in ensemble.explain(ballot, times, decisions):
         explanations[explanation.id] = explanation
     supporting: dict[pd.Timestamp, list[str]] = {}
     missing: dict[str, set[pd.Timestamp]] = {}
     for when in times:
         direction = int(decisions.frame.loc[when, "direction"])
-        voters = ensemble.supporters(members, when, direction)
+        voters = ensemble.supporters(ballot, when, direction)
         supporting[when] = [explanation_id(name, at) for name, at in voters.items()]
         for name, at in voters.items():
             if explanation_id(name, at) not in explanations:

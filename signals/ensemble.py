@@ -25,10 +25,20 @@ import pandas as pd
 from explainers.base import Explanation
 from signals.base import SignalFrame
 
-__all__ = ["Ensemble"]
+__all__ = ["Ballot", "Ensemble"]
 
 NAME = "ensemble"
 _WORD = {1: "long", 0: "flat", -1: "short"}
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """Each member's standing decision at every ensemble decision time (``view``, columns
+    ``(member, field)``) and its vote (``votes``: direction x probability, or 0)."""
+
+    members: tuple[str, ...]
+    view: pd.DataFrame
+    votes: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -39,24 +49,27 @@ class Ensemble:
     threshold: float = 0.5
     margin: float = 0.1
 
-    def member_view(self, members: Mapping[str, SignalFrame]) -> pd.DataFrame:
-        """Per decision time, each member's latest direction, probability, label and decision
-        time (columns ``(member, field)``)."""
+    def ballot(self, members: Mapping[str, SignalFrame]) -> Ballot:
+        """Every member's latest decision at each time any member decides, and its vote."""
+        if len(members) < 2:
+            raise ValueError(f"an ensemble needs at least 2 member signals, got {list(members)}")
         times = pd.DatetimeIndex(sorted(set().union(*(m.frame.index for m in members.values()))))
         parts = {}
         for name, member in members.items():
             frame = member.frame[["direction", "probability", "label"]].assign(
                 decided_at=member.frame.index)
             parts[name] = frame.reindex(times, method="ffill")
-        return pd.concat(parts, axis=1)
+        view = pd.concat(parts, axis=1)
+        votes = {}
+        for name in members:
+            direction = view[(name, "direction")].fillna(0).astype(float)
+            probability = view[(name, "probability")].fillna(0).astype(float)
+            votes[name] = np.where(probability >= self.threshold, direction * probability, 0.0)
+        return Ballot(tuple(members), view, pd.DataFrame(votes, index=times))
 
-    def combine(self, members: Mapping[str, SignalFrame]) -> SignalFrame:
-        """The ensemble's decisions at every time a member decides."""
-        if len(members) < 2:
-            raise ValueError(f"an ensemble needs at least 2 member signals, got {list(members)}")
-        view = self.member_view(members)
-        votes = self._votes(view, list(members))
-        n = len(members)
+    def combine(self, ballot: Ballot) -> SignalFrame:
+        """The ensemble's decisions at every time of the ballot."""
+        votes, n = ballot.votes, len(ballot.members)
         if self.method == "vote":
             longs, shorts = (votes > 0).sum(axis=1), (votes < 0).sum(axis=1)
             direction = np.where(longs > n / 2, 1, np.where(shorts > n / 2, -1, 0))
@@ -68,35 +81,25 @@ class Ensemble:
             score = (votes.sum(axis=1) / n).to_numpy()
             direction = np.where(score > self.margin, 1, np.where(score < -self.margin, -1, 0))
             probability = np.clip(np.abs(score), 0, 1)
-        frame = pd.DataFrame({"known_at": view.index, "score": np.asarray(score, float),
+        frame = pd.DataFrame({"known_at": votes.index, "score": np.asarray(score, float),
                               "label": [_WORD[int(d)] for d in direction],
                               "probability": np.asarray(probability, float),
-                              "direction": direction.astype(int), "fold": -1}, index=view.index)
+                              "direction": direction.astype(int), "fold": -1},
+                             index=votes.index)
         return SignalFrame(NAME, frame)
 
-    def _votes(self, view: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-        """``direction * probability`` of each member that clears the threshold, else 0."""
-        out = {}
-        for name in names:
-            direction = view[(name, "direction")].fillna(0).astype(float)
-            probability = view[(name, "probability")].fillna(0).astype(float)
-            out[name] = np.where(probability >= self.threshold, direction * probability, 0.0)
-        return pd.DataFrame(out, index=view.index)
-
-    def explain(self, members: Mapping[str, SignalFrame], at: list[pd.Timestamp],
+    def explain(self, ballot: Ballot, at: list[pd.Timestamp],
                 decisions: SignalFrame) -> list[Explanation]:
         """Why the ensemble decided as it did at each time in ``at``: each member's vote."""
-        view = self.member_view(members)
-        votes = self._votes(view, list(members))
         out = []
         for stamp in at:
             row = decisions.frame.loc[stamp]
             direction = int(row["direction"])
             with_it, against = [], []
-            for name in members:
-                label = view.loc[stamp, (name, "label")]
-                p = view.loc[stamp, (name, "probability")]
-                vote = np.sign(votes.loc[stamp, name])
+            for name in ballot.members:
+                label = ballot.view.loc[stamp, (name, "label")]
+                p = ballot.view.loc[stamp, (name, "probability")]
+                vote = np.sign(ballot.votes.loc[stamp, name])
                 text = f"{name} ({label}, p={p:.2f})" if isinstance(label, str) else \
                     f"{name} (no decision yet)"
                 (with_it if vote == direction and vote != 0 else against).append(text)
@@ -106,14 +109,12 @@ class Ensemble:
             out.append(Explanation(
                 method="rule", signal=NAME, decision_time=stamp, prediction=row["label"],
                 probability=float(row["probability"]), base_value=0.0,
-                values=votes.loc[stamp].to_numpy(), feature_names=tuple(members),
+                values=ballot.votes.loc[stamp].to_numpy(), feature_names=ballot.members,
                 summary=summary))
         return out
 
-    def supporters(self, members: Mapping[str, SignalFrame],
-                   stamp: pd.Timestamp, direction: int) -> dict[str, pd.Timestamp]:
+    def supporters(self, ballot: Ballot, stamp: pd.Timestamp,
+                   direction: int) -> dict[str, pd.Timestamp]:
         """Members that voted ``direction`` at ``stamp``, with the time of their decision."""
-        view = self.member_view(members)
-        votes = self._votes(view, list(members))
-        return {name: view.loc[stamp, (name, "decided_at")] for name in members
-                if direction != 0 and np.sign(votes.loc[stamp, name]) == direction}
+        return {name: ballot.view.loc[stamp, (name, "decided_at")] for name in ballot.members
+                if direction != 0 and np.sign(ballot.votes.loc[stamp, name]) == direction}

@@ -25,7 +25,8 @@ MEMBERS = {
 
 
 def test_majority_vote_with_carried_member_decisions():
-    frame = Ensemble("vote").combine(MEMBERS).frame
+    ensemble = Ensemble("vote")
+    frame = ensemble.combine(ensemble.ballot(MEMBERS)).frame
     # t0: all long; t1: a long, b short, c long (carried) -> long; t2: a short, b abstains
     # (p < 0.5), c long -> flat; t3: a short, b long, c long (carried) -> long
     assert frame["direction"].tolist() == [1, 1, 0, 1]
@@ -33,7 +34,8 @@ def test_majority_vote_with_carried_member_decisions():
 
 
 def test_mean_of_confidence():
-    frame = Ensemble("mean", margin=0.1).combine(MEMBERS).frame
+    ensemble = Ensemble("mean", margin=0.1)
+    frame = ensemble.combine(ensemble.ballot(MEMBERS)).frame
     assert frame.loc[TIMES[0], "score"] == pytest.approx((0.6 + 0.7 + 0.8) / 3)
     assert frame.loc[TIMES[2], "score"] == pytest.approx((-0.6 + 0 + 0.55) / 3)
     assert frame["direction"].tolist() == [1, 1, 0, 1]
@@ -41,14 +43,36 @@ def test_mean_of_confidence():
 
 def test_explanation_names_the_voters_and_supporters():
     ensemble = Ensemble("vote")
-    decisions = ensemble.combine(MEMBERS)
-    (e,) = ensemble.explain(MEMBERS, [TIMES[1]], decisions)
+    ballot = ensemble.ballot(MEMBERS)
+    decisions = ensemble.combine(ballot)
+    (e,) = ensemble.explain(ballot, [TIMES[1]], decisions)
     assert e.summary.startswith("long: a (up, p=0.60) and c (up, p=0.80) voted long")
     assert "b (down, p=0.70)" in e.summary
     assert e.feature_names == ("a", "b", "c")
-    assert ensemble.supporters(MEMBERS, TIMES[1], 1) == {"a": TIMES[1], "c": TIMES[0]}
+    assert ensemble.supporters(ballot, TIMES[1], 1) == {"a": TIMES[1], "c": TIMES[0]}
 
 
 def test_needs_two_members():
     with pytest.raises(ValueError, match="at least 2"):
-        Ensemble().combine({"a": MEMBERS["a"]})
+        Ensemble().ballot({"a": MEMBERS["a"]})
+
+
+def test_ensemble_trades_carry_their_voters_explanations(tmp_path):
+    from engine.config import build_config
+    from engine.runner import run_backtest
+
+    config = build_config({
+        "name": "ensemble", "output_dir": str(tmp_path), "tearsheet": False, "cache_dir": None,
+        "data": {"start": "2014-01-01", "headlines": {"source": "wigpy"}},
+        "signals": [{"kind": "ma_crossover", "fast": 10, "slow": 40},
+                    {"kind": "vader", "finance_lexicon": True}],
+        "ensemble": {"method": "mean", "margin": 0.2},
+        "walk_forward": {"min_train": 250, "retrain_every": 126}})
+    result = run_backtest(config, progress=False)
+    trades = result.trades[result.trades["strategy"] == "ensemble"]
+    assert len(trades) > 0
+    assert trades["entry_explanation"].str.contains("voted long").all()
+    supporting = trades["entry_supporting_explanations"]
+    assert supporting.str.len().gt(0).all()
+    assert supporting.str.contains("SMA10|VADER|headline", regex=True).all()
+    assert "ensemble" in result.comparison.columns
