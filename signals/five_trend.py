@@ -139,9 +139,12 @@ class FiveTrendDNN(Signal):
         return window_features(data.bars["close"], self.relative_prices)
 
     def labels(self, data: MarketData) -> pd.Series:
-        """The pattern of the next ``horizon`` closes (``"none"`` without a clear trend;
-        ``None`` where ``data`` ends too early)."""
+        """The pattern of the next ``horizon`` closes; ``None`` where ``data`` ends too early
+        and, with ``no_trend="drop"``, where there is no clear trend (such days are neither
+        trained on nor scored, as in the paper's five-class setting)."""
         labels = trend_labels(data.bars["close"], self.horizon, self.min_range, self.min_fit)
+        if self.no_trend == "drop":
+            labels = labels.where(labels != NONE, None)
         return labels.reindex(self.decision_times(data))
 
     def training_samples(self, history: MarketData) -> tuple[pd.DataFrame, np.ndarray]:
@@ -149,9 +152,7 @@ class FiveTrendDNN(Signal):
         (every label window ends inside ``history``)."""
         x = self.features(history)
         truth = self.labels(history)
-        keep = truth.notna().to_numpy().copy()
-        if self.no_trend == "drop":
-            keep &= (truth != NONE).to_numpy()
+        keep = truth.notna().to_numpy()
         index = {c: i for i, c in enumerate(self.classes)}
         return x[keep], np.array([index[c] for c in truth[keep]], dtype=np.int64)
 
