@@ -1,34 +1,52 @@
-"""Horizontal bar figure of the largest contributions of an ``Explanation``."""
+"""Horizontal bar chart of the largest contributions of an ``Explanation``, as SVG.
+
+Written directly as SVG text (no plotting library): a run draws hundreds of these.
+"""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
-
-import numpy as np
 
 from explainers.base import Explanation
 
 __all__ = ["render_bars"]
 
+_UP, _DOWN = "#2a9d5b", "#c0392b"
+
 
 def render_bars(explanation: Explanation, path: str | Path, top: int = 12) -> None:
     """Bars of the ``top`` contributions (green pushes towards the prediction, red against)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     shown = explanation.top(top)
-    order = np.arange(len(shown))[::-1]
-    height = 0.35 * len(shown) + 1.4
-    fig, ax = plt.subplots(figsize=(7, height))
-    fig.subplots_adjust(left=0.34, right=0.97, top=1 - 0.45 / height, bottom=0.6 / height)
-    colors = ["#2a9d5b" if v >= 0 else "#c0392b" for v in shown.values[order]]
-    ax.barh(np.arange(len(shown)), shown.values[order], color=colors)
-    ax.set_yticks(np.arange(len(shown)), [shown.feature_names[i] for i in order], fontsize=8)
-    ax.axvline(0, color="black", linewidth=0.6)
-    ax.set_xlabel(f"contribution to '{explanation.prediction}' ({explanation.method})")
-    ax.set_title(f"{explanation.signal} {explanation.decision_time:%Y-%m-%d %H:%M}: "
-                 f"{explanation.prediction} (p={explanation.probability:.2f})", fontsize=9)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    width, label_w, row, top_pad, bottom_pad = 680, 230, 24, 46, 40
+    height = top_pad + row * len(shown) + bottom_pad
+    plot_w = width - label_w - 30
+    scale = max(float(abs(shown.values).max()) if len(shown) else 0.0, 1e-12)
+    zero = label_w + plot_w / 2
+    title = (f"{explanation.signal} {explanation.decision_time:%Y-%m-%d %H:%M}: "
+             f"{explanation.prediction} (p={explanation.probability:.2f})")
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+             f"viewBox='0 0 {width} {height}' font-family='sans-serif' font-size='12'>",
+             f"<rect width='{width}' height='{height}' fill='white'/>",
+             f"<text x='{width / 2}' y='22' text-anchor='middle' font-size='13'>"
+             f"{html.escape(title)}</text>"]
+    for i, (name, value) in enumerate(zip(shown.feature_names, shown.values, strict=True)):
+        y = top_pad + i * row
+        length = abs(value) / scale * plot_w / 2
+        x = zero if value >= 0 else zero - length
+        color = _UP if value >= 0 else _DOWN
+        parts.append(f"<text x='{label_w - 8}' y='{y + 15}' text-anchor='end'>"
+                     f"{html.escape(name)}</text>")
+        parts.append(f"<rect x='{x:.1f}' y='{y + 3}' width='{max(length, 0.5):.1f}' "
+                     f"height='{row - 6}' fill='{color}'><title>{value:+.4g}</title></rect>")
+        anchor, offset = ("start", 4) if value >= 0 else ("end", -4)
+        parts.append(f"<text x='{x + (length if value >= 0 else 0) + offset:.1f}' "
+                     f"y='{y + 15}' text-anchor='{anchor}' font-size='10' fill='#57606a'>"
+                     f"{value:+.3g}</text>")
+    bottom = top_pad + row * len(shown)
+    parts.append(f"<line x1='{zero}' x2='{zero}' y1='{top_pad - 4}' y2='{bottom}' "
+                 f"stroke='black' stroke-width='0.8'/>")
+    parts.append(f"<text x='{zero}' y='{bottom + 26}' text-anchor='middle'>contribution to "
+                 f"'{html.escape(explanation.prediction)}' ({explanation.method})</text>")
+    parts.append("</svg>")
+    Path(path).write_text("".join(parts), encoding="utf-8")

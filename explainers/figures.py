@@ -16,14 +16,15 @@ from explainers.base import Explanation
 
 __all__ = ["FIGURE_RENDERERS", "render_figure", "render_figures"]
 
-#: Explanation.method -> "module:function(explanation, path) -> None"
-FIGURE_RENDERERS: dict[str, str] = {
-    "rule": "explainers.bars:render_bars",
-    "shap": "explainers.bars:render_bars",
-    "lime_tabular": "explainers.bars:render_bars",
-    "occlusion": "explainers.bars:render_bars",
-    "gradcam": "explainers.gradcam:render_gradcam",
-    "lime_text": "explainers.lime_text:render_lime_text",
+_BARS = ("explainers.bars:render_bars", ".svg")
+#: Explanation.method -> ("module:function(explanation, path) -> None", file suffix)
+FIGURE_RENDERERS: dict[str, tuple[str, str]] = {
+    "rule": _BARS,
+    "shap": _BARS,
+    "lime_tabular": _BARS,
+    "occlusion": _BARS,
+    "gradcam": ("explainers.gradcam:render_gradcam", ".png"),
+    "lime_text": ("explainers.lime_text:render_lime_text", ".png"),
 }
 
 
@@ -32,10 +33,11 @@ def render_figure(explanation: Explanation, folder: str | Path) -> Explanation:
     relative to ``folder``)."""
     if explanation.method not in FIGURE_RENDERERS:
         raise ValueError(f"no figure renderer for explanation method {explanation.method!r}")
-    module, _, name = FIGURE_RENDERERS[explanation.method].partition(":")
+    target, suffix = FIGURE_RENDERERS[explanation.method]
+    module, _, name = target.partition(":")
     render = getattr(importlib.import_module(module), name)
     safe = explanation.id.replace(":", "").replace("+", "p").replace("@", "_")
-    path = Path(folder) / f"{safe}.png"
+    path = Path(folder) / f"{safe}{suffix}"
     path.parent.mkdir(parents=True, exist_ok=True)
     render(explanation, path)
     return replace(explanation, figure=path.name)

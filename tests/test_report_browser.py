@@ -33,7 +33,8 @@ def page(report):
         pytest.skip("Chromium is not installed (apt-get install chromium chromium-driver)")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
         requests: list[str] = []
         page.on("request", lambda r: requests.append(r.url))
         page.goto(report.as_uri())
@@ -58,9 +59,13 @@ def test_explanation_figures_load(page):
     assert loaded and all(w > 0 for w in loaded)
     link = page.locator("#trade-table a.fig").first
     href = link.get_attribute("href")
-    assert href.startswith("figures/") and href.endswith(".png")
-    figure = Path(page.url.replace("file://", "")).parent / href
-    assert figure.stat().st_size > 1000
+    assert href.startswith("figures/") and href.endswith((".png", ".svg"))
+    figure = page.context.new_page()
+    figure.on("request", lambda r: page.requests.append(r.url))
+    figure.goto(page.url.split("#")[0].rsplit("/", 1)[0] + "/" + href)
+    assert figure.locator("svg rect").count() > 2  # the bars of the explanation
+    assert "ma_crossover" in figure.locator("svg").text_content()
+    figure.close()
 
 
 def test_filter_and_sort(page):
