@@ -20,9 +20,9 @@ def render_bars(explanation: Explanation, path: str | Path, top: int = 12) -> No
     shown = explanation.top(top)
     width, label_w, row, top_pad, bottom_pad = 680, 230, 24, 46, 40
     height = top_pad + row * len(shown) + bottom_pad
-    plot_w = width - label_w - 30
+    plot_w = width - label_w - 100  # room for the value labels at both ends
     scale = max(float(abs(shown.values).max()) if len(shown) else 0.0, 1e-12)
-    zero = label_w + plot_w / 2
+    zero = label_w + 50 + plot_w / 2
     title = (f"{explanation.signal} {explanation.decision_time:%Y-%m-%d %H:%M}: "
              f"{explanation.prediction} (p={explanation.probability:.2f})")
     parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
