@@ -18,23 +18,24 @@ from explainers.base import Explanation
 from signals.base import NotFittedError, Signal, SignalFrame
 
 
-def perturb_after(data: MarketData, cut: pd.Timestamp, seed: int = 1) -> MarketData:
-    """``data`` with every bar at or after ``cut`` replaced by a different random walk
-    (OHLC kept consistent), and every headline available after ``cut`` rewritten."""
+def perturb_after(data: MarketData, cut: pd.Timestamp, seed: int = 1, scale: float = 2.0,
+                  headline_text: str = "markets crash as panic selling spreads") -> MarketData:
+    """``data`` with every bar at or after ``cut`` scaled by random factors in
+    ``[1/scale, scale]`` (OHLC kept consistent), volumes redrawn, and every headline
+    available at or after ``cut`` rewritten to ``headline_text``."""
     rng = np.random.default_rng(seed)
     bars = data.bars.copy()
     after = bars.index >= cut
     n = int(after.sum())
     if n:
-        scale = rng.uniform(0.5, 2.0, n)
+        factors = rng.uniform(1 / scale, scale, n)
         for column in ("open", "high", "low", "close"):
-            bars.loc[after, column] = bars.loc[after, column].to_numpy() * scale
+            bars.loc[after, column] = bars.loc[after, column].to_numpy() * factors
         bars.loc[after, "volume"] = rng.integers(0, 1_000_000, n).astype(float)
     headlines = data.headlines
     if headlines is not None:
         headlines = headlines.copy()
-        late = headlines["available_at"] >= cut
-        headlines.loc[late, "text"] = "markets crash as panic selling spreads"
+        headlines.loc[headlines["available_at"] >= cut, "text"] = headline_text
     return MarketData(bars=bars, headlines=headlines, symbol=data.symbol)
 
 
