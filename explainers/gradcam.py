@@ -190,7 +190,7 @@ def render_gradcam(explanation: Explanation, path: str | Path) -> None:
     fig.suptitle(f"{explanation.signal} {explanation.decision_time:%Y-%m-%d %H:%M}: "
                  f"{explanation.prediction} (p={explanation.probability:.2f})\n"
                  f"{_wrap(explanation.summary)}", fontsize=8)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.16, top=0.8, wspace=0.25)
     fig.savefig(path, dpi=80)
     plt.close(fig)
 
