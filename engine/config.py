@@ -201,6 +201,8 @@ class RunConfig(_Frozen):
     costs: CostsConfig = CostsConfig()
     cash: float = Field(100_000.0, gt=0, description="starting cash")
     seed: int = Field(0, description="seed of every random number generator")
+    threads: int = Field(1, ge=1, description="torch threads; results are bit-identical only "
+                         "for the same number (it is part of the model cache key)")
     output_dir: str = Field("runs", description="parent folder of run folders")
     cache_dir: str | None = Field(".cache", description="cache of fitted fold models, keyed by "
                                   "a hash of signal, parameters and training data; null: off")

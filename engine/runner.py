@@ -118,7 +118,7 @@ def run_backtest(config: RunConfig, progress: bool = True,
     """Run the backtest ``config`` describes and write its run folder (by default a new
     ``<output_dir>/<time>-<name>/``; an existing ``folder`` is cleanly replaced)."""
     started = time.perf_counter()
-    seed_everything(config.seed)
+    seed_everything(config.seed, config.threads)
     folder = _run_folder(config) if folder is None else _fresh_folder(Path(folder))
     atomic_write_text(folder / "config.yaml", config.to_yaml())
     atomic_write_text(folder / "config.sha256", config.hash() + "\n")

@@ -121,12 +121,13 @@ class WalkForwardSignal(Signal):
 
     def _fit_fold(self, history: MarketData, cache: DiskCache | None) -> Signal:
         """A clone of ``base`` fitted on ``history``; from the cache when the same signal
-        class, hyperparameters, library versions and history bytes were fitted before."""
+        class, hyperparameters, library versions, torch thread count and history bytes
+        were fitted before."""
         if cache is None:
             return self.base.clone().fit(history)
         key = content_hash(type(self.base).__module__, type(self.base).__qualname__,
-                           self.base.get_params(), library_versions(), history.bars,
-                           history.headlines)
+                           self.base.get_params(), library_versions(), _torch_threads(),
+                           history.bars, history.headlines)
         return cache.folder_entry(f"models/{self.base.name}", key,
                                   build=lambda folder: self.base.clone().fit(history).save(folder),
                                   load=type(self.base).load)
@@ -161,3 +162,10 @@ class WalkForwardSignal(Signal):
                 found[explanation.decision_time] = replace(explanation, fold=number)
         return [found[pd.Timestamp(s)] for s in at]
 
+
+
+def _torch_threads() -> int:
+    """torch's thread count: fits differ in their last bits with it."""
+    import torch
+
+    return int(torch.get_num_threads())
