@@ -20,17 +20,18 @@ class CleaningReport:
     examples: dict[str, list[str]] = field(default_factory=dict)
 
     def record(self, reason: str, count: int, examples: list[str] | None = None) -> None:
-        if count <= 0:
-            return
-        self.removed[reason] += count
-        if examples:
-            self.examples.setdefault(reason, []).extend(examples[:5])
+        """Rows removed for ``reason``."""
+        self._count(self.removed, reason, count, examples)
 
     def record_repair(self, reason: str, count: int, examples: list[str] | None = None) -> None:
         """Rows kept after a repair (e.g. truncated text)."""
+        self._count(self.repaired, reason, count, examples)
+
+    def _count(self, counter: Counter[str], reason: str, count: int,
+               examples: list[str] | None) -> None:
         if count <= 0:
             return
-        self.repaired[reason] += count
+        counter[reason] += count
         if examples:
             self.examples.setdefault(reason, []).extend(examples[:5])
 

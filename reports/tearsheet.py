@@ -11,18 +11,16 @@ from pathlib import Path
 import pandas as pd
 
 from engine.atomic import atomic_write
-from reports.metrics import daily_equity
+from reports.metrics import daily_returns
 
 __all__ = ["write_tearsheet"]
 
 
-def _daily_returns(equity: pd.Series, start_value: float) -> pd.Series:
-    daily = daily_equity(equity)
-    returns = pd.concat([pd.Series([start_value], index=[daily.index[0] - pd.Timedelta(days=1)]),
-                         daily]).pct_change().iloc[1:]
-    # QuantStats works on naive dates; the exchange-local date is the right one.
-    returns.index = pd.DatetimeIndex(returns.index).tz_localize(None)
-    return returns
+def _naive_daily_returns(equity: pd.Series, start_value: float) -> pd.Series:
+    """Daily returns on naive dates: QuantStats wants them, and the exchange-local date
+    is the right one."""
+    returns = daily_returns(equity, start_value)
+    return returns.set_axis(pd.DatetimeIndex(returns.index).tz_localize(None))
 
 
 def write_tearsheet(path: str | Path, strategy: pd.Series, benchmark: pd.Series,
@@ -34,8 +32,8 @@ def write_tearsheet(path: str | Path, strategy: pd.Series, benchmark: pd.Series,
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     import quantstats as qs
 
-    returns = _daily_returns(strategy, start_value).rename(strategy.name or "strategy")
-    bench = _daily_returns(benchmark, start_value).rename("buy and hold")
+    returns = _naive_daily_returns(strategy, start_value).rename(strategy.name or "strategy")
+    bench = _naive_daily_returns(benchmark, start_value).rename("buy and hold")
     sink = io.StringIO()
     with warnings.catch_warnings(), contextlib.redirect_stdout(sink):
         warnings.simplefilter("ignore")
