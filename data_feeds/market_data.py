@@ -7,7 +7,18 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-__all__ = ["MarketData"]
+__all__ = ["MarketData", "window_mask"]
+
+
+def window_mask(index: pd.DatetimeIndex, start: pd.Timestamp | None,
+                end: pd.Timestamp | None) -> np.ndarray:
+    """``start <= t < end`` for each time of ``index`` (``None``: unbounded)."""
+    mask = np.ones(len(index), dtype=bool)
+    if start is not None:
+        mask &= index >= start
+    if end is not None:
+        mask &= index < end
+    return mask
 
 
 @dataclass(frozen=True)
@@ -26,12 +37,7 @@ class MarketData:
 
     def between(self, start: pd.Timestamp | None, end: pd.Timestamp | None) -> MarketData:
         """Bars with ``start <= t < end`` and headlines available before ``end``."""
-        index = self.bars.index
-        mask = np.ones(len(index), dtype=bool)
-        if start is not None:
-            mask &= index >= start
-        if end is not None:
-            mask &= index < end
+        mask = window_mask(self.bars.index, start, end)
         headlines = self.headlines
         if headlines is not None and end is not None:
             headlines = headlines[headlines["available_at"] < end]

@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
-from data_feeds.market_data import MarketData
+from data_feeds.market_data import MarketData, window_mask
 from explainers.base import Explanation
 
 __all__ = ["SIGNAL_COLUMNS", "ModelFileError", "NotFittedError", "Signal", "SignalFrame",
@@ -84,13 +84,8 @@ class SignalFrame:
         return len(self.frame)
 
     def between(self, start: pd.Timestamp | None, end: pd.Timestamp | None) -> SignalFrame:
-        index = self.frame.index
-        mask = np.ones(len(index), dtype=bool)
-        if start is not None:
-            mask &= index >= start
-        if end is not None:
-            mask &= index < end
-        return SignalFrame(self.signal, self.frame[mask])
+        """Decisions with ``start <= t < end``."""
+        return SignalFrame(self.signal, self.frame[window_mask(self.frame.index, start, end)])
 
     def with_fold(self, fold: int) -> SignalFrame:
         return SignalFrame(self.signal, self.frame.assign(fold=fold))
