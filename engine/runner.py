@@ -158,7 +158,8 @@ def run_backtest(config: RunConfig, progress: bool = True,
     trades["entry_figure"] = [_figure(explanations, key) for key in
                               trades["entry_explanation_id"]]
     trades["entry_supporting_explanations"] = [
-        " | ".join(explanations[k].summary for k in supporters.get(when, []))
+        " | ".join(f"{explanations[k].signal}: {explanations[k].summary}"
+                   for k in supporters.get(when, []))
         if strategy == ENSEMBLE else None
         for strategy, when in zip(trades["strategy"], trades["entry_decision_time"],
                                   strict=True)]
