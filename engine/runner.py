@@ -163,16 +163,17 @@ def run_backtest(config: RunConfig, progress: bool = True,
         if strategy == ENSEMBLE else None
         for strategy, when in zip(trades["strategy"], trades["entry_decision_time"],
                                   strict=True)]
+    equity = pd.DataFrame({name: r.equity for name, r in results.items()})
     with watch.stage("write outputs"):
-        comparison = _write_outputs(folder, trades, explanations, results, decisions,
+        comparison = _write_outputs(folder, trades, explanations, equity, results, decisions,
                                     trade_logs)
     with watch.stage("tearsheets"):
         tearsheets = _write_tearsheets(folder, config, results, decisions) \
             if config.tearsheet else {}
     with watch.stage("report"):
         truth = {name: model.labels(data) for name, model in models.items()}
-        write_run_report(folder, config, results, decisions, truth, trades, comparison,
-                         tearsheets)
+        write_run_report(folder, config, results, equity, decisions, truth, trades,
+                         comparison, tearsheets)
     seconds = time.perf_counter() - started
     _write_status(folder, config, "complete", seconds=round(seconds, 3),
                   stages=watch.rounded(), peak_memory_mb=round(peak_memory_mb(), 1),
@@ -183,12 +184,12 @@ def run_backtest(config: RunConfig, progress: bool = True,
                   trades={n: int((trades["strategy"] == n).sum()) for n in results},
                   rejected_orders={n: len(r.rejected) for n, r in results.items()})
     return RunResult(folder=folder, config=config, comparison=comparison, trades=trades,
-                     equity=pd.DataFrame({name: r.equity for name, r in results.items()}),
-                     signals=decisions, explanations=explanations, seconds=seconds)
+                     equity=equity, signals=decisions, explanations=explanations, seconds=seconds)
 
 
 def _write_outputs(folder: Path, trades: pd.DataFrame, explanations: dict[str, Explanation],
-                   results: dict[str, BacktestResult], decisions: dict[str, SignalFrame],
+                   equity: pd.DataFrame, results: dict[str, BacktestResult],
+                   decisions: dict[str, SignalFrame],
                    trade_logs: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Trade log first (so a later failure loses no trades), then the rest; returns the
     comparison table."""
@@ -196,7 +197,6 @@ def _write_outputs(folder: Path, trades: pd.DataFrame, explanations: dict[str, E
     atomic_write(folder / "trades.parquet", lambda tmp: trades.to_parquet(tmp, index=False))
     atomic_write_text(folder / "explanations.jsonl",
                       "".join(e.to_json() + "\n" for e in explanations.values()))
-    equity = pd.DataFrame({name: r.equity for name, r in results.items()})
     atomic_write(folder / "equity.csv", lambda tmp: equity.to_csv(tmp))
     signals_frame = pd.concat({n: f.frame for n, f in decisions.items()}, names=["signal"])
     atomic_write(folder / "signals.parquet", lambda tmp: signals_frame.to_parquet(tmp))

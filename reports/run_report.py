@@ -22,7 +22,8 @@ BENCHMARK = "buy_and_hold"
 
 
 def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, BacktestResult],
-                     decisions: Mapping[str, SignalFrame], truth: Mapping[str, pd.Series],
+                     equity: pd.DataFrame, decisions: Mapping[str, SignalFrame],
+                     truth: Mapping[str, pd.Series],
                      trades: pd.DataFrame, comparison: pd.DataFrame,
                      tearsheets: Mapping[str, str]) -> Path:
     """Write ``folder/report.html``: comparison, edges, model quality, equity, trades."""
@@ -34,7 +35,7 @@ def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, Back
                 f"{config.costs.slippage:.2%} slippage")
     inputs = ReportInputs(title=f"{config.name}", subtitle=subtitle, comparison=comparison,
                           edges=_edges(results, list(decisions), config.seed),
-                          equity=pd.DataFrame({n: r.equity for n, r in results.items()}),
+                          equity=equity,
                           trades=trades, models=models, tearsheets=tearsheets)
     return write_report(folder / "report.html", inputs)
 
