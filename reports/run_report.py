@@ -12,7 +12,7 @@ from engine.config import RunConfig
 from reports.calibration import calibration_table, render_calibration
 from reports.html_report import ModelReport, ReportInputs, write_report
 from reports.metrics import daily_returns
-from reports.model_quality import confusion, signal_quality
+from reports.model_quality import classification_quality, confusion
 from reports.significance import EdgeTest, edge_over_benchmark
 from signals.base import SignalFrame
 
@@ -59,6 +59,7 @@ def _model_report(folder: Path, name: str, decisions: SignalFrame,
     render_calibration(calibration_table(decisions, truth), folder / figure,
                        title=f"{name}: calibration (walk-forward, out of sample)")
     return ModelReport(signal=name, protocol="walk-forward, out of sample",
-                       quality=signal_quality(decisions, truth, classes),
+                       quality=classification_quality(joined["truth"], joined["label"],
+                                                      classes),
                        confusion=confusion(joined["truth"], joined["label"], classes),
                        calibration_figure=figure)
