@@ -21,13 +21,12 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 from backtrader.linebuffer import LineBuffer
-
-from data_feeds import NSE, filter_session, load_bars
-from data_feeds.bt_feeds import signal_feed
-from engine.backtest import run_strategy
-from signals.base import SignalFrame
-from strategies import guard
-from strategies.costs import Costs
+from xai_backtest.data_feeds import NSE, filter_session, load_bars
+from xai_backtest.data_feeds.bt_feeds import signal_feed
+from xai_backtest.signals.base import SignalFrame
+from xai_backtest.strategies import guard
+from xai_backtest.strategies.backtest import run_strategy
+from xai_backtest.strategies.costs import Costs
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "nifty_minute"
 
@@ -64,7 +63,7 @@ def run_bare(bars: pd.DataFrame, signals: SignalFrame) -> float:
 
 def _timed_bare(bars: pd.DataFrame, signals: SignalFrame) -> float:
     cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True)
-    cerebro.adddata(signal_feed(bars, signals))
+    cerebro.adddata(signal_feed(bars, signals.frame))
     cerebro.broker.setcash(100_000)
     Costs().apply(cerebro.broker)
     cerebro.addstrategy(BareStrategy)

@@ -24,10 +24,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from data_feeds import load_bars, load_sample_bars
-from data_feeds.market_data import MarketData
-from reports.model_quality import classification_quality, confusion
+from xai_backtest.data_feeds import load_bars, load_sample_bars
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.reports.model_quality import classification_quality, confusion
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -88,12 +87,12 @@ def quality_table(truth: np.ndarray, predictions: dict[str, np.ndarray],
 
 
 def honest_protocol(data: MarketData, s: Settings, out: Outcome):  # noqa: ANN201
-    from explainers.shap_explainer import deep_shap
-    from signals._trend_net import predict_proba, train_net
-    from signals.five_trend import FiveTrendDNN, smote_resample
-    from signals.trend_benchmarks import fit_predict
-    from signals.trend_features import FAMILIES, WINDOW, family_sums
-    from signals.walk_forward import WalkForwardSignal
+    from xai_backtest.explainers.shap_explainer import deep_shap
+    from xai_backtest.signals._trend_net import predict_proba, train_net
+    from xai_backtest.signals.five_trend import FiveTrendDNN, smote_resample
+    from xai_backtest.signals.trend_benchmarks import fit_predict
+    from xai_backtest.signals.trend_features import FAMILIES, WINDOW, family_sums
+    from xai_backtest.signals.walk_forward import WalkForwardSignal
 
     base = FiveTrendDNN(epochs=s.epochs, lime_samples=300, seed=s.seed)
     signal = WalkForwardSignal(base, min_train=s.min_train, retrain_every=s.retrain_every,
@@ -149,11 +148,10 @@ def honest_protocol(data: MarketData, s: Settings, out: Outcome):  # noqa: ANN20
 
 def paper_protocol(data: MarketData, s: Settings, family: pd.Series, out: Outcome) -> None:
     from sklearn.model_selection import KFold
-
-    from signals._trend_net import predict_proba, train_net
-    from signals.five_trend import FiveTrendDNN, smote_resample
-    from signals.trend_benchmarks import fit_predict
-    from signals.trend_features import FAMILIES, WINDOW
+    from xai_backtest.signals._trend_net import predict_proba, train_net
+    from xai_backtest.signals.five_trend import FiveTrendDNN, smote_resample
+    from xai_backtest.signals.trend_benchmarks import fit_predict
+    from xai_backtest.signals.trend_features import FAMILIES, WINDOW
 
     base = FiveTrendDNN(epochs=s.epochs, seed=s.seed)
     x, y = base.training_samples(data)
@@ -194,11 +192,11 @@ def paper_protocol(data: MarketData, s: Settings, family: pd.Series, out: Outcom
 
 def backtests(data: MarketData, signal, decisions, s: Settings,  # noqa: ANN001
               out: Outcome) -> None:
-    from engine.backtest import run_strategy
-    from explainers.figures import render_figure
-    from reports.metrics import summarize
-    from reports.trade_log import build_trade_log, decision_times_of_fills
-    from strategies import BuyAndHold, Costs
+    from xai_backtest.explainers.figures import render_figure
+    from xai_backtest.reports.metrics import summarize
+    from xai_backtest.reports.trade_log import build_trade_log, decision_times_of_fills
+    from xai_backtest.strategies import BuyAndHold, Costs
+    from xai_backtest.strategies.backtest import run_strategy
 
     start = decisions.frame.index[0]
     bars = data.bars[data.bars.index >= start]

@@ -27,23 +27,22 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from data_feeds import NSE, filter_session, load_bars
-from data_feeds.market_data import MarketData
-from engine.backtest import BacktestResult, run_strategy
-from explainers.figures import render_figure
-from explainers.gradcam import Faithfulness, deletion_test
-from reports.comparison import comparison_table, format_comparison
-from reports.metrics import summarize
-from reports.model_quality import confusion, signal_quality
-from reports.trade_log import build_trade_log, decision_times_of_fills
-from signals.base import SignalFrame
-from signals.gadf_cnn import GADFCNN
-from signals.walk_forward import WalkForwardSignal
-from strategies import BuyAndHold
-from strategies.costs import Costs
-from strategies.intraday import IntradayStrategy
-from strategies.references import always_long
+from xai_backtest.data_feeds import NSE, filter_session, load_bars
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.explainers.figures import render_figure
+from xai_backtest.explainers.gradcam import Faithfulness, deletion_test
+from xai_backtest.reports.comparison import comparison_table, format_comparison
+from xai_backtest.reports.metrics import summarize
+from xai_backtest.reports.model_quality import confusion, signal_quality
+from xai_backtest.reports.trade_log import build_trade_log, decision_times_of_fills
+from xai_backtest.signals.base import SignalFrame
+from xai_backtest.signals.gadf_cnn import GADFCNN
+from xai_backtest.signals.walk_forward import WalkForwardSignal
+from xai_backtest.strategies import BuyAndHold
+from xai_backtest.strategies.backtest import BacktestResult, run_strategy
+from xai_backtest.strategies.costs import Costs
+from xai_backtest.strategies.intraday import IntradayStrategy
+from xai_backtest.strategies.references import always_long
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "gadf_replication.md"

@@ -32,20 +32,24 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from data_feeds import load_bars, load_sample_bars
-from data_feeds.headlines import load_headlines, load_wigpy_headlines
-from data_feeds.market_data import MarketData
-from engine.backtest import run_strategy
-from reports.comparison import comparison_table, format_comparison
-from reports.metrics import summarize
-from reports.model_quality import Quality, classification_quality, signal_quality
-from reports.trade_log import build_trade_log, decision_times_of_fills
-from signals.news_lstm import NewsLSTM
-from signals.ohlc_lstm import OHLCLSTM
-from signals.vader import FINANCE_LEXICON, VaderSentiment, vader_blindness, vader_scores
-from signals.walk_forward import WalkForwardSignal
-from strategies import BuyAndHold
+from xai_backtest.data_feeds import load_bars, load_sample_bars
+from xai_backtest.data_feeds.headlines import load_headlines, load_wigpy_headlines
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.reports.comparison import comparison_table, format_comparison
+from xai_backtest.reports.metrics import summarize
+from xai_backtest.reports.model_quality import Quality, classification_quality, signal_quality
+from xai_backtest.reports.trade_log import build_trade_log, decision_times_of_fills
+from xai_backtest.signals.news_lstm import NewsLSTM
+from xai_backtest.signals.ohlc_lstm import OHLCLSTM
+from xai_backtest.signals.vader import (
+    FINANCE_LEXICON,
+    VaderSentiment,
+    vader_blindness,
+    vader_scores,
+)
+from xai_backtest.signals.walk_forward import WalkForwardSignal
+from xai_backtest.strategies import BuyAndHold
+from xai_backtest.strategies.backtest import run_strategy
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "news.md"

@@ -15,11 +15,10 @@ import warnings
 
 import numpy as np
 import pandas as pd
-
-from data_feeds import load_sample_bars
-from engine.backtest import run_strategy
-from signals.base import SignalFrame
-from strategies.costs import Costs
+from xai_backtest.data_feeds import load_sample_bars
+from xai_backtest.signals.base import SignalFrame
+from xai_backtest.strategies.backtest import run_strategy
+from xai_backtest.strategies.costs import Costs
 
 FAST, SLOW = 50, 200
 

@@ -32,8 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 def engine_overhead(data: Path) -> list[str]:
     import engine_overhead as eo
-
-    from data_feeds import NSE, filter_session, load_bars
+    from xai_backtest.data_feeds import NSE, filter_session, load_bars
 
     bars, _ = filter_session(load_bars(data / "nifty_minute"), NSE)
     signals = eo.daily_decisions(bars)
@@ -49,9 +48,8 @@ def engine_overhead(data: Path) -> list[str]:
 def gadf_batching(data: Path) -> list[str]:
     import numpy as np
     import torch
-
-    from data_feeds import NSE, MarketData, filter_session, load_bars
-    from signals.gadf_cnn import GADFCNN
+    from xai_backtest.data_feeds import NSE, MarketData, filter_session, load_bars
+    from xai_backtest.signals.gadf_cnn import GADFCNN
 
     torch.set_num_threads(1)
     bars, _ = filter_session(load_bars(data / "nifty_minute"), NSE)
@@ -111,8 +109,8 @@ def end_to_end(config: Path, label: str, extra: list[str]) -> list[str]:
 
 
 def sweep_scaling() -> list[str]:
-    from engine.executor import LocalExecutor, RayExecutor
-    from engine.sweep import expand_sweep, run_sweep
+    from xai_backtest.engine.executor import LocalExecutor, RayExecutor
+    from xai_backtest.engine.sweep import expand_sweep, run_sweep
 
     base = yaml.safe_load((ROOT / "configs" / "sp500_ma_crossover.yaml").read_text())
     base.update({"tearsheet": False, "cache_dir": None})
@@ -141,8 +139,7 @@ def sweep_scaling() -> list[str]:
 
 def reference() -> list[str]:
     import reference_backtesting_py as ref
-
-    from data_feeds import load_sample_bars
+    from xai_backtest.data_feeds import load_sample_bars
 
     try:
         import backtesting  # noqa: F401

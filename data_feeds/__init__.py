@@ -1,13 +1,20 @@
 """Data feeds: validated bars and headlines from files, yfinance and shipped samples."""
 
-from data_feeds.cleaning import CleaningReport
-from data_feeds.errors import DataError
-from data_feeds.files import load_bars
-from data_feeds.market_data import MarketData
-from data_feeds.samples import load_sample_bars, package_file
-from data_feeds.sessions import NSE, NYSE, Session, align_to_close, filter_session, resample_daily
-from data_feeds.validate import validate_bars
-from data_feeds.yahoo import load_yfinance
+from xai_backtest.data_feeds.cleaning import CleaningReport
+from xai_backtest.data_feeds.errors import DataError
+from xai_backtest.data_feeds.files import load_bars
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.data_feeds.samples import load_sample_bars, package_file
+from xai_backtest.data_feeds.sessions import (
+           NSE,
+           NYSE,
+           Session,
+           align_to_close,
+           filter_session,
+           resample_daily,
+)
+from xai_backtest.data_feeds.validate import validate_bars
+from xai_backtest.data_feeds.yahoo import load_yfinance
 
 __all__ = ["NSE", "NYSE", "CleaningReport", "DataError", "MarketData", "Session",
            "align_to_close", "filter_session", "load_bars", "load_sample_bars",

@@ -6,8 +6,6 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from signals.base import SignalFrame
-
 __all__ = ["SignalFeed", "signal_feed"]
 
 SIGNAL_LINES = ("direction", "probability", "score", "decision")
@@ -26,22 +24,23 @@ class SignalFeed(bt.feeds.PandasData):
     params = tuple((name, -1) for name in SIGNAL_LINES)
 
 
-def signal_feed(bars: pd.DataFrame, signals: SignalFrame | None, name: str = "data") -> SignalFeed:
-    """A feed over ``bars`` with the decisions of ``signals`` on the bars they were made at.
+def signal_feed(bars: pd.DataFrame, decisions: pd.DataFrame | None,
+                name: str = "data") -> SignalFeed:
+    """A feed over ``bars`` with ``decisions`` (a ``SignalFrame``'s frame) on the bars they
+    were made at.
 
     A decision whose time is not a bar time is an error: a signal decides at bar closes.
     """
     frame = bars.loc[:, ["open", "high", "low", "close", "volume"]].copy()
-    if signals is None or not len(signals):
+    if decisions is None or not len(decisions):
         for line in SIGNAL_LINES:
             frame[line] = np.nan
     else:
-        decisions = signals.frame
         inside = decisions.index[(decisions.index >= bars.index[0])
                                  & (decisions.index <= bars.index[-1])]
         orphans = inside.difference(bars.index)
         if len(orphans):
-            raise ValueError(f"signal {signals.signal!r} decided at {orphans[0]}, which is not "
+            raise ValueError(f"signal {name!r} decided at {orphans[0]}, which is not "
                              f"a bar time ({len(orphans)} such decisions)")
         aligned = decisions.reindex(bars.index)
         frame["direction"] = aligned["direction"].astype(float)

@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-
-from data_feeds.errors import DataError
-from data_feeds.validate import BAR_COLUMNS, validate_bars
+from xai_backtest.data_feeds.errors import DataError
+from xai_backtest.data_feeds.validate import BAR_COLUMNS, validate_bars
 
 __all__ = ["Layout", "load_bars"]
 

@@ -39,10 +39,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-
-from data_feeds.cleaning import CleaningReport
-from data_feeds.errors import DataError
-from data_feeds.samples import package_file
+from xai_backtest.data_feeds.cleaning import CleaningReport
+from xai_backtest.data_feeds.errors import DataError
+from xai_backtest.data_feeds.samples import package_file
 
 __all__ = ["HEADLINE_COLUMNS", "Policy", "availability", "decision_bars", "load_headlines",
            "load_wigpy_headlines"]

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-
-from data_feeds.errors import DataError
-from data_feeds.validate import validate_bars
+from xai_backtest.data_feeds.errors import DataError
+from xai_backtest.data_feeds.validate import validate_bars
 
 __all__ = ["SampleName", "load_sample_bars", "package_file"]
 

@@ -9,10 +9,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-
-from data_feeds.cleaning import CleaningReport
-from data_feeds.errors import DataError
-from data_feeds.validate import validate_bars
+from xai_backtest.data_feeds.cleaning import CleaningReport
+from xai_backtest.data_feeds.errors import DataError
+from xai_backtest.data_feeds.validate import validate_bars
 
 __all__ = ["NSE", "NYSE", "SESSIONS", "Session", "align_to_close", "filter_session",
            "resample_daily"]

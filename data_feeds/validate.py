@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
-from data_feeds.errors import DataError
+from xai_backtest.data_feeds.errors import DataError
 
 __all__ = ["BAR_COLUMNS", "validate_bars"]
 

@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-from data_feeds.errors import DataError
-from data_feeds.validate import validate_bars
-from engine.atomic import atomic_write
+from xai_backtest.data_feeds.errors import DataError
+from xai_backtest.data_feeds.validate import validate_bars
+from xai_backtest.storage.atomic import atomic_write
 
 __all__ = ["cache_path", "load_yfinance"]
 

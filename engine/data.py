@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import pandas as pd
-
-from data_feeds.cleaning import CleaningReport
-from data_feeds.errors import DataError
-from data_feeds.files import load_bars
-from data_feeds.headlines import load_headlines, load_wigpy_headlines
-from data_feeds.market_data import MarketData
-from data_feeds.samples import load_sample_bars
-from data_feeds.sessions import NYSE, SESSIONS, align_to_close, filter_session, resample_daily
-from data_feeds.yahoo import load_yfinance
-from engine.config import DataConfig, HeadlinesConfig
+from xai_backtest.data_feeds.cleaning import CleaningReport
+from xai_backtest.data_feeds.errors import DataError
+from xai_backtest.data_feeds.files import load_bars
+from xai_backtest.data_feeds.headlines import load_headlines, load_wigpy_headlines
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.data_feeds.samples import load_sample_bars
+from xai_backtest.data_feeds.sessions import (
+    NYSE,
+    SESSIONS,
+    align_to_close,
+    filter_session,
+    resample_daily,
+)
+from xai_backtest.data_feeds.yahoo import load_yfinance
+from xai_backtest.engine.config import DataConfig, HeadlinesConfig
 
 __all__ = ["load_market_data"]
 

@@ -19,28 +19,27 @@ from pathlib import Path
 
 import pandas as pd
 from tqdm.auto import tqdm
-
-from data_feeds.market_data import MarketData
-from data_feeds.sessions import SESSIONS
-from engine.atomic import atomic_write, atomic_write_text
-from engine.backtest import BacktestResult, run_strategy
-from engine.config import RunConfig, SignalConfig
-from engine.data import load_market_data
-from engine.seeding import seed_everything
-from engine.stopwatch import Stopwatch
-from explainers.base import Explanation, explanation_id
-from explainers.figures import render_figures
-from reports.comparison import comparison_table
-from reports.metrics import summarize
-from reports.run_report import write_run_report
-from reports.tearsheet import write_tearsheet
-from reports.trade_log import build_trade_log, decision_times_of_fills
-from signals.base import SignalFrame
-from signals.ensemble import Ballot, Ensemble
-from signals.registry import signal_class
-from signals.walk_forward import WalkForwardSignal
-from strategies import BuyAndHold, Costs, SignalStrategy, strategy_class
-from strategies.references import always_long
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.data_feeds.sessions import SESSIONS
+from xai_backtest.engine.config import RunConfig, SignalConfig
+from xai_backtest.engine.data import load_market_data
+from xai_backtest.engine.report import write_run_report
+from xai_backtest.engine.seeding import seed_everything
+from xai_backtest.engine.stopwatch import Stopwatch
+from xai_backtest.explainers.base import Explanation, explanation_id
+from xai_backtest.explainers.figures import render_figures
+from xai_backtest.reports.comparison import comparison_table
+from xai_backtest.reports.metrics import summarize
+from xai_backtest.reports.tearsheet import write_tearsheet
+from xai_backtest.reports.trade_log import build_trade_log, decision_times_of_fills
+from xai_backtest.signals.base import SignalFrame
+from xai_backtest.signals.ensemble import Ballot, Ensemble
+from xai_backtest.signals.registry import signal_class
+from xai_backtest.signals.walk_forward import WalkForwardSignal
+from xai_backtest.storage.atomic import atomic_write, atomic_write_text
+from xai_backtest.strategies import BuyAndHold, Costs, SignalStrategy, strategy_class
+from xai_backtest.strategies.backtest import BacktestResult, run_strategy
+from xai_backtest.strategies.references import always_long
 
 __all__ = ["RunResult", "run_backtest"]
 

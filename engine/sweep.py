@@ -25,10 +25,9 @@ from typing import Any
 
 import pandas as pd
 import yaml
-
-from engine.atomic import atomic_write
-from engine.config import ConfigError, RunConfig, apply_overrides, build_config
-from engine.executor import Executor, LocalExecutor
+from xai_backtest.engine.config import ConfigError, RunConfig, apply_overrides, build_config
+from xai_backtest.engine.executor import Executor, LocalExecutor
+from xai_backtest.storage.atomic import atomic_write
 
 __all__ = ["SweepRun", "expand_sweep", "load_sweep", "run_sweep"]
 
@@ -113,7 +112,7 @@ def execute_run(run: SweepRun) -> dict[str, Any]:
         return _row(run, "skipped (already complete)", 0.0)
     started = time.perf_counter()
     try:
-        from engine.runner import run_backtest
+        from xai_backtest.engine.runner import run_backtest
 
         run_backtest(run.config, progress=False, folder=run.folder)
     except Exception as e:  # a failed run is recorded, and the sweep goes on

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from explainers.base import Explanation
+from xai_backtest.explainers.base import Explanation
 
 __all__ = ["render_bars"]
 

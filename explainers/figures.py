@@ -11,20 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
-
-from explainers.base import Explanation
+from xai_backtest.explainers.base import Explanation
 
 __all__ = ["FIGURE_RENDERERS", "render_figure", "render_figures"]
 
-_BARS = ("explainers.bars:render_bars", ".svg")
+_BARS = ("xai_backtest.explainers.bars:render_bars", ".svg")
 #: Explanation.method -> ("module:function(explanation, path) -> None", file suffix)
 FIGURE_RENDERERS: dict[str, tuple[str, str]] = {
     "rule": _BARS,
     "shap": _BARS,
     "lime_tabular": _BARS,
     "occlusion": _BARS,
-    "gradcam": ("explainers.gradcam:render_gradcam", ".png"),
-    "lime_text": ("explainers.lime_text:render_lime_text", ".png"),
+    "gradcam": ("xai_backtest.explainers.gradcam:render_gradcam", ".png"),
+    "lime_text": ("xai_backtest.explainers.lime_text:render_lime_text", ".png"),
 }
 
 

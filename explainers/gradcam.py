@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from explainers.base import Explanation
+from xai_backtest.explainers.base import Explanation
 
 __all__ = ["Faithfulness", "deletion_test", "describe", "explain_windows", "gradcam_heatmaps",
            "render_gradcam", "strongest_span", "time_importance"]

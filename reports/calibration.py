@@ -6,8 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from signals.base import SignalFrame
+from xai_backtest.signals.base import SignalFrame
 
 __all__ = ["calibration_table", "render_calibration"]
 

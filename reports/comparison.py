@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pandas as pd
-
-from reports.metrics import Performance
+from xai_backtest.reports.metrics import Performance
 
 __all__ = ["comparison_table", "format_comparison"]
 

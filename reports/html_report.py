@@ -15,10 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from engine.atomic import atomic_write_text
-from reports.model_quality import Quality
-from reports.significance import EdgeTest
+from xai_backtest.reports.model_quality import Quality
+from xai_backtest.reports.significance import EdgeTest
+from xai_backtest.storage.atomic import atomic_write_text
 
 __all__ = ["ModelReport", "ReportInputs", "write_report"]
 

@@ -9,9 +9,8 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
-
-from engine.atomic import atomic_write
-from reports.metrics import daily_returns
+from xai_backtest.reports.metrics import daily_returns
+from xai_backtest.storage.atomic import atomic_write
 
 __all__ = ["write_tearsheet"]
 

@@ -6,10 +6,9 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-
-from engine.backtest import BacktestResult
-from explainers.base import Explanation, explanation_id
-from signals.base import SignalFrame
+from xai_backtest.explainers.base import Explanation, explanation_id
+from xai_backtest.signals.base import SignalFrame
+from xai_backtest.strategies.backtest import BacktestResult
 
 __all__ = ["TRADE_COLUMNS", "build_trade_log", "decision_times_of_fills"]
 

@@ -23,9 +23,8 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
-
-from data_feeds.market_data import MarketData, window_mask
-from explainers.base import Explanation
+from xai_backtest.data_feeds.market_data import MarketData, window_mask
+from xai_backtest.explainers.base import Explanation
 
 __all__ = ["SIGNAL_COLUMNS", "ModelFileError", "NotFittedError", "Signal", "SignalFrame",
            "library_versions"]

@@ -21,9 +21,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-
-from explainers.base import Explanation
-from signals.base import SignalFrame
+from xai_backtest.explainers.base import Explanation
+from xai_backtest.signals.base import SignalFrame
 
 __all__ = ["Ballot", "Ensemble"]
 

@@ -25,11 +25,10 @@ from typing import Any, Literal, Self
 
 import numpy as np
 import pandas as pd
-
-from data_feeds.market_data import MarketData
-from explainers.base import Explanation
-from signals.base import Signal, SignalFrame
-from signals.trend_features import (
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.explainers.base import Explanation
+from xai_backtest.signals.base import Signal, SignalFrame
+from xai_backtest.signals.trend_features import (
     FAMILIES,
     WARMUP,
     WINDOW,
@@ -38,7 +37,7 @@ from signals.trend_features import (
     lag_sums,
     window_features,
 )
-from signals.trend_labels import CLASSES, NONE, trend_labels
+from xai_backtest.signals.trend_labels import CLASSES, NONE, trend_labels
 
 __all__ = ["DIRECTION", "FiveTrendDNN", "InsufficientHistoryError", "TrendParameterError",
            "class_weights", "smote_resample"]
@@ -162,7 +161,7 @@ class FiveTrendDNN(Signal):
 
     # -- fit / predict -----------------------------------------------------------------------
     def fit(self, history: MarketData) -> Self:
-        from signals._trend_net import train_net
+        from xai_backtest.signals._trend_net import train_net
 
         self._check_params()
         seed = 0 if self.seed is None else self.seed
@@ -204,7 +203,7 @@ class FiveTrendDNN(Signal):
 
     def predict_proba(self, data: MarketData) -> pd.DataFrame:
         """Class probabilities of every decision time of ``data``."""
-        from signals._trend_net import predict_proba
+        from xai_backtest.signals._trend_net import predict_proba
 
         self.check_fitted()
         x = self.features(data)
@@ -232,7 +231,7 @@ class FiveTrendDNN(Signal):
     def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
         """SHAP of the predicted class's logit per decision, with family and lag sums and
         (unless ``lime_samples=0``) LIME weights of the same decision in ``raw``."""
-        from explainers.shap_explainer import deep_shap
+        from xai_backtest.explainers.shap_explainer import deep_shap
 
         x, scaled, proba = self._rows(data, at)
         shap = deep_shap(self.net_, self.background_, scaled)
@@ -279,7 +278,7 @@ class FiveTrendDNN(Signal):
 
     def _rows(self, data: MarketData,
               at: Sequence[pd.Timestamp]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        from signals._trend_net import predict_proba
+        from xai_backtest.signals._trend_net import predict_proba
 
         self.check_fitted()
         features = self.features(data)
@@ -293,8 +292,8 @@ class FiveTrendDNN(Signal):
         return x, scaled, predict_proba(self.net_, scaled)
 
     def _lime(self, row: np.ndarray, target: int, samples: int | None = None) -> Any:
-        from explainers.lime_tabular import lime_weights
-        from signals._trend_net import predict_proba
+        from xai_backtest.explainers.lime_tabular import lime_weights
+        from xai_backtest.signals._trend_net import predict_proba
 
         return lime_weights(lambda rows: predict_proba(self.net_, rows), self.background_, row,
                             target, self.feature_names_, self.classes_,
@@ -331,7 +330,7 @@ class FiveTrendDNN(Signal):
                 "background_": self.background_}
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        from signals._trend_net import TrendNet
+        from xai_backtest.signals._trend_net import TrendNet
 
         self.classes_ = tuple(self.classes_)
         self.feature_names_ = tuple(self.feature_names_)

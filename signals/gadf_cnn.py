@@ -34,12 +34,11 @@ from typing import Any, Literal, Self
 
 import numpy as np
 import pandas as pd
-
-from data_feeds.market_data import MarketData
-from data_feeds.sessions import SESSIONS
-from explainers.base import Explanation
-from signals.base import Signal, SignalFrame
-from signals.gadf import gadf, gasf
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.data_feeds.sessions import SESSIONS
+from xai_backtest.explainers.base import Explanation
+from xai_backtest.signals.base import Signal, SignalFrame
+from xai_backtest.signals.gadf import gadf, gasf
 
 __all__ = ["GADFCNN", "GADFParameterError", "Windows"]
 
@@ -241,8 +240,7 @@ class GADFCNN(Signal):
     # -- fit / predict -----------------------------------------------------------------------
     def fit(self, history: MarketData) -> Self:
         import torch
-
-        from signals._gadf_net import build_net, train_net
+        from xai_backtest.signals._gadf_net import build_net, train_net
 
         found = self.windows(history)
         truth, label_bar = self._truth(history.bars, found)
@@ -282,7 +280,7 @@ class GADFCNN(Signal):
     def proba_up(self, closes: np.ndarray) -> np.ndarray:
         """P(up) of the fitted network for window closes ``(n, window)``."""
         self.check_fitted()
-        from signals._gadf_net import predict_proba
+        from xai_backtest.signals._gadf_net import predict_proba
 
         return predict_proba(self._net, self.images(closes))
 
@@ -306,7 +304,7 @@ class GADFCNN(Signal):
     def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
         """Grad-CAM of the fitted network for the predicted class of each asked decision."""
         self.check_fitted()
-        from explainers.gradcam import explain_windows
+        from xai_backtest.explainers.gradcam import explain_windows
 
         found = self.windows(data)
         lookup = pd.Series(np.arange(len(found.times)), index=found.times)
@@ -331,7 +329,7 @@ class GADFCNN(Signal):
         return {"net": self._net.state_dict()}
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        from signals._gadf_net import build_net
+        from xai_backtest.signals._gadf_net import build_net
 
         net = build_net(self.architecture, 2 if self.gasf else 1, self.filters, self.dropout)
         net.load_state_dict(state["net"])

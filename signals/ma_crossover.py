@@ -14,10 +14,9 @@ from typing import Self
 
 import numpy as np
 import pandas as pd
-
-from data_feeds.market_data import MarketData
-from explainers.base import Explanation
-from signals.base import Signal, SignalFrame
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.explainers.base import Explanation
+from xai_backtest.signals.base import Signal, SignalFrame
 
 __all__ = ["MACrossover"]
 

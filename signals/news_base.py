@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
-from data_feeds.headlines import decision_bars
-from data_feeds.market_data import MarketData
-from signals.base import Signal
+from xai_backtest.data_feeds.headlines import decision_bars
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.signals.base import Signal
 
 __all__ = ["NewsSignal", "next_session_direction"]
 

@@ -24,13 +24,12 @@ from typing import Any, Self
 
 import numpy as np
 import pandas as pd
-
-from data_feeds.market_data import MarketData
-from explainers.base import Explanation
-from signals.base import SignalFrame
-from signals.news_base import NewsSignal
-from signals.text import Vocabulary
-from signals.vader import VADER_FEATURES, vader_scores
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.explainers.base import Explanation
+from xai_backtest.signals.base import SignalFrame
+from xai_backtest.signals.news_base import NewsSignal
+from xai_backtest.signals.text import Vocabulary
+from xai_backtest.signals.vader import VADER_FEATURES, vader_scores
 
 __all__ = ["NewsLSTM"]
 
@@ -67,7 +66,7 @@ class NewsLSTM(NewsSignal):
 
     # -- headline level -------------------------------------------------------------------
     def _new_net(self, vocab_size: int) -> Any:
-        from signals._news_nets import HeadlineNet
+        from xai_backtest.signals._news_nets import HeadlineNet
 
         extras = len(VADER_FEATURES) if self.use_vader else 0
         return HeadlineNet(vocab_size, self.embedding_dim, self.filters, self.kernel_size,
@@ -92,8 +91,7 @@ class NewsLSTM(NewsSignal):
         """Fit vocabulary and network on headline texts and their up/down targets, with early
         stopping on the validation headlines (the signal's ``fit`` and the paper protocol)."""
         import torch
-
-        from signals._news_nets import train_net
+        from xai_backtest.signals._news_nets import train_net
 
         if not 0 < self.validation < 0.5:
             raise ValueError(f"validation must be in (0, 0.5), got {self.validation}")
@@ -114,7 +112,7 @@ class NewsLSTM(NewsSignal):
 
     def headline_probability(self, texts: Sequence[str]) -> np.ndarray:
         """P(up) of each headline text through the full pipeline."""
-        from signals._news_nets import predict_net
+        from xai_backtest.signals._news_nets import predict_net
 
         if not hasattr(self, "net_"):
             self.check_fitted()
@@ -164,7 +162,7 @@ class NewsLSTM(NewsSignal):
         return out
 
     def _explain_day(self, stamp: pd.Timestamp, day: pd.DataFrame) -> Explanation:
-        from explainers.lime_text import lime_text_weights, push_sentence
+        from xai_backtest.explainers.lime_text import lime_text_weights, push_sentence
 
         texts = day["text"].tolist()
         p_head = self.headline_probability(texts)

@@ -23,10 +23,9 @@ from typing import Any, Self
 
 import numpy as np
 import pandas as pd
-
-from data_feeds.market_data import MarketData
-from explainers.base import Explanation
-from signals.base import Signal, SignalFrame
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.explainers.base import Explanation
+from xai_backtest.signals.base import Signal, SignalFrame
 
 __all__ = ["OHLCLSTM"]
 
@@ -75,8 +74,7 @@ class OHLCLSTM(Signal):
 
     def fit(self, history: MarketData) -> Self:
         import torch
-
-        from signals._news_nets import OHLCNet, train_net
+        from xai_backtest.signals._news_nets import OHLCNet, train_net
 
         bars = history.bars
         if len(bars) < self.window + 10:
@@ -107,7 +105,7 @@ class OHLCLSTM(Signal):
         return self
 
     def _raw_predict(self, x: np.ndarray) -> np.ndarray:
-        from signals._news_nets import predict_net
+        from xai_backtest.signals._news_nets import predict_net
 
         return predict_net(self.net_, [x]).astype(np.float64)
 
@@ -166,7 +164,7 @@ class OHLCLSTM(Signal):
         return {"net_": self.net_.state_dict()}
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        from signals._news_nets import OHLCNet
+        from xai_backtest.signals._news_nets import OHLCNet
 
         self.net_ = OHLCNet(len(_COLUMNS), self.units)
         self.net_.load_state_dict(state["net_"])

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import importlib
 
-from signals.base import Signal
+from xai_backtest.signals.base import Signal
 
 __all__ = ["SIGNAL_KINDS", "signal_class"]
 
 #: kind -> "module:Class"
 SIGNAL_KINDS: dict[str, str] = {
-    "ma_crossover": "signals.ma_crossover:MACrossover",
-    "gadf_cnn": "signals.gadf_cnn:GADFCNN",
-    "five_trend": "signals.five_trend:FiveTrendDNN",
-    "news_lstm": "signals.news_lstm:NewsLSTM",
-    "vader": "signals.vader:VaderSentiment",
-    "ohlc_lstm": "signals.ohlc_lstm:OHLCLSTM",
+    "ma_crossover": "xai_backtest.signals.ma_crossover:MACrossover",
+    "gadf_cnn": "xai_backtest.signals.gadf_cnn:GADFCNN",
+    "five_trend": "xai_backtest.signals.five_trend:FiveTrendDNN",
+    "news_lstm": "xai_backtest.signals.news_lstm:NewsLSTM",
+    "vader": "xai_backtest.signals.vader:VaderSentiment",
+    "ohlc_lstm": "xai_backtest.signals.ohlc_lstm:OHLCLSTM",
 }
 
 

@@ -21,12 +21,11 @@ from typing import Self
 
 import numpy as np
 import pandas as pd
-
-from data_feeds.market_data import MarketData
-from explainers.base import Explanation
-from signals.base import SignalFrame
-from signals.news_base import NewsSignal
-from signals.text import tokenize
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.explainers.base import Explanation
+from xai_backtest.signals.base import SignalFrame
+from xai_backtest.signals.news_base import NewsSignal
+from xai_backtest.signals.text import tokenize
 
 __all__ = ["FINANCE_LEXICON", "VADER_FEATURES", "Blindness", "VaderSentiment",
            "vader_blindness", "vader_scores"]

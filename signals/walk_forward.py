@@ -18,11 +18,10 @@ from typing import Literal, Self
 
 import pandas as pd
 from tqdm.auto import tqdm
-
-from data_feeds.market_data import MarketData
-from engine.cache import DiskCache, content_hash
-from explainers.base import Explanation
-from signals.base import Signal, SignalFrame, library_versions
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.explainers.base import Explanation
+from xai_backtest.signals.base import Signal, SignalFrame, library_versions
+from xai_backtest.storage.cache import DiskCache, content_hash
 
 __all__ = ["Fold", "WalkForwardSignal", "walk_forward_folds"]
 

@@ -1,8 +1,8 @@
 """backtrader strategies that read signal lines, never models."""
 
-from strategies.buy_and_hold import BuyAndHold
-from strategies.costs import Costs
-from strategies.signal_strategy import Fill, SignalStrategy
+from xai_backtest.strategies.buy_and_hold import BuyAndHold
+from xai_backtest.strategies.costs import Costs
+from xai_backtest.strategies.signal_strategy import Fill, SignalStrategy
 
 __all__ = ["BuyAndHold", "Costs", "Fill", "SignalStrategy", "strategy_class"]
 
@@ -12,7 +12,7 @@ def strategy_class(kind: str) -> type[SignalStrategy]:
     if kind == "signal":
         return SignalStrategy
     if kind == "intraday":
-        from strategies.intraday import IntradayStrategy
+        from xai_backtest.strategies.intraday import IntradayStrategy
 
         return IntradayStrategy
     raise ValueError(f"unknown strategy kind {kind!r}; use 'signal' or 'intraday'")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from strategies.signal_strategy import SignalStrategy
+from xai_backtest.strategies.signal_strategy import SignalStrategy
 
 __all__ = ["BuyAndHold"]
 

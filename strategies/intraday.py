@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from strategies.signal_strategy import SignalStrategy
+from xai_backtest.strategies.signal_strategy import SignalStrategy
 
 __all__ = ["IntradayStrategy"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from signals.base import SignalFrame
+from xai_backtest.signals.base import SignalFrame
 
 __all__ = ["always_long"]
 

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-
-from data_feeds import DataError, load_bars
-from data_feeds.headlines import load_headlines
-from data_feeds.market_data import MarketData
-from engine.config import ConfigError, build_config
-from signals.base import ModelFileError
+from xai_backtest.data_feeds import DataError, load_bars
+from xai_backtest.data_feeds.headlines import load_headlines
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.engine.config import ConfigError, build_config
+from xai_backtest.signals.base import ModelFileError
 
 HEADER = "date,open,high,low,close,volume\n"
 ROW = "2021-01-04,10,11,9,10.5,100\n"
@@ -83,7 +82,7 @@ def _holiday_gap(tmp: Path) -> str:
 
 
 def _short_day(tmp: Path) -> str:
-    from signals.gadf_cnn import GADFCNN
+    from xai_backtest.signals.gadf_cnn import GADFCNN
 
     days = []
     for day, minutes in (("2021-04-01", 375), ("2021-04-05", 5), ("2021-04-06", 375)):
@@ -125,21 +124,22 @@ def _config(payload: dict[str, object]) -> Callable[[Path], object]:
 
 
 def _no_data_range(tmp: Path) -> object:
-    from engine.data import load_market_data
+    from xai_backtest.engine.data import load_market_data
 
     config = build_config({"data": {"start": "2030-01-01"}})
     return load_market_data(config.data)
 
 
 def _saved_model(tmp: Path):  # type: ignore[no-untyped-def]
-    from signals.ma_crossover import MACrossover
+    from xai_backtest.signals.ma_crossover import MACrossover
+
     from tests.conftest import make_daily_bars
 
     return MACrossover(5, 20).fit(MarketData(make_daily_bars(100))).save(tmp / "model")
 
 
 def _truncated_model(tmp: Path) -> object:
-    from signals.ma_crossover import MACrossover
+    from xai_backtest.signals.ma_crossover import MACrossover
 
     folder = _saved_model(tmp)
     header = folder / "signal.json"
@@ -148,13 +148,13 @@ def _truncated_model(tmp: Path) -> object:
 
 
 def _other_signal_model(tmp: Path) -> object:
-    from signals.vader import VaderSentiment
+    from xai_backtest.signals.vader import VaderSentiment
 
     return VaderSentiment.load(_saved_model(tmp))
 
 
 def _other_features_model(tmp: Path) -> object:
-    from signals.ma_crossover import MACrossover
+    from xai_backtest.signals.ma_crossover import MACrossover
 
     return MACrossover.load(_saved_model(tmp), expected_params={"fast": 10, "slow": 20})
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from xai_backtest.data_feeds.headlines import availability
+from xai_backtest.data_feeds.market_data import MarketData
 
-from data_feeds.headlines import availability
-from data_feeds.market_data import MarketData
 from tests.conftest import make_daily_bars
 
 WORDS = ("sensex", "nifty", "rallies", "slumps", "banks", "gain", "fall", "rbi", "policy",

@@ -12,10 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from data_feeds.market_data import MarketData
-from explainers.base import Explanation
-from signals.base import NotFittedError, Signal, SignalFrame
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.explainers.base import Explanation
+from xai_backtest.signals.base import NotFittedError, Signal, SignalFrame
 
 
 def perturb_after(data: MarketData, cut: pd.Timestamp, seed: int = 1, scale: float = 2.0,

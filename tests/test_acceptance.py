@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from engine.config import load_config
-from engine.runner import run_backtest
+from xai_backtest.engine.config import load_config
+from xai_backtest.engine.runner import run_backtest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,12 +67,12 @@ def test_rerun_is_identical(runs):
 
 
 def test_a_crash_in_the_report_step_loses_no_trades(tmp_path, monkeypatch):
-    import engine.runner
+    from xai_backtest.engine import runner
 
     def broken_tearsheet(*args, **kwargs):
         raise RuntimeError("injected failure in the report step")
 
-    monkeypatch.setattr(engine.runner, "write_tearsheet", broken_tearsheet)
+    monkeypatch.setattr(runner, "write_tearsheet", broken_tearsheet)
     config = load_config(ROOT / "configs" / "sp500_ma_crossover.yaml",
                          {"output_dir": str(tmp_path), "data.start": "2010-01-01",
                           "cache_dir": None})

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from xai_backtest.data_feeds import DataError, load_bars
 
-from data_feeds import DataError, load_bars
 from tests.bad_inputs import CASES
 
 

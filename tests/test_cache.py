@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from data_feeds.market_data import MarketData
-from engine.cache import DiskCache, content_hash
-from engine.config import load_config
-from engine.runner import run_backtest
-from signals.ma_crossover import MACrossover
-from signals.walk_forward import WalkForwardSignal
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.engine.config import load_config
+from xai_backtest.engine.runner import run_backtest
+from xai_backtest.signals.ma_crossover import MACrossover
+from xai_backtest.signals.walk_forward import WalkForwardSignal
+from xai_backtest.storage.cache import DiskCache, content_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 

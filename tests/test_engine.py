@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from xai_backtest.reports.metrics import summarize
+from xai_backtest.reports.trade_log import build_trade_log
+from xai_backtest.signals.base import SignalFrame
+from xai_backtest.strategies import BuyAndHold, Costs
+from xai_backtest.strategies.backtest import run_strategy
 
-from engine.backtest import run_strategy
-from reports.metrics import summarize
-from reports.trade_log import build_trade_log
-from signals.base import SignalFrame
-from strategies import BuyAndHold, Costs
 from tests.conftest import make_daily_bars
 
 
@@ -110,8 +110,8 @@ def test_signal_frame_refuses_decisions_known_late():
 
 
 def test_reading_the_next_bar_fails_loudly():
-    from strategies.guard import LookAheadError
-    from strategies.signal_strategy import SignalStrategy
+    from xai_backtest.strategies.guard import LookAheadError
+    from xai_backtest.strategies.signal_strategy import SignalStrategy
 
     class Peeking(SignalStrategy):
         def decide(self):
@@ -123,7 +123,7 @@ def test_reading_the_next_bar_fails_loudly():
 
 
 def test_reading_past_bars_is_allowed():
-    from strategies.signal_strategy import SignalStrategy
+    from xai_backtest.strategies.signal_strategy import SignalStrategy
 
     class Momentum(SignalStrategy):
         def decide(self):

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
-from signals.base import SignalFrame
-from signals.ensemble import Ensemble
+from xai_backtest.signals.base import SignalFrame
+from xai_backtest.signals.ensemble import Ensemble
 
 TIMES = pd.bdate_range("2021-01-04", periods=4, tz="UTC")
 
@@ -58,8 +57,8 @@ def test_needs_two_members():
 
 
 def test_ensemble_trades_carry_their_voters_explanations(tmp_path):
-    from engine.config import build_config
-    from engine.runner import run_backtest
+    from xai_backtest.engine.config import build_config
+    from xai_backtest.engine.runner import run_backtest
 
     config = build_config({
         "name": "ensemble", "output_dir": str(tmp_path), "tearsheet": False, "cache_dir": None,

@@ -5,8 +5,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
-
-from explainers.base import Explanation
+from xai_backtest.explainers.base import Explanation
 
 WHEN = pd.Timestamp("2021-04-01 10:15", tz="Asia/Kolkata")
 
@@ -71,7 +70,7 @@ def test_unknown_fields_in_json_are_refused():
 def test_bar_figure_is_valid_svg(tmp_path):
     import xml.etree.ElementTree as ET
 
-    from explainers.figures import render_figure
+    from xai_backtest.explainers.figures import render_figure
 
     drawn = render_figure(_explanation(feature_names=["a<b", "b", "c"]), tmp_path)
     assert drawn.figure.endswith(".svg")

@@ -5,15 +5,19 @@ import sys
 
 import numpy as np
 import pytest
+import xai_backtest.signals.five_trend as five_trend
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.reports.trade_log import build_trade_log, decision_times_of_fills
+from xai_backtest.signals.five_trend import (
+    FiveTrendDNN,
+    InsufficientHistoryError,
+    TrendParameterError,
+)
+from xai_backtest.signals.trend_benchmarks import BENCHMARKS, BenchmarkError, fit_predict
+from xai_backtest.signals.trend_features import FAMILIES, WINDOW
+from xai_backtest.signals.walk_forward import WalkForwardSignal
+from xai_backtest.strategies.backtest import run_strategy
 
-import signals.five_trend as five_trend
-from data_feeds.market_data import MarketData
-from engine.backtest import run_strategy
-from reports.trade_log import build_trade_log, decision_times_of_fills
-from signals.five_trend import FiveTrendDNN, InsufficientHistoryError, TrendParameterError
-from signals.trend_benchmarks import BENCHMARKS, BenchmarkError, fit_predict
-from signals.trend_features import FAMILIES, WINDOW
-from signals.walk_forward import WalkForwardSignal
 from tests.conftest import make_daily_bars
 from tests.signal_contract import check_signal_contract
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from signals.gadf import gadf, gasf, rescale
+from xai_backtest.signals.gadf import gadf, gasf, rescale
 
 # pyts compiles its numba kernels eagerly at import (about a minute on 2 busy cores); the
 # reference runs in a subprocess with the JIT off, where the same kernels run as Python.

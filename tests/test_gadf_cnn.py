@@ -7,15 +7,15 @@ from datetime import time
 import numpy as np
 import pandas as pd
 import pytest
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.explainers.figures import render_figure
+from xai_backtest.explainers.gradcam import deletion_test, describe, time_importance
+from xai_backtest.reports.trade_log import build_trade_log, decision_times_of_fills
+from xai_backtest.signals.gadf_cnn import GADFCNN, GADFParameterError
+from xai_backtest.signals.walk_forward import WalkForwardSignal
+from xai_backtest.strategies.backtest import run_strategy
+from xai_backtest.strategies.intraday import IntradayStrategy
 
-from data_feeds.market_data import MarketData
-from engine.backtest import run_strategy
-from explainers.figures import render_figure
-from explainers.gradcam import deletion_test, describe, time_importance
-from reports.trade_log import build_trade_log, decision_times_of_fills
-from signals.gadf_cnn import GADFCNN, GADFParameterError
-from signals.walk_forward import WalkForwardSignal
-from strategies.intraday import IntradayStrategy
 from tests.minute_data import make_minute_bars
 from tests.signal_contract import check_signal_contract, perturb_after
 

@@ -5,11 +5,16 @@ from datetime import time
 
 import pandas as pd
 import pytest
+from xai_backtest.data_feeds.errors import DataError
+from xai_backtest.data_feeds.headlines import (
+    availability,
+    decision_bars,
+    load_headlines,
+    load_wigpy_headlines,
+)
+from xai_backtest.engine.config import DataConfig
+from xai_backtest.engine.data import load_market_data
 
-from data_feeds.errors import DataError
-from data_feeds.headlines import availability, decision_bars, load_headlines, load_wigpy_headlines
-from engine.config import DataConfig
-from engine.data import load_market_data
 from tests.conftest import make_daily_bars
 
 TZ = "Asia/Kolkata"

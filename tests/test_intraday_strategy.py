@@ -5,11 +5,11 @@ from datetime import time
 import numpy as np
 import pandas as pd
 import pytest
+from xai_backtest.reports.trade_log import build_trade_log
+from xai_backtest.signals.base import SignalFrame
+from xai_backtest.strategies.backtest import run_strategy
+from xai_backtest.strategies.costs import Costs
 
-from engine.backtest import run_strategy
-from reports.trade_log import build_trade_log
-from signals.base import SignalFrame
-from strategies.costs import Costs
 from tests.minute_data import make_minute_bars
 
 NO_COSTS = Costs(commission=0.0, slippage=0.0)
@@ -29,7 +29,7 @@ def decisions(bars: pd.DataFrame, directions: list[int], probability: float = 0.
 
 
 def run(bars, signals, **params):
-    from strategies.intraday import IntradayStrategy
+    from xai_backtest.strategies.intraday import IntradayStrategy
 
     params.setdefault("exit_time", time(15, 30))
     return run_strategy("test", bars, signals, IntradayStrategy, costs=NO_COSTS, **params)
@@ -86,7 +86,7 @@ def test_an_entry_never_fills_on_the_next_day(bars):
 
 
 def test_costs_are_charged(bars):
-    from strategies.intraday import IntradayStrategy
+    from xai_backtest.strategies.intraday import IntradayStrategy
 
     result = run_strategy("test", bars, decisions(bars, [1] * 6), IntradayStrategy,
                           exit_time=time(15, 30))

@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.signals.five_trend import FiveTrendDNN
+from xai_backtest.signals.gadf_cnn import GADFCNN
+from xai_backtest.signals.news_lstm import NewsLSTM
+from xai_backtest.signals.ohlc_lstm import OHLCLSTM
 
-from data_feeds.market_data import MarketData
-from signals.five_trend import FiveTrendDNN
-from signals.gadf_cnn import GADFCNN
-from signals.news_lstm import NewsLSTM
-from signals.ohlc_lstm import OHLCLSTM
 from tests.conftest import make_daily_bars
 from tests.minute_data import make_minute_bars
 from tests.news_data import make_news_data

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.signals.ma_crossover import MACrossover
 
-from data_feeds.market_data import MarketData
-from signals.ma_crossover import MACrossover
 from tests.signal_contract import check_signal_contract
 
 

@@ -8,9 +8,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-
-from engine.backtest import BacktestResult
-from reports.metrics import daily_returns, max_drawdown, sharpe, sortino, summarize
+from xai_backtest.reports.metrics import daily_returns, max_drawdown, sharpe, sortino, summarize
+from xai_backtest.strategies.backtest import BacktestResult
 
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 

@@ -2,16 +2,16 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.engine.config import load_config
+from xai_backtest.explainers.figures import render_figure
+from xai_backtest.reports.trade_log import decision_times_of_fills
+from xai_backtest.signals.news_lstm import NewsLSTM
+from xai_backtest.signals.ohlc_lstm import OHLCLSTM
+from xai_backtest.signals.vader import VaderSentiment
+from xai_backtest.signals.walk_forward import WalkForwardSignal
+from xai_backtest.strategies.backtest import run_strategy
 
-from data_feeds.market_data import MarketData
-from engine.backtest import run_strategy
-from engine.config import load_config
-from explainers.figures import render_figure
-from reports.trade_log import decision_times_of_fills
-from signals.news_lstm import NewsLSTM
-from signals.ohlc_lstm import OHLCLSTM
-from signals.vader import VaderSentiment
-from signals.walk_forward import WalkForwardSignal
 from tests.news_data import make_news_data
 from tests.signal_contract import check_signal_contract
 

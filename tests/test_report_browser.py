@@ -6,9 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from engine.config import load_config
-from engine.runner import run_backtest
+from xai_backtest.engine.config import load_config
+from xai_backtest.engine.runner import run_backtest
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"

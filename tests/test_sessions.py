@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 import pandas as pd
-
-from data_feeds import NSE, filter_session, load_bars, resample_daily
+from xai_backtest.data_feeds import NSE, filter_session, load_bars, resample_daily
 
 
 def _minute_bars(times: list[str]) -> pd.DataFrame:
@@ -52,7 +51,7 @@ def _day(start: str, n: int = 5) -> list[str]:
 
 
 def test_close_labelled_bars_are_kept():
-    from data_feeds import align_to_close
+    from xai_backtest.data_feeds import align_to_close
 
     bars = _minute_bars(_day("2021-04-01 09:16") + _day("2021-04-05 09:16"))
     assert align_to_close(bars, NSE).index.equals(bars.index)
@@ -60,8 +59,7 @@ def test_close_labelled_bars_are_kept():
 
 def test_open_labelled_bars_are_shifted_to_their_close():
     import pytest
-
-    from data_feeds import align_to_close
+    from xai_backtest.data_feeds import align_to_close
 
     bars = _minute_bars(_day("2021-04-01 09:15") + _day("2021-04-05 09:15"))
     with pytest.warns(UserWarning, match="bar-open times"):
@@ -73,8 +71,7 @@ def test_open_labelled_bars_are_shifted_to_their_close():
 
 def test_unclear_labels_need_a_setting():
     import pytest
-
-    from data_feeds import DataError, align_to_close
+    from xai_backtest.data_feeds import DataError, align_to_close
 
     bars = _minute_bars(_day("2021-04-01 09:40") + _day("2021-04-05 09:40"))
     with pytest.raises(DataError, match="bar_label"):
@@ -83,7 +80,7 @@ def test_unclear_labels_need_a_setting():
 
 
 def test_daily_bars_are_untouched():
-    from data_feeds import align_to_close
+    from xai_backtest.data_feeds import align_to_close
 
     bars = _minute_bars(["2021-04-01", "2021-04-05"])
     assert align_to_close(bars, NSE, "open").index.equals(bars.index)

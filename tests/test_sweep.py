@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
-from engine.config import ConfigError
-from engine.executor import LocalExecutor, RayExecutor, make_executor
-from engine.sweep import expand_sweep, run_sweep
+from xai_backtest.engine.config import ConfigError
+from xai_backtest.engine.executor import LocalExecutor, RayExecutor, make_executor
+from xai_backtest.engine.sweep import expand_sweep, run_sweep
 
 BASE = {"data": {"start": "2016-01-01"}, "tearsheet": False, "cache_dir": None,
         "walk_forward": {"min_train": 200, "retrain_every": 63},

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.signals.news_lstm import NewsLSTM
+from xai_backtest.signals.ohlc_lstm import OHLCLSTM
+from xai_backtest.signals.text import OOV, PAD, Vocabulary, tokenize
 
-from data_feeds.market_data import MarketData
-from signals.news_lstm import NewsLSTM
-from signals.ohlc_lstm import OHLCLSTM
-from signals.text import OOV, PAD, Vocabulary, tokenize
 from tests.news_data import make_news_data
 
 

@@ -3,8 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from signals.trend_labels import CLASSES, NONE, LabelRuleError, trend_labels
+from xai_backtest.signals.trend_labels import CLASSES, NONE, LabelRuleError, trend_labels
 
 H = 10
 U = np.linspace(0, 1, H + 1)

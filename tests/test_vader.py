@@ -2,8 +2,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from xai_backtest.signals.vader import (
+    FINANCE_LEXICON,
+    VaderSentiment,
+    vader_blindness,
+    vader_scores,
+)
 
-from signals.vader import FINANCE_LEXICON, VaderSentiment, vader_blindness, vader_scores
 from tests.news_data import make_news_data
 from tests.signal_contract import check_signal_contract
 

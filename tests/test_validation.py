@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from xai_backtest.data_feeds import DataError, load_bars, validate_bars
 
-from data_feeds import DataError, load_bars, validate_bars
 from tests.conftest import make_daily_bars
 
 

@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
-from data_feeds.market_data import MarketData
-from signals.ma_crossover import MACrossover
-from signals.walk_forward import WalkForwardSignal, walk_forward_folds
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.signals.ma_crossover import MACrossover
+from xai_backtest.signals.walk_forward import WalkForwardSignal, walk_forward_folds
 
 TIMES = pd.bdate_range("2020-01-01", periods=100, tz="UTC")
 

@@ -6,15 +6,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
-
-from engine.backtest import BacktestResult
-from engine.config import RunConfig
-from reports.calibration import calibration_table, render_calibration
-from reports.html_report import ModelReport, ReportInputs, write_report
-from reports.metrics import daily_returns
-from reports.model_quality import classification_quality, confusion
-from reports.significance import EdgeTest, edge_over_benchmark
-from signals.base import SignalFrame
+from xai_backtest.engine.config import RunConfig
+from xai_backtest.reports.calibration import calibration_table, render_calibration
+from xai_backtest.reports.html_report import ModelReport, ReportInputs, write_report
+from xai_backtest.reports.metrics import daily_returns
+from xai_backtest.reports.model_quality import classification_quality, confusion
+from xai_backtest.reports.significance import EdgeTest, edge_over_benchmark
+from xai_backtest.signals.base import SignalFrame
+from xai_backtest.strategies.backtest import BacktestResult
 
 __all__ = ["write_run_report"]
 

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 
 import backtrader as bt
 import pandas as pd
-
-from data_feeds.bt_feeds import signal_feed
-from signals.base import SignalFrame
-from strategies.costs import Costs
-from strategies.signal_strategy import SignalStrategy
+from xai_backtest.data_feeds.bt_feeds import signal_feed
+from xai_backtest.signals.base import SignalFrame
+from xai_backtest.strategies.costs import Costs
+from xai_backtest.strategies.signal_strategy import SignalStrategy
 
 __all__ = ["BacktestResult", "run_strategy"]
 
@@ -46,7 +45,7 @@ def run_strategy(name: str, bars: pd.DataFrame, signals: SignalFrame | None,
     """
     cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True, cheat_on_open=True,
                          quicknotify=True)
-    cerebro.adddata(signal_feed(bars, signals, name=name))
+    cerebro.adddata(signal_feed(bars, None if signals is None else signals.frame, name=name))
     cerebro.broker.setcash(cash)
     (costs or Costs()).apply(cerebro.broker)
     cerebro.addstrategy(strategy, **params)

@@ -1,0 +1,148 @@
+"""Command line: run a backtest from a YAML config and/or flags, print the comparison.
+
+    python run_backtest.py                      # default: S&P 500 sample, offline
+    python run_backtest.py --config configs/sp500_ma_crossover.yaml --threshold 0.55
+    xai-backtest --config my_run.yaml           # the same, installed as a console script
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
+
+_FLAGS: tuple[tuple[str, str, type, str], ...] = (
+    # flag, dotted config key, type, help
+    ("--name", "name", str, "run name, used in the run folder's name"),
+    ("--data-source", "data.source", str, "sample | file | yfinance (default: sample)"),
+    ("--sample", "data.sample", str, "arch sample data set: sp500 | nasdaq"),
+    ("--data-path", "data.path", str, "CSV/Parquet file or folder for --data-source file"),
+    ("--layout", "data.layout", str, "CSV layout: auto | header | nifty"),
+    ("--tz", "data.tz", str, "time zone of naive timestamps, e.g. Asia/Kolkata"),
+    ("--session", "data.session", str, "keep only bars in this session: none | NSE | NYSE"),
+    ("--resample", "data.resample", str, "none | daily"),
+    ("--symbol", "data.symbol", str, "ticker for --data-source yfinance"),
+    ("--interval", "data.interval", str, "yfinance interval, e.g. 1d, 1h, 1m"),
+    ("--start", "data.start", str, "first date (YYYY-MM-DD)"),
+    ("--end", "data.end", str, "last date (YYYY-MM-DD)"),
+    ("--cache-dir", "data.cache_dir", str, "yfinance cache folder"),
+    ("--min-train", "walk_forward.min_train", int, "decisions of warm-up before the first fold"),
+    ("--retrain-every", "walk_forward.retrain_every", int, "decisions between refits"),
+    ("--embargo", "walk_forward.embargo", int, "decisions left out between train and test"),
+    ("--threshold", "strategy.threshold", float, "minimum probability to trade (0..1)"),
+    ("--position-size", "strategy.position_size", float, "fraction of equity per trade"),
+    ("--commission", "costs.commission", float, "commission, fraction of value (5bp=0.0005)"),
+    ("--slippage", "costs.slippage", float, "slippage, fraction of price (2bp=0.0002)"),
+    ("--cash", "cash", float, "starting cash"),
+    ("--seed", "seed", int, "random seed"),
+    ("--output-dir", "output_dir", str, "parent folder of run folders (default: runs)"),
+)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="run_backtest.py",
+        description="Backtest explainable signals against buy-and-hold. With no arguments, "
+        "runs configs/default.yaml offline: the GADF-CNN, the five-trend DNN and the news "
+        "LSTM, their vote and buy-and-hold on the S&P 500 daily bars shipped by `arch` and "
+        "the NYT headlines shipped by `wigpy`; writes runs/<time>-<name>/ with the report, "
+        "trade log with explanations, equity, summary and tearsheets.")
+    parser.add_argument("--config", help="YAML run config (default: configs/default.yaml); "
+                        "flags below override its keys")
+    parser.add_argument("--signal", action="append", metavar="KIND",
+                        help="signal kind to run (repeatable); replaces the config's signals")
+    for flag, key, kind, text in _FLAGS:
+        parser.add_argument(flag, type=kind, dest=key, metavar=key.split(".")[-1].upper(),
+                            help=text)
+    parser.add_argument("--allow-short", action="store_true", default=None,
+                        dest="strategy.allow_short", help="go short on down decisions")
+    parser.add_argument("--offline", action="store_true", default=None, dest="data.offline",
+                        help="yfinance: use the cache only")
+    parser.add_argument("--no-tearsheet", action="store_false", default=None, dest="tearsheet",
+                        help="skip the QuantStats HTML tearsheet")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="refit every fold model (do not read or fill the model cache)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    sweep = parser.add_argument_group("sweeps (many runs)")
+    sweep.add_argument("--sweep", metavar="FILE", help="YAML sweep: a base config and a grid of "
+                       "keys to vary; results land in <output_dir>/<sweep name>/results.csv")
+    sweep.add_argument("--workers", type=int, default=1, help="parallel runs (default 1)")
+    sweep.add_argument("--executor", choices=("local", "ray"), default="local",
+                       help="local processes (default) or Ray")
+    sweep.add_argument("--ray-address", help="join this Ray cluster instead of starting one")
+    return parser.parse_args(argv)
+
+
+def run_sweep_command(args: argparse.Namespace) -> int:
+    from xai_backtest.engine.config import ConfigError
+    from xai_backtest.engine.executor import make_executor
+    from xai_backtest.engine.sweep import load_sweep, run_sweep
+
+    try:
+        name, runs = load_sweep(args.sweep, vars(args)["output_dir"])
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    executor = make_executor(args.executor, args.workers, args.ray_address)
+    table = run_sweep(name, runs, executor)
+    shown = [c for c in table.columns if c in ("run", "status", "error", "seconds")
+             or c.endswith((".total_return", ".sharpe"))]
+    print(table[shown].to_string(index=False))
+    print(f"\nresults: {runs[0].folder.parent / 'results.csv'}")
+    return 0 if (table["status"] != "failed").all() else 1
+
+
+def _short_warning(message: Warning | str, category: type[Warning], *_: object) -> str:
+    return f"note: {message}\n" if category is UserWarning else f"{category.__name__}: {message}\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    warnings.formatwarning = _short_warning  # type: ignore[assignment]
+    if args.sweep:
+        return run_sweep_command(args)
+    from xai_backtest.engine.config import ConfigError, load_config
+
+    overrides: dict[str, Any] = {k: v for k, v in vars(args).items()
+                                 if "." in k or k in ("name", "cash", "seed", "output_dir",
+                                                      "tearsheet")}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if args.no_cache:
+        overrides["cache_dir"] = None
+    if args.signal:
+        overrides["signals"] = [{"kind": kind} for kind in args.signal]
+        if len(args.signal) < 2:
+            overrides["ensemble"] = None
+    try:
+        config = load_config(args.config or DEFAULT_CONFIG, overrides)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+    from xai_backtest.data_feeds.errors import DataError
+    from xai_backtest.engine.runner import run_backtest
+    from xai_backtest.reports.comparison import format_comparison
+
+    try:
+        result = run_backtest(config, progress=not args.quiet)
+    except DataError as e:
+        print(f"data error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: the run folder keeps what was written and its run.json says "
+              "'incomplete'; run again to start afresh", file=sys.stderr)
+        return 130
+    print(format_comparison(result.comparison))
+    print(f"\nrun folder: {result.folder}")
+    print(f"report:     {result.report}")
+    if config.tearsheet:
+        print(f"tearsheet:  {result.tearsheet}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

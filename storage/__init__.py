@@ -1,0 +1,1 @@
+"""Storage helpers below every other layer: atomic writes, content hashes, the disk cache."""
