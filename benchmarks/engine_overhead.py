@@ -21,6 +21,7 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 from backtrader.linebuffer import LineBuffer
+
 from xai_backtest.data_feeds import NSE, filter_session, load_bars
 from xai_backtest.data_feeds.bt_feeds import signal_feed
 from xai_backtest.signals.base import SignalFrame

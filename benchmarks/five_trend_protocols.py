@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from xai_backtest.data_feeds import load_bars, load_sample_bars
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.reports.model_quality import classification_quality, confusion
@@ -148,6 +149,7 @@ def honest_protocol(data: MarketData, s: Settings, out: Outcome):  # noqa: ANN20
 
 def paper_protocol(data: MarketData, s: Settings, family: pd.Series, out: Outcome) -> None:
     from sklearn.model_selection import KFold
+
     from xai_backtest.signals._trend_net import predict_proba, train_net
     from xai_backtest.signals.five_trend import FiveTrendDNN, smote_resample
     from xai_backtest.signals.trend_benchmarks import fit_predict

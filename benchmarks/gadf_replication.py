@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from xai_backtest.data_feeds import NSE, filter_session, load_bars
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.figures import render_figure

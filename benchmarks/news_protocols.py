@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from xai_backtest.data_feeds import load_bars, load_sample_bars
 from xai_backtest.data_feeds.headlines import load_headlines, load_wigpy_headlines
 from xai_backtest.data_feeds.market_data import MarketData

@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+
 from xai_backtest.data_feeds import load_sample_bars
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.strategies.backtest import run_strategy

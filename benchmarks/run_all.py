@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 def engine_overhead(data: Path) -> list[str]:
     import engine_overhead as eo
+
     from xai_backtest.data_feeds import NSE, filter_session, load_bars
 
     bars, _ = filter_session(load_bars(data / "nifty_minute"), NSE)
@@ -48,6 +49,7 @@ def engine_overhead(data: Path) -> list[str]:
 def gadf_batching(data: Path) -> list[str]:
     import numpy as np
     import torch
+
     from xai_backtest.data_feeds import NSE, MarketData, filter_session, load_bars
     from xai_backtest.signals.gadf_cnn import GADFCNN
 
@@ -139,6 +141,7 @@ def sweep_scaling() -> list[str]:
 
 def reference() -> list[str]:
     import reference_backtesting_py as ref
+
     from xai_backtest.data_feeds import load_sample_bars
 
     try:

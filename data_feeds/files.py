@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
+
 from xai_backtest.data_feeds.errors import DataError
 from xai_backtest.data_feeds.validate import BAR_COLUMNS, validate_bars
 

@@ -39,6 +39,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+
 from xai_backtest.data_feeds.cleaning import CleaningReport
 from xai_backtest.data_feeds.errors import DataError
 from xai_backtest.data_feeds.samples import package_file

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
+
 from xai_backtest.data_feeds.errors import DataError
 from xai_backtest.data_feeds.validate import validate_bars
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from xai_backtest.data_feeds.errors import DataError
 
 __all__ = ["BAR_COLUMNS", "validate_bars"]

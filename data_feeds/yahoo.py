@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
 from xai_backtest.data_feeds.errors import DataError
 from xai_backtest.data_feeds.validate import validate_bars
 from xai_backtest.storage.atomic import atomic_write

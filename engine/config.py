@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
 from xai_backtest.signals.registry import SIGNAL_KINDS, signal_class
 
 __all__ = ["ConfigError", "CostsConfig", "DataConfig", "HeadlinesConfig", "RunConfig",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+
 from xai_backtest.data_feeds.cleaning import CleaningReport
 from xai_backtest.data_feeds.errors import DataError
 from xai_backtest.data_feeds.files import load_bars

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
+
 from xai_backtest.engine.config import RunConfig
 from xai_backtest.reports.calibration import calibration_table, render_calibration
 from xai_backtest.reports.html_report import ModelReport, ReportInputs, write_report

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 from tqdm.auto import tqdm
+
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.data_feeds.sessions import SESSIONS
 from xai_backtest.engine.config import RunConfig, SignalConfig

@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 import yaml
+
 from xai_backtest.engine.config import ConfigError, RunConfig, apply_overrides, build_config
 from xai_backtest.engine.executor import Executor, LocalExecutor
 from xai_backtest.storage.atomic import atomic_write

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
+
 from xai_backtest.explainers.base import Explanation
 
 __all__ = ["FIGURE_RENDERERS", "render_figure", "render_figures"]

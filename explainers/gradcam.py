@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from xai_backtest.explainers.base import Explanation
 
 __all__ = ["Faithfulness", "deletion_test", "describe", "explain_windows", "gradcam_heatmaps",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from xai_backtest.explainers.base import Explanation
 
 __all__ = ["WordWeights", "lime_text_weights", "push_sentence", "render_lime_text"]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from xai_backtest.signals.base import SignalFrame
 
 __all__ = ["calibration_table", "render_calibration"]

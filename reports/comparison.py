@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pandas as pd
+
 from xai_backtest.reports.metrics import Performance
 
 __all__ = ["comparison_table", "format_comparison"]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from xai_backtest.reports.model_quality import Quality
 from xai_backtest.reports.significance import EdgeTest
 from xai_backtest.storage.atomic import atomic_write_text

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+
 from xai_backtest.strategies.backtest import BacktestResult
 
 __all__ = ["Performance", "daily_equity", "daily_returns", "max_drawdown", "sharpe", "sortino",

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+
 from xai_backtest.signals.base import SignalFrame
 
 __all__ = ["Quality", "classification_quality", "confusion", "signal_quality"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+
 from xai_backtest.reports.metrics import TRADING_DAYS
 
 __all__ = ["EdgeTest", "deflated_sharpe", "edge_over_benchmark", "probabilistic_sharpe",

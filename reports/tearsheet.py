@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
+
 from xai_backtest.reports.metrics import daily_returns
 from xai_backtest.storage.atomic import atomic_write
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+
 from xai_backtest.explainers.base import Explanation, explanation_id
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.strategies.backtest import BacktestResult

@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
+
 from xai_backtest.data_feeds.market_data import MarketData, window_mask
 from xai_backtest.explainers.base import Explanation
 

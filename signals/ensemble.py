@@ -21,6 +21,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import SignalFrame
 

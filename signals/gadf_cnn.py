@@ -34,6 +34,7 @@ from typing import Any, Literal, Self
 
 import numpy as np
 import pandas as pd
+
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.data_feeds.sessions import SESSIONS
 from xai_backtest.explainers.base import Explanation
@@ -240,6 +241,7 @@ class GADFCNN(Signal):
     # -- fit / predict -----------------------------------------------------------------------
     def fit(self, history: MarketData) -> Self:
         import torch
+
         from xai_backtest.signals._gadf_net import build_net, train_net
 
         found = self.windows(history)

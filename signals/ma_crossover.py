@@ -14,6 +14,7 @@ from typing import Self
 
 import numpy as np
 import pandas as pd
+
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import Signal, SignalFrame

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from xai_backtest.data_feeds.headlines import decision_bars
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.signals.base import Signal

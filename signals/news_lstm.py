@@ -24,6 +24,7 @@ from typing import Any, Self
 
 import numpy as np
 import pandas as pd
+
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import SignalFrame
@@ -91,6 +92,7 @@ class NewsLSTM(NewsSignal):
         """Fit vocabulary and network on headline texts and their up/down targets, with early
         stopping on the validation headlines (the signal's ``fit`` and the paper protocol)."""
         import torch
+
         from xai_backtest.signals._news_nets import train_net
 
         if not 0 < self.validation < 0.5:

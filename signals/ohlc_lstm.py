@@ -23,6 +23,7 @@ from typing import Any, Self
 
 import numpy as np
 import pandas as pd
+
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import Signal, SignalFrame
@@ -74,6 +75,7 @@ class OHLCLSTM(Signal):
 
     def fit(self, history: MarketData) -> Self:
         import torch
+
         from xai_backtest.signals._news_nets import OHLCNet, train_net
 
         bars = history.bars

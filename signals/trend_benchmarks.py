@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+
 from xai_backtest.signals.five_trend import smote_resample
 
 __all__ = ["BENCHMARKS", "BenchmarkError", "fit_predict", "make_benchmark"]

@@ -18,6 +18,7 @@ from typing import Literal, Self
 
 import pandas as pd
 from tqdm.auto import tqdm
+
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import Signal, SignalFrame, library_versions

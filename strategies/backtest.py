@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import backtrader as bt
 import pandas as pd
+
 from xai_backtest.data_feeds.bt_feeds import signal_feed
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.strategies.costs import Costs

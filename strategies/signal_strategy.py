@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 
 import backtrader as bt
+
 from xai_backtest.strategies.guard import guarded
 
 __all__ = ["Fill", "SignalStrategy"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
 from xai_backtest.data_feeds import DataError, load_bars
 from xai_backtest.data_feeds.headlines import load_headlines
 from xai_backtest.data_feeds.market_data import MarketData
@@ -131,9 +132,8 @@ def _no_data_range(tmp: Path) -> object:
 
 
 def _saved_model(tmp: Path):  # type: ignore[no-untyped-def]
-    from xai_backtest.signals.ma_crossover import MACrossover
-
     from tests.conftest import make_daily_bars
+    from xai_backtest.signals.ma_crossover import MACrossover
 
     return MACrossover(5, 20).fit(MarketData(make_daily_bars(100))).save(tmp / "model")
 

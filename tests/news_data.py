@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from xai_backtest.data_feeds.headlines import availability
-from xai_backtest.data_feeds.market_data import MarketData
 
 from tests.conftest import make_daily_bars
+from xai_backtest.data_feeds.headlines import availability
+from xai_backtest.data_feeds.market_data import MarketData
 
 WORDS = ("sensex", "nifty", "rallies", "slumps", "banks", "gain", "fall", "rbi", "policy",
          "inflation", "record", "low", "sbi", "surges", "tanks", "metal", "auto", "it")

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from xai_backtest.data_feeds import DataError, load_bars
 
 from tests.bad_inputs import CASES
+from xai_backtest.data_feeds import DataError, load_bars
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

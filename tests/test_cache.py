@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.engine.config import load_config
 from xai_backtest.engine.runner import run_backtest

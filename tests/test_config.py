@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from xai_backtest.engine.config import ConfigError, RunConfig, build_config, load_config
 
 ROOT = Path(__file__).resolve().parents[1]

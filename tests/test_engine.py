@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
+from tests.conftest import make_daily_bars
 from xai_backtest.reports.metrics import summarize
 from xai_backtest.reports.trade_log import build_trade_log
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.strategies import BuyAndHold, Costs
 from xai_backtest.strategies.backtest import run_strategy
-
-from tests.conftest import make_daily_bars
 
 
 def _signals(bars, directions, probability=0.9):

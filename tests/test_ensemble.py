@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.signals.ensemble import Ensemble
 

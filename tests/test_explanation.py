@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+
 from xai_backtest.explainers.base import Explanation
 
 WHEN = pd.Timestamp("2021-04-01 10:15", tz="Asia/Kolkata")

@@ -5,7 +5,10 @@ import sys
 
 import numpy as np
 import pytest
+
 import xai_backtest.signals.five_trend as five_trend
+from tests.conftest import make_daily_bars
+from tests.signal_contract import check_signal_contract
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.reports.trade_log import build_trade_log, decision_times_of_fills
 from xai_backtest.signals.five_trend import (
@@ -17,9 +20,6 @@ from xai_backtest.signals.trend_benchmarks import BENCHMARKS, BenchmarkError, fi
 from xai_backtest.signals.trend_features import FAMILIES, WINDOW
 from xai_backtest.signals.walk_forward import WalkForwardSignal
 from xai_backtest.strategies.backtest import run_strategy
-
-from tests.conftest import make_daily_bars
-from tests.signal_contract import check_signal_contract
 
 
 def small(**kwargs: object) -> FiveTrendDNN:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from xai_backtest.signals.gadf import gadf, gasf, rescale
 
 # pyts compiles its numba kernels eagerly at import (about a minute on 2 busy cores); the

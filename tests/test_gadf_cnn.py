@@ -7,6 +7,9 @@ from datetime import time
 import numpy as np
 import pandas as pd
 import pytest
+
+from tests.minute_data import make_minute_bars
+from tests.signal_contract import check_signal_contract, perturb_after
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.figures import render_figure
 from xai_backtest.explainers.gradcam import deletion_test, describe, time_importance
@@ -15,9 +18,6 @@ from xai_backtest.signals.gadf_cnn import GADFCNN, GADFParameterError
 from xai_backtest.signals.walk_forward import WalkForwardSignal
 from xai_backtest.strategies.backtest import run_strategy
 from xai_backtest.strategies.intraday import IntradayStrategy
-
-from tests.minute_data import make_minute_bars
-from tests.signal_contract import check_signal_contract, perturb_after
 
 TINY = {"filters": 4, "epochs": 3, "min_samples": 20, "seed": 0}
 

@@ -5,6 +5,8 @@ from datetime import time
 
 import pandas as pd
 import pytest
+
+from tests.conftest import make_daily_bars
 from xai_backtest.data_feeds.errors import DataError
 from xai_backtest.data_feeds.headlines import (
     availability,
@@ -14,8 +16,6 @@ from xai_backtest.data_feeds.headlines import (
 )
 from xai_backtest.engine.config import DataConfig
 from xai_backtest.engine.data import load_market_data
-
-from tests.conftest import make_daily_bars
 
 TZ = "Asia/Kolkata"
 

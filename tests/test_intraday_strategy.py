@@ -5,12 +5,12 @@ from datetime import time
 import numpy as np
 import pandas as pd
 import pytest
+
+from tests.minute_data import make_minute_bars
 from xai_backtest.reports.trade_log import build_trade_log
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.strategies.backtest import run_strategy
 from xai_backtest.strategies.costs import Costs
-
-from tests.minute_data import make_minute_bars
 
 NO_COSTS = Costs(commission=0.0, slippage=0.0)
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from xai_backtest.data_feeds.market_data import MarketData
-from xai_backtest.signals.ma_crossover import MACrossover
-from xai_backtest.signals.vader import VaderSentiment
-from xai_backtest.signals.walk_forward import WalkForwardSignal
 
 from tests.conftest import make_daily_bars
 from tests.news_data import make_news_data
 from tests.signal_contract import perturb_after
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.signals.ma_crossover import MACrossover
+from xai_backtest.signals.vader import VaderSentiment
+from xai_backtest.signals.walk_forward import WalkForwardSignal
 
 BARS = make_daily_bars(260, seed=11)
 NEWS = make_news_data(200, seed=5)

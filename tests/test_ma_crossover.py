@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from xai_backtest.data_feeds.market_data import MarketData
-from xai_backtest.signals.ma_crossover import MACrossover
 
 from tests.signal_contract import check_signal_contract
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.signals.ma_crossover import MACrossover
 
 
 def test_contract(daily_bars, tmp_path):

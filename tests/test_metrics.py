@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+
 from xai_backtest.reports.metrics import daily_returns, max_drawdown, sharpe, sortino, summarize
 from xai_backtest.strategies.backtest import BacktestResult
 

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
+from tests.news_data import make_news_data
+from tests.signal_contract import check_signal_contract
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.engine.config import load_config
 from xai_backtest.explainers.figures import render_figure
@@ -11,9 +14,6 @@ from xai_backtest.signals.ohlc_lstm import OHLCLSTM
 from xai_backtest.signals.vader import VaderSentiment
 from xai_backtest.signals.walk_forward import WalkForwardSignal
 from xai_backtest.strategies.backtest import run_strategy
-
-from tests.news_data import make_news_data
-from tests.signal_contract import check_signal_contract
 
 
 def _small(**kwargs) -> NewsLSTM:

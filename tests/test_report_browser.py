@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from xai_backtest.engine.config import load_config
 from xai_backtest.engine.runner import run_backtest
 

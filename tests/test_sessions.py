@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pandas as pd
+
 from xai_backtest.data_feeds import NSE, filter_session, load_bars, resample_daily
 
 
@@ -59,6 +60,7 @@ def test_close_labelled_bars_are_kept():
 
 def test_open_labelled_bars_are_shifted_to_their_close():
     import pytest
+
     from xai_backtest.data_feeds import align_to_close
 
     bars = _minute_bars(_day("2021-04-01 09:15") + _day("2021-04-05 09:15"))
@@ -71,6 +73,7 @@ def test_open_labelled_bars_are_shifted_to_their_close():
 
 def test_unclear_labels_need_a_setting():
     import pytest
+
     from xai_backtest.data_feeds import DataError, align_to_close
 
     bars = _minute_bars(_day("2021-04-01 09:40") + _day("2021-04-05 09:40"))

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+
 from xai_backtest.reports.significance import (
     deflated_sharpe,
     edge_over_benchmark,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from xai_backtest.engine.config import ConfigError
 from xai_backtest.engine.executor import LocalExecutor, RayExecutor, make_executor
 from xai_backtest.engine.sweep import expand_sweep, run_sweep

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from tests.news_data import make_news_data
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.signals.news_lstm import NewsLSTM
 from xai_backtest.signals.ohlc_lstm import OHLCLSTM
 from xai_backtest.signals.text import OOV, PAD, Vocabulary, tokenize
-
-from tests.news_data import make_news_data
 
 
 def test_tokenize_lowercases_and_splits_on_non_word_characters():

@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
 from xai_backtest.signals.trend_labels import CLASSES, NONE, LabelRuleError, trend_labels
 
 H = 10

@@ -2,15 +2,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from tests.news_data import make_news_data
+from tests.signal_contract import check_signal_contract
 from xai_backtest.signals.vader import (
     FINANCE_LEXICON,
     VaderSentiment,
     vader_blindness,
     vader_scores,
 )
-
-from tests.news_data import make_news_data
-from tests.signal_contract import check_signal_contract
 
 
 def test_vader_is_blind_to_market_verbs_until_the_finance_lexicon_is_added():

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from xai_backtest.data_feeds import DataError, load_bars, validate_bars
 
 from tests.conftest import make_daily_bars
+from xai_backtest.data_feeds import DataError, load_bars, validate_bars
 
 
 def _write(tmp_path, text, name="bars.csv"):

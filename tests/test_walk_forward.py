@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.signals.ma_crossover import MACrossover
 from xai_backtest.signals.walk_forward import WalkForwardSignal, walk_forward_folds

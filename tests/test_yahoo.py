@@ -6,10 +6,10 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from xai_backtest.data_feeds import DataError, load_yfinance
-from xai_backtest.data_feeds.yahoo import cache_path
 
 from tests.conftest import make_daily_bars
+from xai_backtest.data_feeds import DataError, load_yfinance
+from xai_backtest.data_feeds.yahoo import cache_path
 
 
 def _yahoo_frame(n=5):
