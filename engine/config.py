@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-import inspect
 import json
-import typing
+import re
 from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from xai_backtest.signals.registry import SIGNAL_KINDS, signal_class
+from xai_backtest.engine.components import (
+    component_params,
+    resolve_component,
+    validate_params,
+)
 
 __all__ = ["ConfigError", "CostsConfig", "DataConfig", "HeadlinesConfig", "RunConfig",
            "SignalConfig", "StrategyConfig", "WalkForwardConfig", "build_config", "load_config"]
@@ -98,13 +100,21 @@ class WalkForwardConfig(_Frozen):
     embargo: int = Field(0, ge=0, description="decisions left out between train and test")
 
 
-_INTRADAY_ONLY = ("exit_time", "stop_loss", "take_profit")
+#: typed strategy keys; each is passed to a strategy class that declares it in ``params``
+_STRATEGY_KEYS = ("threshold", "allow_short", "position_size", "exit_time", "stop_loss",
+                  "take_profit")
 
 
-class StrategyConfig(_Frozen):
-    kind: Literal["signal", "intraday"] = Field(
+class StrategyConfig(BaseModel):
+    """``kind`` names a strategy (built-in, registered, entry point or ``module:Class``); the
+    typed keys below and any other key are checked against the class's backtrader
+    ``params``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    kind: str = Field(
         "signal", description="signal: hold each decision until the next one; intraday: enter "
-        "on the day's decision and exit at exit_time (minute bars)")
+        "on the day's decision and exit at exit_time (minute bars); or a registered name or "
+        "'package.module:Class' of a backtrader Strategy that reads the signal lines")
     threshold: float = Field(0.5, ge=0.0, le=1.0,
                              description="minimum probability of a decision to trade on it")
     allow_short: bool = Field(False, description="go short on down decisions")
@@ -113,22 +123,32 @@ class StrategyConfig(_Frozen):
                                    "the first bar at or after this exchange time (default: the "
                                    "session close of data.session)")
     stop_loss: float | None = Field(None, gt=0.0, lt=1.0,
-                                    description="intraday: exit at this fractional loss")
+                                    description="exit at this fractional loss")
     take_profit: float | None = Field(None, gt=0.0,
-                                      description="intraday: exit at this fractional gain")
+                                      description="exit at this fractional gain")
 
-    @model_validator(mode="after")
-    def _check(self) -> StrategyConfig:
-        if self.kind == "signal":
-            for key in _INTRADAY_ONLY:
-                if getattr(self, key) is not None:
-                    raise ValueError(f"strategy.{key} needs strategy.kind 'intraday'")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _check_params(cls, payload: Any) -> Any:
+        """Every key set must be a parameter of the strategy class."""
+        if not isinstance(payload, dict):
+            return payload
+        kind = payload.get("kind", "signal")
+        strategy = resolve_component(kind, "strategy")
+        own = {k: v for k, v in payload.items() if k != "kind" and
+               (k not in _STRATEGY_KEYS or v is not None)}
+        validate_params(strategy, "strategy", own, f"strategy {kind!r}")
+        return payload
+
+    @property
+    def strategy_class(self) -> type:
+        return resolve_component(self.kind, "strategy")
 
     def strategy_params(self) -> dict[str, Any]:
         """Keyword parameters of the backtrader strategy this config selects."""
-        exclude = {"kind", *_INTRADAY_ONLY} if self.kind == "signal" else {"kind"}
-        return self.model_dump(exclude=exclude)
+        accepted = component_params(self.strategy_class, "strategy")
+        values = {**self.model_dump(exclude={"kind"}), **(self.model_extra or {})}
+        return {k: v for k, v in values.items() if k in accepted}
 
 
 class CostsConfig(_Frozen):
@@ -136,11 +156,19 @@ class CostsConfig(_Frozen):
     slippage: float = Field(0.0002, ge=0.0, lt=0.1, description="fraction of the fill price")
 
 
+#: strategies the run adds itself; no signal may take their names
+RESERVED_NAMES = ("buy_and_hold", "always_long", "always_flat", "ensemble")
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+
+
 class SignalConfig(BaseModel):
-    """``kind`` names a registered signal; every other key is one of its hyperparameters."""
+    """``kind`` names a signal (built-in, registered, entry point or ``module:Class``);
+    ``name`` names this instance (default: the kind), and keys every id, column and figure;
+    every other key is one of the signal's hyperparameters."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
     kind: str
+    name: str
     walk_forward: WalkForwardConfig | None = None
     threshold: float | None = Field(None, ge=0.0, le=1.0, description="this signal's minimum "
                                     "probability to trade (default: strategy.threshold)")
@@ -152,33 +180,29 @@ class SignalConfig(BaseModel):
         if not isinstance(payload, dict) or "kind" not in payload:
             return payload
         kind = payload["kind"]
-        if kind not in SIGNAL_KINDS:
-            raise ValueError(f"unknown signal kind {kind!r}; known: {sorted(SIGNAL_KINDS)}")
-        signature = inspect.signature(signal_class(kind).__init__).parameters
-        hints = typing.get_type_hints(signal_class(kind).__init__)
-        accepted = [p for p in signature if p != "self"]
-        resolved = dict(payload)
-        for key, value in payload.items():
-            if key in ("kind", "walk_forward", "threshold"):
-                continue
-            if key not in accepted:
-                guess = difflib.get_close_matches(key, accepted, n=1)
-                hint = f"; did you mean {guess[0]!r}?" if guess else ""
-                raise ValueError(f"signal {kind!r} has no parameter {key!r}{hint} "
-                                 f"(parameters: {accepted})")
-            try:
-                resolved[key] = TypeAdapter(hints[key]).validate_python(value, strict=True)
-            except ValidationError as e:
-                raise ValueError(f"signal {kind!r} parameter {key!r}: expected "
-                                 f"{hints[key]}, got {value!r}") from e
-        for key in accepted:
-            if key not in resolved and signature[key].default is not inspect.Parameter.empty:
-                resolved[key] = signature[key].default
+        signal = resolve_component(kind, "signal")
+        own = {k: v for k, v in payload.items() if k not in ("kind", "name", "walk_forward",
+                                                              "threshold")}
+        resolved = {**payload, **validate_params(signal, "signal", own, f"signal {kind!r}")}
+        resolved.setdefault("name", default_name(kind, signal))
+        name = resolved["name"]
+        if not isinstance(name, str) or not _NAME.match(name) or name in RESERVED_NAMES:
+            raise ValueError(f"signal name {name!r}: use a letter then letters, digits, '_' or "
+                             f"'-' (at most 64), not one of {list(RESERVED_NAMES)}")
         return resolved
 
     @property
     def params(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
+
+
+def default_name(kind: str, signal: type) -> str:
+    """A signal instance's default name: its kind, or the snake-cased class name for
+    ``module:Class`` kinds (``RSIMeanReversion`` -> ``rsi_mean_reversion``)."""
+    if ":" not in kind:
+        return kind
+    spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", signal.__name__)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", spaced).lower()
 
 
 class EnsembleConfig(_Frozen):
@@ -212,9 +236,11 @@ class RunConfig(_Frozen):
     def _check(self) -> RunConfig:
         if self.ensemble is not None and len(self.signals) < 2:
             raise ValueError("ensemble needs at least two signals")
-        kinds = [s.kind for s in self.signals]
-        if len(set(kinds)) < len(kinds):
-            raise ValueError(f"each signal kind may appear once, got {kinds}")
+        names = [s.name for s in self.signals]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"signal name(s) {twice} appear more than once; give each "
+                             "instance its own 'name:' (e.g. sma_fast, sma_slow)")
         if (self.strategy.kind == "intraday" and self.strategy.exit_time is None
                 and self.data.session == "none"):
             raise ValueError("strategy.kind 'intraday' needs strategy.exit_time or a "
@@ -240,7 +266,7 @@ def _describe(error: ValidationError) -> str:
         if item["type"] == "extra_forbidden":
             lines.append(f"unknown key {key!r}")
         else:
-            lines.append(f"{key}: {item['msg']}")
+            lines.append(f"{key}: {item['msg'].removeprefix('Value error, ')}")
     return "; ".join(lines)
 
 

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import backtrader as bt
 import pandas as pd
 from tqdm.auto import tqdm
 
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.data_feeds.sessions import SESSIONS
+from xai_backtest.engine.components import resolve_component
 from xai_backtest.engine.config import RunConfig, SignalConfig
 from xai_backtest.engine.data import load_market_data
 from xai_backtest.engine.report import write_run_report
@@ -35,10 +37,9 @@ from xai_backtest.reports.tearsheet import write_tearsheet
 from xai_backtest.reports.trade_log import build_trade_log, decision_times_of_fills
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.signals.ensemble import Ballot, Ensemble
-from xai_backtest.signals.registry import signal_class
 from xai_backtest.signals.walk_forward import WalkForwardSignal
 from xai_backtest.storage.atomic import atomic_write, atomic_write_text
-from xai_backtest.strategies import BuyAndHold, Costs, SignalStrategy, strategy_class
+from xai_backtest.strategies import BuyAndHold, Costs, SignalStrategy
 from xai_backtest.strategies.backtest import BacktestResult, run_strategy
 from xai_backtest.strategies.references import always_long
 
@@ -52,7 +53,11 @@ ENSEMBLE = "ensemble"
 
 @dataclass(frozen=True)
 class RunResult:
-    """What a run produced; every frame is also on disk in ``folder``."""
+    """What a run produced; every frame is also on disk in ``folder``.
+
+    ``models`` maps each signal instance name to its fitted walk-forward signal, whose
+    ``models_`` are the fold models and ``folds_`` their training windows.
+    """
 
     folder: Path
     config: RunConfig
@@ -61,6 +66,7 @@ class RunResult:
     equity: pd.DataFrame
     signals: dict[str, SignalFrame]
     explanations: dict[str, Explanation]
+    models: dict[str, WalkForwardSignal]
     seconds: float
 
     @property
@@ -73,13 +79,15 @@ class RunResult:
 
 
 def build_signal(spec: SignalConfig, config: RunConfig, progress: bool) -> WalkForwardSignal:
-    """The walk-forward signal a config entry describes; the run seed fills a ``seed`` param."""
-    cls = signal_class(spec.kind)
+    """The walk-forward signal a config entry describes, named after the instance; the run
+    seed fills a ``seed`` param."""
+    cls = resolve_component(spec.kind, "signal")
     params = spec.params
     if "seed" in params and params["seed"] is None:
         params["seed"] = config.seed
     walk = spec.walk_forward or config.walk_forward
-    return WalkForwardSignal(cls(**params), scheme=walk.scheme, min_train=walk.min_train,
+    return WalkForwardSignal(cls(**params), name=spec.name, scheme=walk.scheme,
+                             min_train=walk.min_train,
                              retrain_every=walk.retrain_every, window=walk.window,
                              embargo=walk.embargo, progress=progress,
                              cache_dir=config.cache_dir)
@@ -129,7 +137,7 @@ def run_backtest(config: RunConfig, progress: bool = True,
         data, cleaning = load_market_data(config.data)
     for report in cleaning:
         report.warn()
-    models = {spec.kind: build_signal(spec, config, progress) for spec in config.signals}
+    models = {spec.name: build_signal(spec, config, progress) for spec in config.signals}
     decisions = {}
     for name, model in models.items():
         with watch.stage(f"fit and predict {name}"):
@@ -184,7 +192,8 @@ def run_backtest(config: RunConfig, progress: bool = True,
                   trades={n: int((trades["strategy"] == n).sum()) for n in results},
                   rejected_orders={n: len(r.rejected) for n, r in results.items()})
     return RunResult(folder=folder, config=config, comparison=comparison, trades=trades,
-                     equity=equity, signals=decisions, explanations=explanations, seconds=seconds)
+                     equity=equity, signals=decisions, explanations=explanations,
+                     models=models, seconds=seconds)
 
 
 def _write_outputs(folder: Path, trades: pd.DataFrame, explanations: dict[str, Explanation],
@@ -242,18 +251,25 @@ def _backtest_all(config: RunConfig, bars: pd.DataFrame, decisions: dict[str, Si
     """Each signal's strategy, then the references: always long on the first signal's
     decision times (same strategy rules), always flat, and buy-and-hold."""
     costs = Costs(commission=config.costs.commission, slippage=config.costs.slippage)
-    strategy = strategy_class(config.strategy.kind)
+    strategy = config.strategy.strategy_class
     params = config.strategy.strategy_params()
-    if config.strategy.kind == "intraday" and params["exit_time"] is None:
+    if "exit_time" in params and params["exit_time"] is None:
         params["exit_time"] = SESSIONS[config.data.session].close
-    thresholds = {spec.kind: spec.threshold for spec in config.signals
+    thresholds = {spec.name: spec.threshold for spec in config.signals
                   if spec.threshold is not None}
-    runs: dict[str, tuple[SignalFrame | None, type[SignalStrategy], dict[str, object]]] = {
-        name: (frame, strategy, {**params, "threshold": thresholds.get(name,
-                                                                       params["threshold"])})
-        for name, frame in decisions.items()}
+    own_threshold = "threshold" in params
+
+    def with_threshold(name: str) -> dict[str, object]:
+        if not own_threshold:
+            return params
+        return {**params, "threshold": thresholds.get(name, params["threshold"])}
+
+    runs: dict[str, tuple[SignalFrame | None, type[bt.Strategy], dict[str, object]]] = {
+        name: (frame, strategy, with_threshold(name)) for name, frame in decisions.items()}
     first = next(iter(decisions.values()))
-    runs[ALWAYS_LONG] = (always_long(first), strategy, {**params, "threshold": 0.0})
+    # always long under the same rules; a strategy without a threshold keeps its own rules
+    runs[ALWAYS_LONG] = (always_long(first), strategy,
+                         {**params, "threshold": 0.0} if own_threshold else params)
     runs[ALWAYS_FLAT] = (None, SignalStrategy, {})
     runs[BUY_AND_HOLD] = (None, BuyAndHold, {})
     return {name: run_strategy(name, bars, frame, cls, costs=costs, cash=config.cash, **kw)

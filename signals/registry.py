@@ -1,12 +1,12 @@
-"""Signal kinds a run config can name, imported only when used (torch stays unloaded)."""
+"""Built-in signal kinds, as ``module:Class`` so torch stays unloaded until one is used.
+
+Names are resolved by ``xai_backtest.engine.components.resolve_component``, which also
+accepts a user's ``package.module:Class`` and entry-point names.
+"""
 
 from __future__ import annotations
 
-import importlib
-
-from xai_backtest.signals.base import Signal
-
-__all__ = ["SIGNAL_KINDS", "signal_class"]
+__all__ = ["SIGNAL_KINDS"]
 
 #: kind -> "module:Class"
 SIGNAL_KINDS: dict[str, str] = {
@@ -17,12 +17,3 @@ SIGNAL_KINDS: dict[str, str] = {
     "vader": "xai_backtest.signals.vader:VaderSentiment",
     "ohlc_lstm": "xai_backtest.signals.ohlc_lstm:OHLCLSTM",
 }
-
-
-def signal_class(kind: str) -> type[Signal]:
-    """The ``Signal`` subclass registered under ``kind``."""
-    if kind not in SIGNAL_KINDS:
-        raise ValueError(f"unknown signal kind {kind!r}; known: {sorted(SIGNAL_KINDS)}")
-    module, _, name = SIGNAL_KINDS[kind].partition(":")
-    cls: type[Signal] = getattr(importlib.import_module(module), name)
-    return cls

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 import pandas as pd
 from tqdm.auto import tqdm
@@ -77,8 +77,10 @@ class WalkForwardSignal(Signal):
 
     def __init__(self, base: Signal, scheme: Scheme = "expanding", min_train: int = 252,
                  retrain_every: int = 21, window: int | None = None, embargo: int = 0,
-                 progress: bool = True, cache_dir: str | None = None) -> None:
+                 progress: bool = True, cache_dir: str | None = None,
+                 name: str | None = None) -> None:
         self.base = base
+        self.instance_name = name
         self.scheme = scheme
         self.min_train = min_train
         self.retrain_every = retrain_every
@@ -89,7 +91,12 @@ class WalkForwardSignal(Signal):
 
     @property
     def name(self) -> str:  # type: ignore[override]
-        return self.base.name
+        """The instance name (several instances of one signal class differ by it), which
+        every decision frame and explanation of this signal carries."""
+        return self.instance_name or self.base.name
+
+    def get_params(self) -> dict[str, Any]:
+        return {**super().get_params(), "name": self.instance_name}
 
     def clone(self) -> Self:
         params = self.get_params()
@@ -159,7 +166,8 @@ class WalkForwardSignal(Signal):
         for number, stamps in by_fold.items():
             fold, model = self.folds_[number], self.models_[number]
             for explanation in model.explain(data.until(fold.test_end), stamps):
-                found[explanation.decision_time] = replace(explanation, fold=number)
+                found[explanation.decision_time] = replace(explanation, fold=number,
+                                                           signal=self.name)
         return [found[pd.Timestamp(s)] for s in at]
 
 

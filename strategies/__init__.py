@@ -4,15 +4,10 @@ from xai_backtest.strategies.buy_and_hold import BuyAndHold
 from xai_backtest.strategies.costs import Costs
 from xai_backtest.strategies.signal_strategy import Fill, SignalStrategy
 
-__all__ = ["BuyAndHold", "Costs", "Fill", "SignalStrategy", "strategy_class"]
+__all__ = ["STRATEGY_KINDS", "BuyAndHold", "Costs", "Fill", "SignalStrategy"]
 
-
-def strategy_class(kind: str) -> type[SignalStrategy]:
-    """The strategy a ``strategy.kind`` names."""
-    if kind == "signal":
-        return SignalStrategy
-    if kind == "intraday":
-        from xai_backtest.strategies.intraday import IntradayStrategy
-
-        return IntradayStrategy
-    raise ValueError(f"unknown strategy kind {kind!r}; use 'signal' or 'intraday'")
+#: built-in strategy kinds -> "module:Class" (resolved by engine.components)
+STRATEGY_KINDS: dict[str, str] = {
+    "signal": "xai_backtest.strategies.signal_strategy:SignalStrategy",
+    "intraday": "xai_backtest.strategies.intraday:IntradayStrategy",
+}

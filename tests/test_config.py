@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
     ({"signals": [{"kind": "bogus"}]}, "unknown signal kind 'bogus'"),
     ({"data": {"source": "file"}}, "data.path is required"),
     ({"data": {"start": "2020-01-01", "end": "2019-01-01"}}, "after data.end"),
-    ({"strategy": {"exit_time": "15:00"}}, "needs strategy.kind 'intraday'"),
+    ({"strategy": {"exit_time": "15:00"}}, "strategy 'signal' has no parameter 'exit_time'"),
     ({"ensemble": {"method": "vote"}}, "ensemble needs at least two signals"),
-    ({"signals": [{"kind": "ma_crossover"}, {"kind": "ma_crossover"}]}, "may appear once"),
+    ({"signals": [{"kind": "ma_crossover"}, {"kind": "ma_crossover"}]}, "give each instance"),
     ({"signals": [{"kind": "ma_crossover", "threshold": 2}]}, "signals.0.threshold"),
     ({"strategy": {"kind": "intraday"}}, "needs strategy.exit_time or a data.session"),
 ])
@@ -36,7 +36,8 @@ def test_bad_configs_name_the_key(payload, named):
 
 def test_defaults_are_resolved_and_hash_is_stable():
     config = RunConfig()
-    assert config.to_dict()["signals"][0] == {"kind": "ma_crossover", "walk_forward": None,
+    assert config.to_dict()["signals"][0] == {"kind": "ma_crossover", "name": "ma_crossover",
+                                              "walk_forward": None,
                                               "threshold": None,
                                               "fast": 50, "slow": 200}
     assert config.hash() == build_config(config.to_dict()).hash()
@@ -72,5 +73,5 @@ def test_cli_rejects_a_bad_config_before_any_work(tmp_path):
                            "--output-dir", str(tmp_path / "runs")], capture_output=True,
                           text=True, cwd=ROOT)
     assert proc.returncode == 2
-    assert "unknown key 'strategy.treshold'" in proc.stderr
+    assert "no parameter 'treshold'; did you mean 'threshold'?" in proc.stderr
     assert not (tmp_path / "runs").exists()
