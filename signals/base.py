@@ -113,6 +113,9 @@ class Signal(ABC):
     name: ClassVar[str]
     #: fitted attributes saved with ``torch.save`` (weights, arrays) instead of JSON
     state_attrs: ClassVar[tuple[str, ...]] = ()
+    #: identifies the code of fit/predict in the fold-model cache key; None (default): a
+    #: hash of the source of this class's module and the project modules it imports
+    code_version: ClassVar[str | None] = None
 
     # -- estimator plumbing ---------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ construction; each fold model records ``label_end_`` to prove it.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Self
@@ -23,6 +24,7 @@ from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import Signal, SignalFrame, library_versions
 from xai_backtest.storage.cache import DiskCache, content_hash
+from xai_backtest.storage.code_hash import SourceUnavailableError, code_fingerprint
 
 __all__ = ["Fold", "WalkForwardSignal", "walk_forward_folds"]
 
@@ -115,24 +117,28 @@ class WalkForwardSignal(Signal):
                                          retrain_every=self.retrain_every, window=self.window,
                                          embargo=self.embargo)
         cache = DiskCache(self.cache_dir) if self.cache_dir else None
+        code = _code_key(type(self.base)) if cache else None
+        if code is None:
+            cache = None
         self.models_ = []
         for fold in tqdm(self.folds_, desc=f"walk-forward {self.name}", unit="fold",
                          disable=not self.progress, leave=False):
             history = data.between(fold.train_start, fold.train_end)
-            self.models_.append(self._fit_fold(history, cache))
+            self.models_.append(self._fit_fold(history, cache, code))
         self.cache_hits_ = cache.hits if cache else 0
         self.cache_misses_ = cache.misses if cache else len(self.folds_)  # models fitted
         self.train_start_ = self.folds_[0].train_start
         self.train_end_ = self.folds_[-1].train_end
         return self
 
-    def _fit_fold(self, history: MarketData, cache: DiskCache | None) -> Signal:
+    def _fit_fold(self, history: MarketData, cache: DiskCache | None,
+                  code: str | None) -> Signal:
         """A clone of ``base`` fitted on ``history``; from the cache when the same signal
-        class, hyperparameters, library versions, torch thread count and history bytes
-        were fitted before."""
+        class and code, hyperparameters, library versions, torch thread count and history
+        bytes were fitted before."""
         if cache is None:
             return self.base.clone().fit(history)
-        key = content_hash(type(self.base).__module__, type(self.base).__qualname__,
+        key = content_hash(type(self.base).__module__, type(self.base).__qualname__, code,
                            self.base.get_params(), library_versions(), _torch_threads(),
                            history.bars, history.headlines)
         return cache.folder_entry(f"models/{self.base.name}", key,
@@ -170,6 +176,19 @@ class WalkForwardSignal(Signal):
                                                            signal=self.name)
         return [found[pd.Timestamp(s)] for s in at]
 
+
+
+def _code_key(cls: type[Signal]) -> str | None:
+    """What identifies the code of ``cls`` in a cache key: its ``code_version`` when set,
+    else a hash of its source and the project modules it imports; None (with a warning:
+    the fold models are refitted) when neither can be had."""
+    if cls.code_version is not None:
+        return f"version:{cls.code_version}"
+    try:
+        return code_fingerprint(cls)
+    except SourceUnavailableError as e:
+        warnings.warn(f"fold models of {cls.__qualname__} are not cached: {e}", stacklevel=3)
+        return None
 
 
 def _torch_threads() -> int:
