@@ -17,6 +17,7 @@ from xai_backtest.engine.components import (
     resolve_component,
     validate_params,
 )
+from xai_backtest.storage.cache import stable_repr
 
 __all__ = ["ConfigError", "CostsConfig", "DataConfig", "HeadlinesConfig", "RunConfig",
            "SignalConfig", "StrategyConfig", "WalkForwardConfig", "build_config", "load_config"]
@@ -60,9 +61,10 @@ class HeadlinesConfig(_Frozen):
 class DataConfig(_Frozen):
     """Where the bars (and optional headlines) come from."""
 
-    source: Literal["sample", "file", "yfinance"] = Field(
+    source: Literal["sample", "file", "yfinance", "python"] = Field(
         "sample", description="sample: data shipped by the arch package; file: a CSV/Parquet "
-        "file or folder; yfinance: download (with an on-disk cache)")
+        "file or folder; yfinance: download (with an on-disk cache); python: bars handed to "
+        "run_backtest(data=...) (their content hash is recorded in run.json)")
     sample: Literal["sp500", "nasdaq"] = Field("sp500", description="which arch sample")
     path: str | None = Field(None, description="file or folder for source=file")
     layout: Literal["auto", "header", "nifty"] = Field("auto", description="CSV layout")
@@ -170,6 +172,8 @@ class SignalConfig(BaseModel):
     kind: str
     name: str
     walk_forward: WalkForwardConfig | None = None
+    instance: Any = Field(None, exclude=True, description="a signal object built in Python "
+                          "(Backtest(signals=...)); its parameters are recorded, not rebuilt")
     threshold: float | None = Field(None, ge=0.0, le=1.0, description="this signal's minimum "
                                     "probability to trade (default: strategy.threshold)")
 
@@ -181,9 +185,18 @@ class SignalConfig(BaseModel):
             return payload
         kind = payload["kind"]
         signal = resolve_component(kind, "signal")
-        own = {k: v for k, v in payload.items() if k not in ("kind", "name", "walk_forward",
-                                                              "threshold")}
-        resolved = {**payload, **validate_params(signal, "signal", own, f"signal {kind!r}")}
+        instance = payload.get("instance")
+        if instance is not None:
+            if not isinstance(instance, signal):
+                raise ValueError(f"signal instance {instance!r} is not a {kind!r}")
+            params = {k: json.loads(json.dumps(v, default=stable_repr))
+                      for k, v in instance.get_params().items()}
+            resolved = {**payload, **params}
+        else:
+            own = {k: v for k, v in payload.items()
+                   if k not in ("kind", "name", "walk_forward", "threshold")}
+            resolved = {**payload, **validate_params(signal, "signal", own,
+                                                     f"signal {kind!r}")}
         resolved.setdefault("name", default_name(kind, signal))
         name = resolved["name"]
         if not isinstance(name, str) or not _NAME.match(name) or name in RESERVED_NAMES:
@@ -194,6 +207,12 @@ class SignalConfig(BaseModel):
     @property
     def params(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
+
+    def build(self) -> Any:
+        """A fresh, unfitted signal: a clone of the Python instance, or built from params."""
+        if self.instance is not None:
+            return self.instance.clone()
+        return resolve_component(self.kind, "signal")(**self.params)
 
 
 def default_name(kind: str, signal: type) -> str:

@@ -23,8 +23,7 @@ from tqdm.auto import tqdm
 
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.data_feeds.sessions import SESSIONS
-from xai_backtest.engine.components import resolve_component
-from xai_backtest.engine.config import RunConfig, SignalConfig
+from xai_backtest.engine.config import ConfigError, RunConfig, SignalConfig
 from xai_backtest.engine.data import load_market_data
 from xai_backtest.engine.report import write_run_report
 from xai_backtest.engine.seeding import seed_everything
@@ -39,6 +38,7 @@ from xai_backtest.signals.base import SignalFrame
 from xai_backtest.signals.ensemble import Ballot, Ensemble
 from xai_backtest.signals.walk_forward import WalkForwardSignal
 from xai_backtest.storage.atomic import atomic_write, atomic_write_text
+from xai_backtest.storage.cache import content_hash
 from xai_backtest.strategies import BuyAndHold, Costs, SignalStrategy
 from xai_backtest.strategies.backtest import BacktestResult, run_strategy
 from xai_backtest.strategies.references import always_long
@@ -81,12 +81,11 @@ class RunResult:
 def build_signal(spec: SignalConfig, config: RunConfig, progress: bool) -> WalkForwardSignal:
     """The walk-forward signal a config entry describes, named after the instance; the run
     seed fills a ``seed`` param."""
-    cls = resolve_component(spec.kind, "signal")
-    params = spec.params
-    if "seed" in params and params["seed"] is None:
-        params["seed"] = config.seed
+    signal = spec.build()
+    if getattr(signal, "seed", 0) is None:
+        signal.seed = config.seed
     walk = spec.walk_forward or config.walk_forward
-    return WalkForwardSignal(cls(**params), name=spec.name, scheme=walk.scheme,
+    return WalkForwardSignal(signal, name=spec.name, scheme=walk.scheme,
                              min_train=walk.min_train,
                              retrain_every=walk.retrain_every, window=walk.window,
                              embargo=walk.embargo, progress=progress,
@@ -121,10 +120,16 @@ def _write_status(folder: Path, config: RunConfig, status: str, **extra: object)
     atomic_write_text(folder / "run.json", json.dumps(payload, indent=2, default=str))
 
 
-def run_backtest(config: RunConfig, progress: bool = True,
-                 folder: Path | None = None) -> RunResult:
+def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None = None, *,
+                 data: MarketData | None = None) -> RunResult:
     """Run the backtest ``config`` describes and write its run folder (by default a new
-    ``<output_dir>/<time>-<name>/``; an existing ``folder`` is cleanly replaced)."""
+    ``<output_dir>/<time>-<name>/``; an existing ``folder`` is cleanly replaced).
+    ``data`` gives the bars (and headlines) from Python; then ``config.data.source`` is
+    ``"python"``."""
+    if (data is None) != (config.data.source != "python"):
+        raise ConfigError("pass data=MarketData(...) exactly when data.source is 'python' "
+                          f"(data.source is {config.data.source!r}, data is "
+                          f"{'given' if data is not None else 'missing'})")
     started = time.perf_counter()
     seed_everything(config.seed, config.threads)
     folder = _run_folder(config) if folder is None else _fresh_folder(Path(folder))
@@ -134,7 +139,7 @@ def run_backtest(config: RunConfig, progress: bool = True,
 
     watch = Stopwatch()
     with watch.stage("load data"):
-        data, cleaning = load_market_data(config.data)
+        data, cleaning = (data, []) if data is not None else load_market_data(config.data)
     for report in cleaning:
         report.warn()
     models = {spec.name: build_signal(spec, config, progress) for spec in config.signals}
@@ -190,7 +195,8 @@ def run_backtest(config: RunConfig, progress: bool = True,
                   fold_models={n: {"fitted": m.cache_misses_, "from_cache": m.cache_hits_}
                                for n, m in models.items()},
                   trades={n: int((trades["strategy"] == n).sum()) for n in results},
-                  rejected_orders={n: len(r.rejected) for n, r in results.items()})
+                  rejected_orders={n: len(r.rejected) for n, r in results.items()},
+                  data_hash=content_hash(data.bars, data.headlines)[:16])
     return RunResult(folder=folder, config=config, comparison=comparison, trades=trades,
                      equity=equity, signals=decisions, explanations=explanations,
                      models=models, seconds=seconds)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import importlib
-import multiprocessing
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+import json
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import IO
 
 from tqdm.auto import tqdm
 
@@ -43,21 +47,92 @@ def render_figure(explanation: Explanation, folder: str | Path) -> Explanation:
     return replace(explanation, figure=path.name)
 
 
-def _render_payload(job: tuple[dict[str, Any], str]) -> str | None:
-    payload, folder = job
-    return render_figure(Explanation.from_dict(payload), folder).figure
-
-
 def render_figures(explanations: Sequence[Explanation], folder: str | Path, workers: int = 1,
                    progress: bool = False) -> list[Explanation]:
-    """``render_figure`` for many explanations, on ``workers`` processes, in input order."""
-    jobs = [(e.to_dict(), str(folder)) for e in explanations]
-    bar = {"total": len(jobs), "desc": "explanation figures", "unit": "fig",
-           "disable": not progress, "leave": False}
-    if workers <= 1 or len(jobs) < 8:
-        names = [_render_payload(job) for job in tqdm(jobs, **bar)]
-    else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            names = list(tqdm(pool.map(_render_payload, jobs, chunksize=8), **bar))
-    return [replace(e, figure=name) for e, name in zip(explanations, names, strict=True)]
+    """``render_figure`` for many explanations, on ``workers`` processes, in input order.
+
+    The workers are fresh interpreters running this module (``python -m``), so they never
+    re-import the caller's script: a notebook or a script without an
+    ``if __name__ == "__main__":`` guard is safe.
+    """
+    bar = tqdm(total=len(explanations), desc="explanation figures", unit="fig",
+               disable=not progress, leave=False)
+    with bar:
+        if workers <= 1 or len(explanations) < 8:
+            drawn = []
+            for explanation in explanations:
+                drawn.append(render_figure(explanation, folder))
+                bar.update()
+            return drawn
+        names = _render_in_workers(explanations, Path(folder), workers, bar.update)
+    return [replace(e, figure=names[i]) for i, e in enumerate(explanations)]
+
+
+def _render_in_workers(explanations: Sequence[Explanation], folder: Path, workers: int,
+                       advance: Callable[[], object]) -> dict[int, str | None]:
+    """Index -> figure file name, drawn by ``workers`` child interpreters."""
+    names: dict[int, str | None] = {}
+    with tempfile.TemporaryDirectory(prefix="xai-figures-") as tmp:
+        procs = []
+        for worker in range(workers):
+            jobs = Path(tmp) / f"jobs-{worker}.jsonl"
+            jobs.write_text("".join(json.dumps([i, e.to_dict()]) + "\n"
+                                    for i, e in enumerate(explanations)
+                                    if i % workers == worker))
+            with open(Path(tmp) / f"errors-{worker}.txt", "w") as errors:
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", __name__, str(jobs), str(folder)],
+                    stdout=subprocess.PIPE, stderr=errors, text=True))
+        try:
+            lines: queue.Queue[str | None] = queue.Queue()
+            readers = [threading.Thread(target=_pump, args=(p.stdout, lines), daemon=True)
+                       for p in procs]
+            for reader in readers:
+                reader.start()
+            finished = 0
+            while finished < len(procs):
+                line = lines.get()
+                if line is None:
+                    finished += 1
+                    continue
+                index, _, name = line.rstrip("\n").partition("\t")
+                names[int(index)] = name or None
+                advance()
+            for worker, proc in enumerate(procs):
+                if proc.wait() != 0:
+                    detail = (Path(tmp) / f"errors-{worker}.txt").read_text().strip()
+                    raise RuntimeError(f"a figure worker failed (exit {proc.returncode}): "
+                                       f"{detail.splitlines()[-1] if detail else 'no message'}")
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait()
+    missing = set(range(len(explanations))) - set(names)
+    if missing:
+        raise RuntimeError(f"figure workers returned no figure for {len(missing)} "
+                           "explanation(s)")
+    return names
+
+
+def _pump(stream: IO[str] | None, lines: queue.Queue[str | None]) -> None:
+    """Copy a worker's output lines into ``lines``, then a None for its end."""
+    if stream is not None:
+        for line in stream:
+            lines.put(line)
+    lines.put(None)
+
+
+def _worker(jobs: Path, folder: Path) -> None:
+    """Draw every ``[index, explanation]`` line of ``jobs``; print ``index<TAB>file``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    for line in jobs.read_text().splitlines():
+        index, payload = json.loads(line)
+        figure = render_figure(Explanation.from_dict(payload), folder).figure
+        print(f"{index}\t{figure or ''}", flush=True)
+
+
+if __name__ == "__main__":
+    _worker(Path(sys.argv[1]), Path(sys.argv[2]))

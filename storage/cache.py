@@ -19,9 +19,23 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-__all__ = ["DiskCache", "content_hash"]
+__all__ = ["DiskCache", "content_hash", "stable_repr"]
 
 T = TypeVar("T")
+
+
+def stable_repr(value: Any) -> str:
+    """A text for a value JSON cannot hold, the same in every process: ``module:name`` for
+    functions and classes, the class and parameters of a scikit-learn-style estimator,
+    else ``repr`` (or the type's name when the repr carries a memory address)."""
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{value.__module__}:{value.__qualname__}"
+    kind = f"{type(value).__module__}:{type(value).__qualname__}"
+    if callable(getattr(value, "get_params", None)):
+        return kind + json.dumps(value.get_params(deep=False), sort_keys=True,
+                                 default=stable_repr)
+    text = repr(value)
+    return kind if " at 0x" in text else text
 
 
 def content_hash(*parts: Any) -> str:
@@ -41,7 +55,7 @@ def content_hash(*parts: Any) -> str:
         elif part is None:
             digest.update(b"\x00none")
         else:
-            digest.update(json.dumps(part, sort_keys=True, default=str).encode())
+            digest.update(json.dumps(part, sort_keys=True, default=stable_repr).encode())
         digest.update(b"\x1f")
     return digest.hexdigest()
 

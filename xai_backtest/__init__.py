@@ -1,14 +1,69 @@
 """xai-backtest: event-driven backtests whose every trade carries the explanation that caused it.
 
-The public API is this module; everything else is importable but may change.
+This module is the public API::
+
+    from xai_backtest import Backtest
+    result = Backtest("sp500", signals=[MySignal()]).run()
+
+Names load on first use, so ``import xai_backtest`` stays fast and torch stays unloaded.
 """
 
-from xai_backtest.data_feeds import DataError, MarketData
-from xai_backtest.engine.config import ConfigError, RunConfig, build_config, load_config
-from xai_backtest.engine.runner import RunResult, run_backtest
-from xai_backtest.explainers import Explanation
-from xai_backtest.signals import Signal, SignalFrame, WalkForwardSignal
+from __future__ import annotations
 
-__all__ = ["ConfigError", "DataError", "Explanation", "MarketData", "RunConfig", "RunResult",
-           "Signal", "SignalFrame", "WalkForwardSignal", "build_config", "load_config",
-           "run_backtest"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: public name -> module that defines it
+_EXPORTS = {
+    "Backtest": "xai_backtest.engine.backtest",
+    "RunResult": "xai_backtest.engine.runner",
+    "run_backtest": "xai_backtest.engine.runner",
+    "RunConfig": "xai_backtest.engine.config",
+    "ConfigError": "xai_backtest.engine.config",
+    "build_config": "xai_backtest.engine.config",
+    "load_config": "xai_backtest.engine.config",
+    "ComponentError": "xai_backtest.engine.components",
+    "register_signal": "xai_backtest.engine.components",
+    "register_strategy": "xai_backtest.engine.components",
+    "DataError": "xai_backtest.data_feeds.errors",
+    "MarketData": "xai_backtest.data_feeds.market_data",
+    "Signal": "xai_backtest.signals.base",
+    "SignalFrame": "xai_backtest.signals.base",
+    "WalkForwardSignal": "xai_backtest.signals.walk_forward",
+    "Explanation": "xai_backtest.explainers.base",
+    "SignalStrategy": "xai_backtest.strategies.signal_strategy",
+}
+
+__all__ = ["Backtest", "ComponentError", "ConfigError", "DataError", "Explanation", "MarketData",
+           "RunConfig", "RunResult", "Signal", "SignalFrame", "SignalStrategy",
+           "WalkForwardSignal", "build_config", "load_config", "register_signal",
+           "register_strategy", "run_backtest"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'xai_backtest' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+if TYPE_CHECKING:
+    from xai_backtest.data_feeds.errors import DataError
+    from xai_backtest.data_feeds.market_data import MarketData
+    from xai_backtest.engine.backtest import Backtest
+    from xai_backtest.engine.components import (
+        ComponentError,
+        register_signal,
+        register_strategy,
+    )
+    from xai_backtest.engine.config import ConfigError, RunConfig, build_config, load_config
+    from xai_backtest.engine.runner import RunResult, run_backtest
+    from xai_backtest.explainers.base import Explanation
+    from xai_backtest.signals.base import Signal, SignalFrame
+    from xai_backtest.signals.walk_forward import WalkForwardSignal
+    from xai_backtest.strategies.signal_strategy import SignalStrategy
