@@ -100,9 +100,20 @@ def _short_warning(message: Warning | str, category: type[Warning], *_: object) 
     return f"note: {message}\n" if category is UserWarning else f"{category.__name__}: {message}\n"
 
 
+def _import_user_code_from(*folders: Path) -> None:
+    """Let ``kind: module:Class`` import the user's modules from these folders (the current
+    one and the config's), as a script imports its neighbours. Package modules are all
+    under ``xai_backtest``, so a user's ``signals.py`` there shadows nothing."""
+    for folder in folders:
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     warnings.formatwarning = _short_warning  # type: ignore[assignment]
+    _import_user_code_from(Path.cwd(), *(Path(f).resolve().parent
+                                         for f in (args.config, args.sweep) if f))
     if args.sweep:
         return run_sweep_command(args)
     from xai_backtest.engine.config import ConfigError, load_config

@@ -145,6 +145,7 @@ _TRADE_COLUMNS = (("trade", "#", "num"), ("strategy", "strategy", "str"),
                   ("return_pct", "return", "num"), ("entry_label", "signal", "str"),
                   ("entry_probability", "probability", "num"),
                   ("entry_explanation", "why (entry decision)", "str"),
+                  ("exit_reason", "exit reason", "str"),
                   ("entry_supporting_explanations", "members that voted for it", "str"))
 
 

@@ -16,7 +16,8 @@ __all__ = ["TRADE_COLUMNS", "build_trade_log", "decision_times_of_fills"]
 _SIDE = ("entry", "exit")
 TRADE_COLUMNS = (
     ["trade", "strategy", "side", "status", "entry_time", "entry_price", "exit_time",
-     "exit_price", "size", "gross_pnl", "commission", "net_pnl", "return_pct", "bars_held"]
+     "exit_price", "size", "gross_pnl", "commission", "net_pnl", "return_pct", "bars_held",
+     "entry_reason", "exit_reason"]
     + [f"{s}_{c}" for s in _SIDE for c in ("decision_time", "label", "probability", "score",
                                             "explanation_id", "explanation")]
 )
@@ -99,6 +100,8 @@ def _trade(number: int, strategy: str, entry: pd.Series, exit_: pd.Series | None
         "net_pnl": gross - commission,
         "return_pct": (gross - commission) / (abs(size) * entry_price),
         "bars_held": exit_bar - int(entry["bar"]),
+        "entry_reason": entry["reason"],
+        "exit_reason": exit_["reason"] if exit_ is not None else "open at the end",
         **_decision(entry, "entry", signals, explanations),
         **_decision(exit_, "exit", signals, explanations),
     }

@@ -10,6 +10,7 @@ import pandas as pd
 from xai_backtest.data_feeds.bt_feeds import signal_feed
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.strategies.costs import Costs
+from xai_backtest.strategies.recorder import FillRecorder
 from xai_backtest.strategies.signal_strategy import SignalStrategy
 
 __all__ = ["BacktestResult", "run_strategy"]
@@ -36,7 +37,7 @@ class BacktestResult:
 
 
 def run_strategy(name: str, bars: pd.DataFrame, signals: SignalFrame | None,
-                 strategy: type[SignalStrategy] = SignalStrategy, *,
+                 strategy: type[bt.Strategy] = SignalStrategy, *,
                  costs: Costs | None = None,
                  cash: float = 100_000.0, **params: object) -> BacktestResult:
     """Backtest ``strategy`` on ``bars`` with the decisions in ``signals`` (default costs on).
@@ -50,16 +51,19 @@ def run_strategy(name: str, bars: pd.DataFrame, signals: SignalFrame | None,
     cerebro.broker.setcash(cash)
     (costs or Costs()).apply(cerebro.broker)
     cerebro.addstrategy(strategy, **params)
+    cerebro.addanalyzer(FillRecorder, _name="recorder")
     (strat,) = cerebro.run()
+    # SignalStrategy ties each fill to its exact decision row; other strategies are recorded
+    record = strat if isinstance(strat, SignalStrategy) else strat.analyzers.recorder
     index = bars.index
-    equity = pd.Series(strat.equity, index=index[: len(strat.equity)], name=name)
-    exposure = pd.Series(strat.exposure, index=equity.index, name=name)
-    fills = pd.DataFrame([vars(f) for f in strat.fills],
+    equity = pd.Series(record.equity, index=index[: len(record.equity)], name=name)
+    exposure = pd.Series(record.exposure, index=equity.index, name=name)
+    fills = pd.DataFrame([vars(f) for f in record.fills],
                          columns=["bar", "size", "price", "commission", "decision", "reason"])
     fills.insert(0, "time", index[fills["bar"].to_numpy()] if len(fills) else
                  pd.DatetimeIndex([], tz=index.tz))
     opens = bars["open"].to_numpy()[fills["bar"].to_numpy(dtype=int)]
     fills["slippage"] = (fills["price"] - opens).abs() * fills["size"].abs()
-    rejected = pd.DataFrame(strat.rejected, columns=["bar", "status"])
+    rejected = pd.DataFrame(record.rejected, columns=["bar", "status"])
     return BacktestResult(name=name, equity=equity, exposure=exposure, fills=fills,
                           rejected=rejected, cash=cash)
