@@ -10,6 +10,7 @@ import pandas as pd
 from xai_backtest.data_feeds.bt_feeds import signal_feed
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.strategies.costs import Costs
+from xai_backtest.strategies.guard import guarded
 from xai_backtest.strategies.recorder import FillRecorder
 from xai_backtest.strategies.signal_strategy import SignalStrategy
 
@@ -50,7 +51,7 @@ def run_strategy(name: str, bars: pd.DataFrame, signals: SignalFrame | None,
     cerebro.adddata(signal_feed(bars, None if signals is None else signals.frame, name=name))
     cerebro.broker.setcash(cash)
     (costs or Costs()).apply(cerebro.broker)
-    cerebro.addstrategy(strategy, **params)
+    cerebro.addstrategy(_guarded(strategy), **params)
     cerebro.addanalyzer(FillRecorder, _name="recorder")
     (strat,) = cerebro.run()
     # SignalStrategy ties each fill to its exact decision row; other strategies are recorded
@@ -67,3 +68,12 @@ def run_strategy(name: str, bars: pd.DataFrame, signals: SignalFrame | None,
     rejected = pd.DataFrame(record.rejected, columns=["bar", "status"])
     return BacktestResult(name=name, equity=equity, exposure=exposure, fills=fills,
                           rejected=rejected, cash=cash)
+
+
+def _guarded(strategy: type[bt.Strategy]) -> type[bt.Strategy]:
+    """``strategy`` with its ``next`` and ``next_open`` under the look-ahead guard (a
+    ``SignalStrategy`` guards its own)."""
+    if issubclass(strategy, SignalStrategy):
+        return strategy
+    methods = {name: guarded(getattr(strategy, name)) for name in ("next", "next_open")}
+    return type(strategy.__name__, (strategy,), {**methods, "__module__": strategy.__module__})

@@ -195,3 +195,18 @@ def test_the_public_api_lists_what_it_exports():
         assert getattr(xai_backtest, name) is not None
     with pytest.raises(AttributeError):
         xai_backtest.NoSuchThing  # noqa: B018
+
+
+def test_an_own_strategy_runs_under_the_look_ahead_guard(daily_bars):
+    import backtrader as bt
+
+    from xai_backtest.strategies.backtest import run_strategy
+    from xai_backtest.strategies.guard import LookAheadError
+
+    class Peeking(bt.Strategy):
+        def next(self):
+            if len(self.data) > 5 and self.data.close[1] > self.data.close[0]:
+                self.buy()
+
+    with pytest.raises(LookAheadError, match="in the future"):
+        run_strategy("peeking", daily_bars, None, Peeking)

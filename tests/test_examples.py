@@ -1,0 +1,47 @@
+"""Every example runs as a new user would run it, from another folder, and writes a report."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def _run(args: list[str], cwd: Path) -> Path:
+    """Run a command in ``cwd``; return the run folder it reports."""
+    proc = subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("run folder:"))
+    folder = Path(line.split(":", 1)[1].strip())
+    folder = folder if folder.is_absolute() else cwd / folder
+    assert (folder / "report.html").is_file()
+    return folder
+
+
+@pytest.mark.slow
+def test_own_strategy_with_a_stop_loss_from_yaml(tmp_path):
+    folder = _run([str(ROOT / "run_backtest.py"), "--config",
+                   str(EXAMPLES / "stop_loss.yaml"), "--quiet", "--no-tearsheet",
+                   "--end", "2014-12-31"], tmp_path)
+    trades = pd.read_csv(folder / "trades.csv")
+    mine = trades[trades["strategy"] == "ma_crossover"]
+    assert "stop_loss" in set(mine["exit_reason"])
+    assert mine["entry_explanation_id"].notna().all()  # every entry tied to its decision
+
+
+@pytest.mark.slow
+def test_two_instances_of_one_signal_in_one_report(tmp_path):
+    folder = _run([str(ROOT / "run_backtest.py"), "--config",
+                   str(EXAMPLES / "two_instances.yaml"), "--quiet", "--no-tearsheet",
+                   "--end", "2014-12-31"], tmp_path)
+    summary = pd.read_csv(folder / "summary.csv", index_col=0)
+    assert {"sma_fast", "sma_slow", "ensemble", "buy_and_hold"} <= set(summary.columns)
+    report = (folder / "report.html").read_text()
+    assert "sma_fast" in report and "sma_slow" in report
