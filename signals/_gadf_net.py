@@ -5,13 +5,13 @@ Imported only inside ``GADFCNN`` methods, so ``import signals.gadf_cnn`` stays l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["SmallCNN", "TrainReport", "build_net", "predict_proba", "train_net"]
+from xai_backtest.signals._training import FitReport, fit_net
+
+__all__ = ["SmallCNN", "build_net", "predict_proba", "train_net"]
 
 
 class SmallCNN(nn.Module):
@@ -65,18 +65,9 @@ def build_net(architecture: str, channels: int, filters: int, dropout: float) ->
     return SmallCNN(channels, filters, dropout)
 
 
-@dataclass(frozen=True)
-class TrainReport:
-    """How training went: epochs run, the best epoch and its validation loss."""
-
-    epochs_run: int
-    best_epoch: int
-    best_valid_loss: float
-
-
 def train_net(net: nn.Module, images: np.ndarray, targets: np.ndarray, *, valid: int,
               epochs: int, batch_size: int, learning_rate: float, weight_decay: float,
-              patience: int, seed: int) -> TrainReport:
+              patience: int, seed: int) -> FitReport:
     """Train ``net`` in place with Adam and cross-entropy; the last ``valid`` samples (the end
     of the training window) are the early-stopping slice, and the best epoch's weights are
     kept. Shuffling uses its own seeded generator, so two calls give identical weights."""
@@ -84,34 +75,10 @@ def train_net(net: nn.Module, images: np.ndarray, targets: np.ndarray, *, valid:
     generator = torch.Generator().manual_seed(seed)
     x = torch.from_numpy(images)
     y = torch.from_numpy(targets.astype(np.int64))
-    x_fit, y_fit, x_val, y_val = x[:-valid], y[:-valid], x[-valid:], y[-valid:]
     optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate, weight_decay=weight_decay)
-    loss_fn = nn.CrossEntropyLoss()
-    best = (float("inf"), 0, {k: v.clone() for k, v in net.state_dict().items()})
-    stale = epoch = 0
-    for epoch in range(1, epochs + 1):
-        net.train()
-        order = torch.randperm(len(x_fit), generator=generator)
-        for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
-            if len(batch) < 2:  # batch norm needs two samples in training mode
-                continue
-            optimizer.zero_grad()
-            loss_fn(net(x_fit[batch]), y_fit[batch]).backward()
-            optimizer.step()
-        net.eval()
-        with torch.no_grad():
-            valid_loss = float(loss_fn(net(x_val), y_val))
-        if valid_loss < best[0] - 1e-6:
-            best = (valid_loss, epoch, {k: v.clone() for k, v in net.state_dict().items()})
-            stale = 0
-        else:
-            stale += 1
-            if stale >= patience:
-                break
-    net.load_state_dict(best[2])
-    net.eval()
-    return TrainReport(epochs_run=epoch, best_epoch=best[1], best_valid_loss=best[0])
+    return fit_net(net, [x[:-valid]], y[:-valid], nn.CrossEntropyLoss(), optimizer,
+                   epochs=epochs, batch_size=batch_size, generator=generator,
+                   valid=([x[-valid:]], y[-valid:]), patience=patience, min_batch=2)
 
 
 def predict_proba(net: nn.Module, images: np.ndarray, batch_size: int = 256) -> np.ndarray:

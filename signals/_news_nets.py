@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import nn
+
+from xai_backtest.signals._training import fit_net
 
 __all__ = ["HeadlineNet", "OHLCNet", "predict_net", "train_net"]
 
@@ -58,31 +59,11 @@ def train_net(net: nn.Module, inputs: Sequence[np.ndarray], target: np.ndarray,
     optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
     generator = torch.Generator().manual_seed(seed)
-    xs, y = _tensors(inputs), torch.as_tensor(target, dtype=torch.float32)
-    val_xs, val_y = _tensors(val_inputs), torch.as_tensor(val_target, dtype=torch.float32)
-    best, best_state, best_epoch, waited = np.inf, copy.deepcopy(net.state_dict()), 0, 0
-    for epoch in range(1, epochs + 1):
-        net.train()
-        order = torch.randperm(len(y), generator=generator)
-        for start in range(0, len(y), batch_size):
-            batch = order[start:start + batch_size]
-            optimizer.zero_grad()
-            criterion(net(*(x[batch] for x in xs)), y[batch]).backward()
-            optimizer.step()
-        net.eval()
-        with torch.no_grad():
-            val_loss = float(criterion(net(*val_xs), val_y))
-        scheduler.step(val_loss)
-        if val_loss < best - 1e-6:
-            best, best_state, best_epoch, waited = val_loss, copy.deepcopy(net.state_dict()), \
-                epoch, 0
-        else:
-            waited += 1
-            if waited >= patience:
-                break
-    net.load_state_dict(best_state)
-    net.eval()
-    return {"best_epoch": float(best_epoch), "val_loss": float(best)}
+    valid = (_tensors(val_inputs), torch.as_tensor(val_target, dtype=torch.float32))
+    report = fit_net(net, _tensors(inputs), torch.as_tensor(target, dtype=torch.float32),
+                     criterion, optimizer, epochs=epochs, batch_size=batch_size,
+                     generator=generator, valid=valid, patience=patience, scheduler=scheduler)
+    return {"best_epoch": float(report.best_epoch), "val_loss": report.best_valid_loss}
 
 
 def predict_net(net: nn.Module, inputs: Sequence[np.ndarray],

@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from xai_backtest.signals._training import fit_net
+
 __all__ = ["HIDDEN", "TrendNet", "predict_proba", "train_net"]
 
 #: the paper's hidden layers
@@ -45,17 +47,9 @@ def train_net(x: np.ndarray, y: np.ndarray, n_classes: int, *, dropout: float, e
         targets = torch.as_tensor(y, dtype=torch.long)
         weight = None if class_weight is None else torch.as_tensor(class_weight,
                                                                    dtype=torch.float32)
-        loss_fn = nn.CrossEntropyLoss(weight=weight)
         optimiser = torch.optim.Adam(net.parameters(), lr=learning_rate)
-        net.train()
-        for _ in range(epochs):
-            order = torch.randperm(len(inputs), generator=generator)
-            for start in range(0, len(order), batch_size):
-                batch = order[start:start + batch_size]
-                optimiser.zero_grad()
-                loss = loss_fn(net(inputs[batch]), targets[batch])
-                loss.backward()
-                optimiser.step()
+        fit_net(net, [inputs], targets, nn.CrossEntropyLoss(weight=weight), optimiser,
+                epochs=epochs, batch_size=batch_size, generator=generator)
     return net.double().eval()
 
 
