@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
+#: shipped with the package (configs/ installs as xai_backtest.configs)
+DEFAULT_CONFIG = Path(str(files("xai_backtest.configs") / "default.yaml"))
 
 _FLAGS: tuple[tuple[str, str, type, str], ...] = (
     # flag, dotted config key, type, help
@@ -45,7 +47,6 @@ _FLAGS: tuple[tuple[str, str, type, str], ...] = (
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="run_backtest.py",
         description="Backtest explainable signals against buy-and-hold. With no arguments, "
         "runs configs/default.yaml offline: the GADF-CNN, the five-trend DNN and the news "
         "LSTM, their vote and buy-and-hold on the S&P 500 daily bars shipped by `arch` and "
@@ -54,7 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--config", help="YAML run config (default: configs/default.yaml); "
                         "flags below override its keys")
     parser.add_argument("--signal", action="append", metavar="KIND",
-                        help="signal kind to run (repeatable); replaces the config's signals")
+                        help="signal kind to run: a built-in or registered name, or "
+                        "package.module:Class (repeatable); replaces the config's signals")
     for flag, key, kind, text in _FLAGS:
         parser.add_argument(flag, type=kind, dest=key, metavar=key.split(".")[-1].upper(),
                             help=text)

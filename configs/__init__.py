@@ -1,0 +1,1 @@
+"""Run configs, one per replication, shipped with the package (read as data files)."""

@@ -1,0 +1,1 @@
+"""Sweep grids over the run configs."""
