@@ -98,6 +98,28 @@ class SignalFrame:
         return cls(signal, pd.concat(frames))
 
     @classmethod
+    def up_down(cls, signal: str, index: pd.DatetimeIndex, *, up: np.ndarray,
+                score: np.ndarray, probability: np.ndarray) -> SignalFrame:
+        """Decisions of a two-class signal known at their own bar: ``up`` (bool per time)
+        gives label ``up``/``down`` and direction +1/-1; ``probability`` is that of the
+        predicted class."""
+        up = np.asarray(up, dtype=bool)
+        frame = pd.DataFrame({"known_at": index, "score": np.asarray(score, dtype=float),
+                              "label": np.where(up, "up", "down").astype(object),
+                              "probability": np.asarray(probability, dtype=float),
+                              "direction": np.where(up, 1, -1), "fold": -1}, index=index)
+        return cls(signal, frame)
+
+    @classmethod
+    def from_p_up(cls, signal: str, index: pd.DatetimeIndex, p_up: np.ndarray,
+                  score: np.ndarray | None = None) -> SignalFrame:
+        """``up_down`` from P(up): up when P(up) >= 0.5 (score: P(up) unless given)."""
+        p_up = np.asarray(p_up, dtype=float)
+        up = p_up >= 0.5
+        return cls.up_down(signal, index, up=up, score=p_up if score is None else score,
+                           probability=np.where(up, p_up, 1 - p_up))
+
+    @classmethod
     def empty(cls, signal: str, tz: str = "UTC") -> SignalFrame:
         index = pd.DatetimeIndex([], tz=tz, name="decision_time")
         frame = pd.DataFrame({"known_at": pd.Series([], dtype=f"datetime64[ns, {tz}]"),

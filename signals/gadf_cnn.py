@@ -291,17 +291,7 @@ class GADFCNN(Signal):
         found = self.windows(data)
         if not len(found.times):
             return SignalFrame.empty(self.name, str(data.bars.index.tz))
-        p_up = self.proba_up(found.closes)
-        up = p_up >= 0.5
-        frame = pd.DataFrame({
-            "known_at": found.times,
-            "score": p_up,
-            "label": np.where(up, "up", "down").astype(object),
-            "probability": np.where(up, p_up, 1 - p_up),
-            "direction": np.where(up, 1, -1),
-            "fold": -1,
-        }, index=found.times)
-        return SignalFrame(self.name, frame)
+        return SignalFrame.from_p_up(self.name, found.times, self.proba_up(found.closes))
 
     def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
         """Grad-CAM of the fitted network for the predicted class of each asked decision."""

@@ -74,15 +74,8 @@ class MACrossover(Signal):
         averages = self._averages(data.bars)
         gap = ((averages["fast"] - averages["slow"]) / averages["close"]).to_numpy()
         up = gap > 0
-        frame = pd.DataFrame({
-            "known_at": averages.index,
-            "score": gap,
-            "label": np.where(up, "up", "down"),
-            "probability": np.where(up, self.p_up_, self.p_down_),
-            "direction": np.where(up, 1, -1),
-            "fold": -1,
-        }, index=averages.index)
-        return SignalFrame(self.name, frame)
+        return SignalFrame.up_down(self.name, averages.index, up=up, score=gap,
+                                   probability=np.where(up, self.p_up_, self.p_down_))
 
     def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
         self.check_fitted()

@@ -142,13 +142,7 @@ class NewsLSTM(NewsSignal):
     def predict(self, data: MarketData) -> SignalFrame:
         self.check_fitted()
         p_up = self._day_probability(self.day_headlines(data))
-        up = p_up.to_numpy() >= 0.5
-        frame = pd.DataFrame({"known_at": p_up.index, "score": p_up.to_numpy(),
-                              "label": np.where(up, "up", "down"),
-                              "probability": np.where(up, p_up, 1 - p_up),
-                              "direction": np.where(up, 1, -1), "fold": -1},
-                             index=pd.DatetimeIndex(p_up.index))
-        return SignalFrame(self.name, frame)
+        return SignalFrame.from_p_up(self.name, pd.DatetimeIndex(p_up.index), p_up.to_numpy())
 
     def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
         self.check_fitted()

@@ -124,12 +124,8 @@ class OHLCLSTM(Signal):
         p_up = np.array([0.5 * (1 + math.erf(g / (self.residual_std_ * math.sqrt(2))))
                          for g in gap])
         up = gap > 0
-        frame = pd.DataFrame({"known_at": predicted.index, "score": gap / close,
-                              "label": np.where(up, "up", "down"),
-                              "probability": np.where(up, p_up, 1 - p_up),
-                              "direction": np.where(up, 1, -1), "fold": -1},
-                             index=predicted.index)
-        return SignalFrame(self.name, frame)
+        return SignalFrame.up_down(self.name, predicted.index, up=up, score=gap / close,
+                                   probability=np.where(up, p_up, 1 - p_up))
 
     def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
         self.check_fitted()

@@ -171,12 +171,7 @@ class VaderSentiment(NewsSignal):
         self.check_fitted()
         days = self._day_features(self.day_headlines(data))
         p_up = 1 / (1 + np.exp(-self._logit(days.to_numpy())))
-        up = p_up >= 0.5
-        frame = pd.DataFrame({"known_at": days.index, "score": p_up,
-                              "label": np.where(up, "up", "down"),
-                              "probability": np.where(up, p_up, 1 - p_up),
-                              "direction": np.where(up, 1, -1), "fold": -1}, index=days.index)
-        return SignalFrame(self.name, frame)
+        return SignalFrame.from_p_up(self.name, days.index, p_up)
 
     def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
         self.check_fitted()
