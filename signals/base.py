@@ -9,6 +9,7 @@ the same fitted model.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import platform
@@ -187,7 +188,8 @@ class Signal(ABC):
 
     # -- persistence ------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
-        """Fitted state kept out of the JSON header; override for modules (state_dict)."""
+        """Fitted tensors and arrays kept out of the JSON header; override for modules
+        (return their ``state_dict``)."""
         return {name: getattr(self, name) for name in self.state_attrs}
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -200,27 +202,59 @@ class Signal(ABC):
         return {k: _to_json(v) for k, v in vars(self).items()
                 if k.endswith("_") and not k.startswith("_") and k not in self.state_attrs}
 
+    def _save_state(self, folder: Path) -> None:
+        """Write ``_state()`` as tensors only (``state.pt``, read back with
+        ``weights_only=True``, which runs no code), numpy arrays converted and listed in
+        ``state.json``. Override (with ``_load_state``) to store other fitted objects."""
+        state = self._state()
+        if not state:
+            return
+        import torch
+
+        arrays = sorted(k for k, v in state.items() if isinstance(v, np.ndarray))
+        torch.save({k: torch.from_numpy(np.ascontiguousarray(v)) if k in arrays else v
+                    for k, v in state.items()}, folder / "state.pt")
+        (folder / "state.json").write_text(json.dumps({"numpy": arrays}))
+
+    def _load_state(self, folder: Path) -> None:
+        """Read what ``_save_state`` wrote; a file holding anything but tensors is refused."""
+        state_file = folder / "state.pt"
+        if not state_file.exists():
+            return
+        import pickle
+
+        import torch
+
+        try:
+            state = torch.load(state_file, weights_only=True)
+            arrays = json.loads((folder / "state.json").read_text())["numpy"]
+        except pickle.UnpicklingError as e:
+            raise ModelFileError(
+                f"{state_file}: refused, it holds objects other than tensors and arrays, and "
+                "loading those could run code; only load model files you made yourself, "
+                "or refit") from e
+        except Exception as e:  # torch raises several types for a damaged file
+            raise ModelFileError(f"{state_file}: truncated or corrupt ({e})") from e
+        self._set_state({k: v.numpy() if k in arrays else v for k, v in state.items()})
+
     def save(self, path: str | Path) -> Path:
-        """Write ``signal.json`` (hyperparameters, fitted window, versions) and the weights
-        into the folder ``path``, atomically: the folder appears complete or not at all."""
+        """Write ``signal.json`` (hyperparameters, fitted window, versions) and the fitted
+        state into the folder ``path``, atomically: the folder appears complete or not at
+        all. Function parameters are saved by import path (``module:name``)."""
         self.check_fitted()
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         header = {
             "signal": self.name,
             "class": f"{type(self).__module__}.{type(self).__qualname__}",
-            "params": {k: _to_json(v) for k, v in self.get_params().items()},
+            "params": {k: _param_to_json(k, v) for k, v in self.get_params().items()},
             "fitted": self._fitted_json(),
             "versions": library_versions(),
         }
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
         try:
             (tmp / "signal.json").write_text(json.dumps(header, indent=2, sort_keys=True))
-            state = self._state()
-            if state:
-                import torch  # state holds tensors / arrays; torch.save handles both
-
-                torch.save(state, tmp / "state.pt")
+            self._save_state(tmp)
             if path.exists():
                 shutil.rmtree(path)
             tmp.rename(path)
@@ -246,25 +280,47 @@ class Signal(ABC):
                                  f"cannot load as {cls.name!r}")
         if expected_params is not None:
             saved = header["params"]
-            differ = {k: (saved.get(k), _to_json(v)) for k, v in expected_params.items()
-                      if saved.get(k) != _to_json(v)}
+            differ = {k: (saved.get(k), _param_to_json(k, v))
+                      for k, v in expected_params.items() if saved.get(k) != _param_to_json(k, v)}
             if differ:
                 detail = ", ".join(f"{k}: saved {a!r}, expected {b!r}"
                                    for k, (a, b) in differ.items())
                 raise ModelFileError(f"{path}: fitted with other hyperparameters ({detail})")
-        signal = cls(**header["params"])
+        signal = cls(**{k: _param_from_json(path, k, v) for k, v in header["params"].items()})
         for key, value in header["fitted"].items():
             setattr(signal, key, _from_json(value))
-        state_file = path / "state.pt"
-        if state_file.exists():
-            import torch
-
-            try:
-                state = torch.load(state_file, weights_only=False)
-            except Exception as e:  # torch raises several types for a damaged file
-                raise ModelFileError(f"{state_file}: truncated or corrupt ({e})") from e
-            signal._set_state(state)
+        signal._load_state(path)
         return signal
+
+
+def _param_to_json(name: str, value: Any) -> Any:
+    """A hyperparameter as JSON: functions and classes by import path, estimators (objects
+    with ``get_params`` and ``fit``) by class, for their signal to restore from its state."""
+    if callable(getattr(value, "get_params", None)) and callable(getattr(value, "fit", None)):
+        return {"__estimator__": f"{type(value).__module__}:{type(value).__qualname__}"}
+    if callable(value) and hasattr(value, "__qualname__"):
+        target = f"{value.__module__}:{value.__qualname__}"
+        if "<" in value.__qualname__:
+            raise ModelFileError(f"parameter {name!r} is {target}, which cannot be imported "
+                                 "back; define it with def at the top level of a module")
+        return {"__callable__": target}
+    return _to_json(value)
+
+
+def _param_from_json(path: Path, name: str, value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"__estimator__"}:
+        return None  # restored from the fitted state by the signal's _load_state
+    if isinstance(value, dict) and set(value) == {"__callable__"}:
+        module, _, attr = value["__callable__"].partition(":")
+        try:
+            found: Any = importlib.import_module(module)
+            for part in attr.split("."):
+                found = getattr(found, part)
+        except (ImportError, AttributeError) as e:
+            raise ModelFileError(f"{path}: parameter {name!r} names {value['__callable__']}, "
+                                 f"which does not import here ({e})") from e
+        return found
+    return _from_json(value)
 
 
 def _to_json(value: Any) -> Any:
