@@ -18,6 +18,7 @@ import pandas as pd
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import Signal, SignalFrame
+from xai_backtest.signals.labels import next_bar_direction
 
 __all__ = ["MACrossover"]
 
@@ -46,11 +47,7 @@ class MACrossover(Signal):
 
     def labels(self, data: MarketData) -> pd.Series:
         """``up`` when the next bar closes above this bar's close, else ``down``."""
-        close = data.bars["close"]
-        after = close.shift(-1)
-        label = pd.Series(np.where(after > close, "up", "down"), index=close.index, dtype=object)
-        label[after.isna()] = None
-        return label.reindex(self.decision_times(data))
+        return next_bar_direction(data.bars).reindex(self.decision_times(data))
 
     def fit(self, history: MarketData) -> Self:
         averages = self._averages(history.bars)

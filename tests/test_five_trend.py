@@ -8,9 +8,9 @@ import pytest
 
 import xai_backtest.signals.five_trend as five_trend
 from tests.conftest import make_daily_bars
-from tests.signal_contract import check_signal_contract
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.reports.trade_log import build_trade_log, decision_times_of_fills
+from xai_backtest.signals.contract import check_signal
 from xai_backtest.signals.five_trend import (
     FiveTrendDNN,
     InsufficientHistoryError,
@@ -38,7 +38,7 @@ def fitted(data) -> FiveTrendDNN:
 
 
 def test_contract(data, tmp_path):
-    check_signal_contract(small, data, tmp_path)
+    check_signal(small, data, folder=tmp_path)
 
 
 def test_importing_the_signal_does_not_import_torch():

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from tests.minute_data import make_minute_bars
-from tests.signal_contract import check_signal_contract, perturb_after
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.figures import render_figure
 from xai_backtest.explainers.gradcam import deletion_test, describe, time_importance
 from xai_backtest.reports.trade_log import build_trade_log, decision_times_of_fills
+from xai_backtest.signals.contract import check_signal, perturb_after
 from xai_backtest.signals.gadf_cnn import GADFCNN, GADFParameterError
 from xai_backtest.signals.walk_forward import WalkForwardSignal
 from xai_backtest.strategies.backtest import run_strategy
@@ -38,12 +38,12 @@ def minute_data() -> MarketData:
 
 
 def test_contract_on_minute_sessions(minute_data, tmp_path):
-    check_signal_contract(lambda: GADFCNN(**TINY), minute_data, tmp_path)
+    check_signal(lambda: GADFCNN(**TINY), minute_data, folder=tmp_path)
 
 
 def test_contract_on_daily_closes(daily_bars, tmp_path):
     data = MarketData(daily_bars.iloc[:300])
-    check_signal_contract(lambda: GADFCNN(frequency="daily", window=20, **TINY), data, tmp_path)
+    check_signal(lambda: GADFCNN(frequency="daily", window=20, **TINY), data, folder=tmp_path)
 
 
 def test_decides_at_the_end_of_the_first_hour(minute_data):

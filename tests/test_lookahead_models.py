@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from tests.conftest import make_daily_bars
 from tests.minute_data import make_minute_bars
 from tests.news_data import make_news_data
-from tests.signal_contract import perturb_after
 from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.signals.contract import perturb_after
 from xai_backtest.signals.five_trend import FiveTrendDNN
 from xai_backtest.signals.gadf_cnn import GADFCNN
 from xai_backtest.signals.news_lstm import NewsLSTM

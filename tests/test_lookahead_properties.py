@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from tests.conftest import make_daily_bars
 from tests.news_data import make_news_data
-from tests.signal_contract import perturb_after
 from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.signals.contract import perturb_after
 from xai_backtest.signals.ma_crossover import MACrossover
 from xai_backtest.signals.vader import VaderSentiment
 from xai_backtest.signals.walk_forward import WalkForwardSignal

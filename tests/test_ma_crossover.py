@@ -3,13 +3,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.signal_contract import check_signal_contract
 from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.signals.contract import check_signal
 from xai_backtest.signals.ma_crossover import MACrossover
 
 
 def test_contract(daily_bars, tmp_path):
-    check_signal_contract(lambda: MACrossover(fast=5, slow=20), MarketData(daily_bars), tmp_path)
+    check_signal(lambda: MACrossover(fast=5, slow=20), MarketData(daily_bars), folder=tmp_path)
 
 
 def test_probabilities_are_training_hit_rates(daily_bars):

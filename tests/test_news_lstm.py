@@ -4,11 +4,11 @@ import pandas as pd
 import pytest
 
 from tests.news_data import make_news_data
-from tests.signal_contract import check_signal_contract
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.engine.config import load_config
 from xai_backtest.explainers.figures import render_figure
 from xai_backtest.reports.trade_log import decision_times_of_fills
+from xai_backtest.signals.contract import check_signal
 from xai_backtest.signals.news_lstm import NewsLSTM
 from xai_backtest.signals.ohlc_lstm import OHLCLSTM
 from xai_backtest.signals.vader import VaderSentiment
@@ -28,11 +28,11 @@ def news():
 
 
 def test_contract(news, tmp_path):
-    check_signal_contract(_small, news, tmp_path)
+    check_signal(_small, news, folder=tmp_path)
 
 
 def test_ohlc_lstm_contract(news, tmp_path):
-    check_signal_contract(lambda: OHLCLSTM(window=5, units=4, epochs=2, seed=0), news, tmp_path)
+    check_signal(lambda: OHLCLSTM(window=5, units=4, epochs=2, seed=0), news, folder=tmp_path)
 
 
 @pytest.mark.parametrize("make", [_small, VaderSentiment])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tests.news_data import make_news_data
-from tests.signal_contract import check_signal_contract
+from xai_backtest.signals.contract import check_signal
 from xai_backtest.signals.vader import (
     FINANCE_LEXICON,
     VaderSentiment,
@@ -36,7 +36,7 @@ def test_blindness_names_the_direction_words_vader_does_not_know():
 
 
 def test_contract(tmp_path):
-    check_signal_contract(VaderSentiment, make_news_data(), tmp_path)
+    check_signal(VaderSentiment, make_news_data(), folder=tmp_path)
 
 
 def test_explanation_parts_add_up_to_the_log_odds():

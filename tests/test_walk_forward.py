@@ -76,7 +76,7 @@ def test_explaining_a_warm_up_time_is_an_error(daily_bars):
 
 
 def test_walk_forward_has_no_look_ahead(daily_bars):
-    from tests.signal_contract import perturb_after
+    from xai_backtest.signals.contract import perturb_after
 
     data = MarketData(daily_bars)
     cut = daily_bars.index[400]

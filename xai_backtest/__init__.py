@@ -30,14 +30,17 @@ _EXPORTS = {
     "Signal": "xai_backtest.signals.base",
     "SignalFrame": "xai_backtest.signals.base",
     "WalkForwardSignal": "xai_backtest.signals.walk_forward",
+    "RuleSignal": "xai_backtest.signals.rule",
+    "check_signal": "xai_backtest.signals.contract",
+    "ContractError": "xai_backtest.signals.contract",
     "Explanation": "xai_backtest.explainers.base",
     "SignalStrategy": "xai_backtest.strategies.signal_strategy",
 }
 
-__all__ = ["Backtest", "ComponentError", "ConfigError", "DataError", "Explanation", "MarketData",
-           "RunConfig", "RunResult", "Signal", "SignalFrame", "SignalStrategy",
-           "WalkForwardSignal", "build_config", "load_config", "register_signal",
-           "register_strategy", "run_backtest"]
+__all__ = ["Backtest", "ComponentError", "ConfigError", "ContractError", "DataError",
+           "Explanation", "MarketData", "RuleSignal", "RunConfig", "RunResult", "Signal",
+           "SignalFrame", "SignalStrategy", "WalkForwardSignal", "build_config", "check_signal",
+           "load_config", "register_signal", "register_strategy", "run_backtest"]
 
 
 def __getattr__(name: str) -> Any:
@@ -65,5 +68,7 @@ if TYPE_CHECKING:
     from xai_backtest.engine.runner import RunResult, run_backtest
     from xai_backtest.explainers.base import Explanation
     from xai_backtest.signals.base import Signal, SignalFrame
+    from xai_backtest.signals.contract import ContractError, check_signal
+    from xai_backtest.signals.rule import RuleSignal
     from xai_backtest.signals.walk_forward import WalkForwardSignal
     from xai_backtest.strategies.signal_strategy import SignalStrategy

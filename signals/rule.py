@@ -1,0 +1,127 @@
+"""``RuleSignal``: a trading rule with nothing to learn, explained by the values it read.
+
+Subclass it and write two small functions of past bars::
+
+    class RSIMeanReversion(RuleSignal):
+        name = "rsi"
+
+        def __init__(self, period: int = 14, low: float = 30, high: float = 70):
+            self.period, self.low, self.high = period, low, high
+
+        def indicators(self, bars):
+            return pd.DataFrame({"rsi": rsi(bars["close"], self.period)})
+
+        def rule(self, values):
+            return np.select([values["rsi"] < self.low, values["rsi"] > self.high], [1, -1], 0)
+
+``indicators(bars)`` returns one row per bar, each computed from that bar and earlier
+ones only (rolling windows, not centred; no ``shift(-k)``). ``rule(values)`` maps each
+row to a direction: +1 long, -1 short, 0 flat. The decision's probability is 1 (a rule
+is certain of what it says, so it trades at any threshold) unless ``probability(values)``
+is overridden. The explanation of a decision is the indicator values of its row: an
+exact account of the rule, not an estimate.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.explainers.base import Explanation
+from xai_backtest.signals.base import Signal, SignalFrame
+from xai_backtest.signals.labels import next_bar_direction
+
+__all__ = ["RuleSignal"]
+
+_LABELS = {1: "up", 0: "flat", -1: "down"}
+
+
+class RuleSignal(Signal):
+    """Base class of rules: implement ``indicators`` and ``rule`` (see the module doc)."""
+
+    name = "rule"
+
+    @abstractmethod
+    def indicators(self, bars: pd.DataFrame) -> pd.DataFrame:
+        """The named values the rule reads, one row per bar, from bars up to that row."""
+
+    @abstractmethod
+    def rule(self, values: pd.DataFrame) -> Any:
+        """Direction (+1, 0, -1) of each row of ``values`` (array-like of its length)."""
+
+    def probability(self, values: pd.DataFrame) -> Any:
+        """Confidence in each row's direction, in [0, 1]; 1 by default."""
+        return np.ones(len(values))
+
+    def describe(self, values: pd.Series, direction: int) -> str:
+        """The sentence of one decision; by default its values and the direction."""
+        parts = ", ".join(f"{k} = {v:.4g}" for k, v in values.items())
+        return f"{parts} -> {_LABELS[direction]}"
+
+    # -- the contract ------------------------------------------------------------------------
+    def _values(self, bars: pd.DataFrame) -> pd.DataFrame:
+        values = self.indicators(bars)
+        if not isinstance(values, pd.DataFrame) or not values.index.equals(bars.index):
+            raise TypeError(f"{type(self).__name__}.indicators must return a DataFrame on the "
+                            "bars' index (one row per bar)")
+        return values.dropna()
+
+    def decision_times(self, data: MarketData) -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(self._values(data.bars).index)
+
+    def fit(self, history: MarketData) -> Self:
+        """Nothing to learn; records the window the rule was checked on."""
+        if not len(self._values(history.bars)):
+            raise ValueError(f"{type(self).__name__}: no bar of the {len(history.bars)} in "
+                             "history has all indicator values; give more history")
+        self.train_start_ = history.bars.index[0]
+        self.train_end_ = history.bars.index[-1]
+        self.label_end_ = history.bars.index[0]  # no label is used
+        return self
+
+    def _decisions(self, values: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        direction = np.asarray(self.rule(values), dtype=float)
+        probability = np.asarray(self.probability(values), dtype=float)
+        if direction.shape != (len(values),) or not np.isin(direction, (-1, 0, 1)).all():
+            raise ValueError(f"{type(self).__name__}.rule must give -1, 0 or 1 per row, got "
+                             f"{np.unique(direction)[:5]} (shape {direction.shape})")
+        if probability.shape != direction.shape or ((probability < 0) | (probability > 1)).any():
+            raise ValueError(f"{type(self).__name__}.probability must give one value in "
+                             "[0, 1] per row")
+        return direction.astype(int), probability
+
+    def predict(self, data: MarketData) -> SignalFrame:
+        self.check_fitted()
+        values = self._values(data.bars)
+        direction, probability = self._decisions(values)
+        frame = pd.DataFrame({"known_at": values.index, "score": direction * probability,
+                              "label": [_LABELS[d] for d in direction],
+                              "probability": probability, "direction": direction,
+                              "fold": -1}, index=values.index)
+        return SignalFrame(self.name, frame)
+
+    def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
+        """The indicator values each decision read (``values``) and the rule's sentence."""
+        self.check_fitted()
+        values = self._values(data.bars)
+        direction, probability = self._decisions(values)
+        row_of = {t: i for i, t in enumerate(values.index)}
+        out = []
+        for stamp in at:
+            i = row_of[pd.Timestamp(stamp)]
+            row = values.iloc[i]
+            out.append(Explanation(
+                method="rule", signal=self.name, decision_time=values.index[i],
+                prediction=_LABELS[int(direction[i])], probability=float(probability[i]),
+                base_value=0.0, values=row.to_numpy(dtype=float),
+                feature_names=tuple(values.columns), data=row.to_numpy(dtype=float),
+                summary=self.describe(row, int(direction[i]))))
+        return out
+
+    def labels(self, data: MarketData) -> pd.Series:
+        return next_bar_direction(data.bars).reindex(self.decision_times(data))
