@@ -16,4 +16,5 @@ SIGNAL_KINDS: dict[str, str] = {
     "news_lstm": "xai_backtest.signals.news_lstm:NewsLSTM",
     "vader": "xai_backtest.signals.vader:VaderSentiment",
     "ohlc_lstm": "xai_backtest.signals.ohlc_lstm:OHLCLSTM",
+    "sklearn": "xai_backtest.signals.sklearn_signal:SklearnSignal",
 }

@@ -31,6 +31,7 @@ _EXPORTS = {
     "SignalFrame": "xai_backtest.signals.base",
     "WalkForwardSignal": "xai_backtest.signals.walk_forward",
     "RuleSignal": "xai_backtest.signals.rule",
+    "SklearnSignal": "xai_backtest.signals.sklearn_signal",
     "check_signal": "xai_backtest.signals.contract",
     "ContractError": "xai_backtest.signals.contract",
     "Explanation": "xai_backtest.explainers.base",
@@ -39,8 +40,8 @@ _EXPORTS = {
 
 __all__ = ["Backtest", "ComponentError", "ConfigError", "ContractError", "DataError",
            "Explanation", "MarketData", "RuleSignal", "RunConfig", "RunResult", "Signal",
-           "SignalFrame", "SignalStrategy", "WalkForwardSignal", "build_config", "check_signal",
-           "load_config", "register_signal", "register_strategy", "run_backtest"]
+           "SignalFrame", "SignalStrategy", "SklearnSignal", "WalkForwardSignal", "build_config",
+           "check_signal", "load_config", "register_signal", "register_strategy", "run_backtest"]
 
 
 def __getattr__(name: str) -> Any:
@@ -70,5 +71,6 @@ if TYPE_CHECKING:
     from xai_backtest.signals.base import Signal, SignalFrame
     from xai_backtest.signals.contract import ContractError, check_signal
     from xai_backtest.signals.rule import RuleSignal
+    from xai_backtest.signals.sklearn_signal import SklearnSignal
     from xai_backtest.signals.walk_forward import WalkForwardSignal
     from xai_backtest.strategies.signal_strategy import SignalStrategy
