@@ -52,6 +52,8 @@ class Backtest:
                                    **options}
         if signals is not None:
             payload["signals"] = _signals(signals)
+            payload.setdefault("name", "-".join(s.get("name") or s["kind"].rpartition(":")[2]
+                                                for s in payload["signals"])[:64])
         self.config: RunConfig = build_config(payload, "Backtest")
 
     def run(self, progress: bool = True) -> RunResult:

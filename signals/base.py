@@ -136,6 +136,8 @@ class Signal(ABC):
     name: ClassVar[str]
     #: fitted attributes saved with ``torch.save`` (weights, arrays) instead of JSON
     state_attrs: ClassVar[tuple[str, ...]] = ()
+    #: False for signals with nothing to learn (rules): walk-forward fits are not cached
+    learns: ClassVar[bool] = True
     #: identifies the code of fit/predict in the fold-model cache key; None (default): a
     #: hash of the source of this class's module and the project modules it imports
     code_version: ClassVar[str | None] = None

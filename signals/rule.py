@@ -45,6 +45,7 @@ class RuleSignal(Signal):
     """Base class of rules: implement ``indicators`` and ``rule`` (see the module doc)."""
 
     name = "rule"
+    learns = False
 
     @abstractmethod
     def indicators(self, bars: pd.DataFrame) -> pd.DataFrame:

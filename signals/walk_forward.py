@@ -116,7 +116,7 @@ class WalkForwardSignal(Signal):
         self.folds_ = walk_forward_folds(times, scheme=self.scheme, min_train=self.min_train,
                                          retrain_every=self.retrain_every, window=self.window,
                                          embargo=self.embargo)
-        cache = DiskCache(self.cache_dir) if self.cache_dir else None
+        cache = DiskCache(self.cache_dir) if self.cache_dir and self.base.learns else None
         code = _code_key(type(self.base)) if cache else None
         if code is None:
             cache = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -45,3 +46,33 @@ def test_two_instances_of_one_signal_in_one_report(tmp_path):
     assert {"sma_fast", "sma_slow", "ensemble", "buy_and_hold"} <= set(summary.columns)
     report = (folder / "report.html").read_text()
     assert "sma_fast" in report and "sma_slow" in report
+
+
+def _run_script(script: Path, cwd: Path) -> tuple[str, Path]:
+    proc = subprocess.run([sys.executable, str(script)], cwd=cwd, capture_output=True,
+                          text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = cwd / next(x for x in proc.stdout.splitlines() if "report:" in x).split(
+        "report:")[-1].strip()
+    assert report.is_file()
+    return proc.stdout, report.parent
+
+
+@pytest.mark.slow
+def test_own_rule_signal_from_python(tmp_path):
+    out, folder = _run_script(EXAMPLES / "own_rule_signal.py", tmp_path)
+    trades = pd.read_csv(folder / "trades.csv")
+    rsi = trades[trades["strategy"] == "rsi"]
+    assert len(rsi) > 10
+    assert rsi["entry_explanation"].str.match(r"rsi = [\d.]+ -> up").all()
+    assert not (tmp_path / ".cache").exists()  # a rule has nothing to cache
+
+
+@pytest.mark.slow
+def test_own_sklearn_model_with_shap(tmp_path):
+    out, folder = _run_script(EXAMPLES / "own_sklearn_model.py", tmp_path)
+    assert "(shap_tree, probability)" in out and "fold models: 22" in out
+    explanations = [json.loads(line) for line in
+                    (folder / "explanations.jsonl").read_text().splitlines()]
+    gbm = [e for e in explanations if e["signal"] == "gbm"]
+    assert gbm and all(e["raw"]["additivity_error"][0] < 1e-5 for e in gbm)
