@@ -104,7 +104,8 @@ class WalkForwardConfig(_Frozen):
 
 #: typed strategy keys; each is passed to a strategy class that declares it in ``params``
 _STRATEGY_KEYS = ("threshold", "allow_short", "position_size", "exit_time", "stop_loss",
-                  "take_profit")
+                  "take_profit", "trailing_stop", "target_volatility", "volatility_lookback",
+                  "bars_per_year")
 
 
 class StrategyConfig(BaseModel):
@@ -124,10 +125,20 @@ class StrategyConfig(BaseModel):
     exit_time: time | None = Field(None, description="intraday: close positions at the open of "
                                    "the first bar at or after this exchange time (default: the "
                                    "session close of data.session)")
-    stop_loss: float | None = Field(None, gt=0.0, lt=1.0,
-                                    description="exit at this fractional loss")
-    take_profit: float | None = Field(None, gt=0.0,
-                                      description="exit at this fractional gain")
+    stop_loss: float | None = Field(None, gt=0.0, lt=1.0, description="exit at the next "
+                                    "open once a close is this fraction against the entry")
+    take_profit: float | None = Field(None, gt=0.0, description="exit at the next open once a "
+                                      "close is this fraction in favour of the entry")
+    trailing_stop: float | None = Field(None, gt=0.0, lt=1.0, description="exit at the next "
+                                        "open once a close is this fraction back from the best "
+                                        "close since entry")
+    target_volatility: float | None = Field(None, gt=0.0, description="size each entry to "
+                                            "this annualised volatility (e.g. 0.15), at most "
+                                            "position_size of equity")
+    volatility_lookback: int = Field(20, ge=2, description="bars of returns behind the "
+                                     "realised volatility of target_volatility")
+    bars_per_year: int = Field(252, ge=1, description="annualises the realised volatility "
+                               "(252 for daily bars)")
 
     @model_validator(mode="before")
     @classmethod

@@ -29,21 +29,13 @@ __all__ = ["IntradayStrategy"]
 class IntradayStrategy(SignalStrategy):
     """Enter on the day's decision; exit at ``exit_time`` or on a stop-loss / take-profit."""
 
-    params = (
-        ("exit_time", None),
-        ("stop_loss", None),
-        ("take_profit", None),
-    )
+    params = (("exit_time", None),)
 
     def __init__(self) -> None:
         super().__init__()
         if self.p.exit_time is not None and not isinstance(self.p.exit_time, time):
             raise ValueError(f"exit_time must be a datetime.time such as time(15, 30) or None "
                              f"(the session close), got {self.p.exit_time!r}")
-        for name in ("stop_loss", "take_profit"):
-            value = getattr(self.p, name)
-            if value is not None and not value > 0:
-                raise ValueError(f"{name} must be a positive fraction such as 0.01, got {value}")
         self._decided_on = None  # date of the pending decision
         self._entry_day = None
         self._today = None
@@ -63,19 +55,12 @@ class IntradayStrategy(SignalStrategy):
         return self._session_close or time.max
 
     def decide(self) -> tuple[int, int, str] | None:
+        if self._stopped and self.data.datetime.date(0) != self._entry_day:
+            self._stopped = 0  # a stop ends its day's trade, not the next day's decision
         decision = super().decide()
-        if decision is not None:
+        if decision is not None and decision[1] >= 0:
             self._decided_on = self.data.datetime.date(0)
-            return decision
-        if not self.position.size:
-            return None
-        move = self.data.close[0] / self.position.price - 1
-        gain = move if self.position.size > 0 else -move
-        if self.p.stop_loss is not None and gain <= -self.p.stop_loss:
-            return 0, -1, "stop-loss"
-        if self.p.take_profit is not None and gain >= self.p.take_profit:
-            return 0, -1, "take-profit"
-        return None
+        return decision
 
     def next_open(self) -> None:
         now = self.data.datetime.datetime(0)

@@ -6,7 +6,16 @@ probability is at least ``threshold``, short likewise for -1 when
 ``allow_short``, flat otherwise. A bar without a decision keeps the position.
 Orders are sized with the open of bar ``t+1`` and fill at that open (backtrader's
 cheat-on-open), so decisions never trade on the bar that produced them.
-Every fill is recorded with the decision row that caused it. ``next`` and
+Every fill is recorded with the decision row that caused it.
+
+Optional risk rules, checked at each bar's close while a position is open and filled
+at the next open like any exit (the fill's reason names the rule): ``stop_loss`` (the
+close is that fraction against the entry price), ``take_profit`` (that fraction in
+favour), ``trailing_stop`` (that fraction back from the best close since entry). After
+such an exit the standing decision is not re-entered: the strategy waits for a decision
+in another direction. ``target_volatility`` scales each entry to that annualised
+volatility of the instrument (realised over ``volatility_lookback`` bars up to the
+decision, ``bars_per_year`` per year), at most ``position_size`` of equity. ``next`` and
 ``next_open`` run under the look-ahead guard (strategies/guard.py): reading a line
 forward (``self.data.close[1]``) raises ``LookAheadError``.
 """
@@ -42,20 +51,36 @@ class SignalStrategy(bt.Strategy):
         ("threshold", 0.5),
         ("allow_short", False),
         ("position_size", 1.0),
+        ("stop_loss", None),
+        ("take_profit", None),
+        ("trailing_stop", None),
+        ("target_volatility", None),
+        ("volatility_lookback", 20),
+        ("bars_per_year", 252),
     )
 
     def __init__(self) -> None:
+        for name in ("stop_loss", "take_profit", "trailing_stop", "target_volatility"):
+            value = getattr(self.p, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be a positive fraction such as 0.05, got {value}")
         self.fills: list[Fill] = []
         self.equity: list[float] = []
         self.exposure: list[bool] = []
         self.rejected: list[tuple[int, str]] = []
         self._target = 0
         self._pending: tuple[int, int, str] | None = None  # target, decision row, reason
+        self._fraction = self.p.position_size  # of equity, for the pending entry
         self._reasons: dict[int, tuple[int, str]] = {}
+        self._best = math.nan  # best close since entry (for the trailing stop)
+        self._stopped = 0  # direction a risk rule closed; not re-entered until it changes
 
     # decisions at the close of bar t -----------------------------------------------------
     def decide(self) -> tuple[int, int, str] | None:
         """Target position (-1, 0, 1), decision row and reason for this bar, or None to hold."""
+        exit_ = self._risk_exit()
+        if exit_ is not None:
+            return exit_
         direction = self.data.direction[0]
         if math.isnan(direction):
             return None
@@ -63,7 +88,48 @@ class SignalStrategy(bt.Strategy):
         target = int(direction) if confident else 0
         if target == -1 and not self.p.allow_short:
             target = 0
+        if self._stopped:
+            if target == self._stopped:
+                return None  # the decision a risk rule closed still stands
+            self._stopped = 0
         return target, int(self.data.decision[0]), "signal"
+
+    def _risk_exit(self) -> tuple[int, int, str] | None:
+        """An exit by ``stop_loss``, ``take_profit`` or ``trailing_stop`` at this close."""
+        size = self.position.size
+        if not size:
+            return None
+        side = 1 if size > 0 else -1
+        close = self.data.close[0]
+        self._best = close if math.isnan(self._best) else (
+            max(self._best, close) if side > 0 else min(self._best, close))
+        gain = side * (close / self.position.price - 1)
+        rules = (("stop_loss", gain <= -(self.p.stop_loss or math.inf)),
+                 ("take_profit", gain >= (self.p.take_profit or math.inf)),
+                 ("trailing_stop", side * (close / self._best - 1)
+                  <= -(self.p.trailing_stop or math.inf)))
+        for reason, hit in rules:
+            if hit:
+                self._stopped = side
+                return 0, -1, reason
+        return None
+
+    def _entry_fraction(self) -> float:
+        """Fraction of equity for an entry decided at this close (volatility-targeted when
+        ``target_volatility`` is set; the full ``position_size`` until enough bars)."""
+        if self.p.target_volatility is None:
+            return self.p.position_size
+        lookback = self.p.volatility_lookback
+        if len(self.data) <= lookback:
+            return self.p.position_size
+        closes = [self.data.close[-i] for i in range(lookback, -1, -1)]
+        returns = [b / a - 1 for a, b in zip(closes, closes[1:], strict=False)]
+        mean = sum(returns) / len(returns)
+        std = math.sqrt(sum((r - mean) ** 2 for r in returns) / (len(returns) - 1))
+        realised = std * math.sqrt(self.p.bars_per_year)
+        if realised <= 0:
+            return self.p.position_size
+        return min(self.p.position_size, self.p.target_volatility / realised)
 
     @guarded
     def next(self) -> None:
@@ -72,6 +138,7 @@ class SignalStrategy(bt.Strategy):
         decision = self.decide()
         if decision is not None and decision[0] != self._target:
             self._pending = decision
+            self._fraction = self._entry_fraction()
 
     # orders at the open of bar t+1 -------------------------------------------------------
     @guarded
@@ -83,8 +150,9 @@ class SignalStrategy(bt.Strategy):
         self._target = target
         if self.position.size:
             self._remember(self.close(), decision, f"{reason}: exit")
+        self._best = math.nan
         if target:
-            size = self.p.position_size * self.broker.getvalue() / self._cost_per_unit()
+            size = self._fraction * self.broker.getvalue() / self._cost_per_unit()
             order = self.buy(size=size) if target > 0 else self.sell(size=size)
             self._remember(order, decision, f"{reason}: entry")
 

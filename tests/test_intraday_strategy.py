@@ -66,7 +66,7 @@ def test_stop_loss_and_take_profit_exit_at_the_next_open(bars):
     signals = decisions(bars, [1] * 6)
     fills = run(bars, signals, stop_loss=1e-6, take_profit=1e-6).fills
     exits = fills.iloc[1::2]
-    assert set(exits["reason"]) <= {"stop-loss: exit", "take-profit: exit"}
+    assert set(exits["reason"]) <= {"stop_loss: exit", "take_profit: exit"}
     assert (exits["time"].dt.time < time(10, 30)).all()
 
 
