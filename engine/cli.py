@@ -137,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from xai_backtest.data_feeds.errors import DataError
+    from xai_backtest.strategies.signal_strategy import StrategyDataError
     from xai_backtest.engine.runner import run_backtest
     from xai_backtest.reports.comparison import format_comparison
 
@@ -145,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as e:
         print(f"data error: {e}", file=sys.stderr)
         return 1
+    except StrategyDataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted: the run folder keeps what was written and its run.json says "
               "'incomplete'; run again to start afresh", file=sys.stderr)

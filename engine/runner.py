@@ -132,14 +132,18 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
                           f"{'given' if data is not None else 'missing'})")
     started = time.perf_counter()
     seed_everything(config.seed, config.threads)
+    watch = Stopwatch()
+    with watch.stage("load data"):
+        data, cleaning = (data, []) if data is not None else load_market_data(config.data)
+    strategy = config.strategy.strategy_class
+    check = getattr(strategy, "check_tradable", None)
+    if check is not None:
+        check(data.bars, config.strategy.strategy_params())
+    # the run folder appears only once the data loaded and the strategy can trade it
     folder = _run_folder(config) if folder is None else _fresh_folder(Path(folder))
     atomic_write_text(folder / "config.yaml", config.to_yaml())
     atomic_write_text(folder / "config.sha256", config.hash() + "\n")
     _write_status(folder, config, "incomplete", started=datetime.now(UTC).isoformat())
-
-    watch = Stopwatch()
-    with watch.stage("load data"):
-        data, cleaning = (data, []) if data is not None else load_market_data(config.data)
     for report in cleaning:
         report.warn()
     models = {spec.name: build_signal(spec, config, progress) for spec in config.signals}

@@ -19,9 +19,13 @@ and their reason.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, time
+from typing import Any
 
-from xai_backtest.strategies.signal_strategy import SignalStrategy
+import pandas as pd
+
+from xai_backtest.strategies.signal_strategy import SignalStrategy, StrategyDataError
 
 __all__ = ["IntradayStrategy"]
 
@@ -30,6 +34,15 @@ class IntradayStrategy(SignalStrategy):
     """Enter on the day's decision; exit at ``exit_time`` or on a stop-loss / take-profit."""
 
     params = (("exit_time", None),)
+
+    @classmethod
+    def check_tradable(cls, bars: pd.DataFrame, params: Mapping[str, Any]) -> None:
+        dates = bars.index.tz_localize(None).normalize()
+        if len(bars) and not dates.duplicated().any():
+            raise StrategyDataError(
+                f"the intraday strategy needs several bars per day, but these {len(bars):,} "
+                "bars are daily (one per date), so it could never enter and exit within a "
+                "day; use strategy.kind 'signal', or minute/hourly bars")
 
     def __init__(self) -> None:
         super().__init__()

@@ -23,13 +23,20 @@ forward (``self.data.close[1]``) raises ``LookAheadError``.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import backtrader as bt
+import pandas as pd
 
 from xai_backtest.strategies.guard import guarded
 
-__all__ = ["Fill", "SignalStrategy"]
+__all__ = ["Fill", "SignalStrategy", "StrategyDataError"]
+
+
+class StrategyDataError(ValueError):
+    """A strategy that cannot trade the run's bars, refused before any work."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,11 @@ class SignalStrategy(bt.Strategy):
         self._reasons: dict[int, tuple[int, str]] = {}
         self._best = math.nan  # best close since entry (for the trailing stop)
         self._stopped = 0  # direction a risk rule closed; not re-entered until it changes
+
+    @classmethod
+    def check_tradable(cls, bars: pd.DataFrame, params: Mapping[str, Any]) -> None:
+        """Raise ``StrategyDataError`` when this strategy cannot trade ``bars``; the runner
+        calls it (on any strategy class that has it) before fitting anything."""
 
     # decisions at the close of bar t -----------------------------------------------------
     def decide(self) -> tuple[int, int, str] | None:

@@ -9,9 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from xai_backtest.engine.config import build_config
+from xai_backtest.engine.runner import run_backtest
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.strategies import Costs
 from xai_backtest.strategies.backtest import run_strategy
+from xai_backtest.strategies.signal_strategy import StrategyDataError
 
 
 def path_bars(closes: list[float]) -> pd.DataFrame:
@@ -81,3 +84,11 @@ def test_a_negative_stop_is_refused():
     bars = path_bars([100] * 5)
     with pytest.raises(ValueError, match="stop_loss must be a positive fraction"):
         run(bars, every_bar(bars, [1] * 5), stop_loss=-0.1)
+
+
+def test_an_intraday_strategy_on_daily_bars_is_refused_before_any_work(tmp_path):
+    config = build_config({"strategy": {"kind": "intraday", "exit_time": "15:00"},
+                           "output_dir": str(tmp_path / "runs"), "cache_dir": None})
+    with pytest.raises(StrategyDataError, match="bars are daily"):
+        run_backtest(config, progress=False)
+    assert not (tmp_path / "runs").exists()  # refused before fitting or any run folder
