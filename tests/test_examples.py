@@ -76,3 +76,16 @@ def test_own_sklearn_model_with_shap(tmp_path):
                     (folder / "explanations.jsonl").read_text().splitlines()]
     gbm = [e for e in explanations if e["signal"] == "gbm"]
     assert gbm and all(e["raw"]["additivity_error"][0] < 1e-5 for e in gbm)
+
+
+@pytest.mark.slow
+def test_the_readme_example_runs_as_written(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(code.strip().splitlines()) < 25
+    script = tmp_path / "readme_example.py"
+    script.write_text(code)
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert list(tmp_path.glob("runs/*-rsi/report.html"))
