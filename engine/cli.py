@@ -137,9 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from xai_backtest.data_feeds.errors import DataError
-    from xai_backtest.strategies.signal_strategy import StrategyDataError
     from xai_backtest.engine.runner import run_backtest
     from xai_backtest.reports.comparison import format_comparison
+    from xai_backtest.strategies.signal_strategy import StrategyDataError
 
     try:
         result = run_backtest(config, progress=not args.quiet)

@@ -103,9 +103,10 @@ class WalkForwardConfig(_Frozen):
 
 
 #: typed strategy keys; each is passed to a strategy class that declares it in ``params``
-_STRATEGY_KEYS = ("threshold", "allow_short", "position_size", "exit_time", "stop_loss",
+_STRATEGY_KEYS = ("threshold", "allow_short", "position_size", "sizing", "lot_size",
+                  "exit_time", "stop_loss",
                   "take_profit", "trailing_stop", "target_volatility", "volatility_lookback",
-                  "bars_per_year")
+                  "bars_per_year", "close_at_end")
 
 
 class StrategyConfig(BaseModel):
@@ -122,6 +123,10 @@ class StrategyConfig(BaseModel):
                              description="minimum probability of a decision to trade on it")
     allow_short: bool = Field(False, description="go short on down decisions")
     position_size: float = Field(1.0, gt=0.0, le=1.0, description="fraction of equity per trade")
+    sizing: Literal["fractional", "shares", "lots"] = Field(
+        "fractional", description="fractional units (fine for indices), whole shares, or lots "
+        "of lot_size; rounded down so an order never needs more cash than there is")
+    lot_size: int = Field(1, ge=1, description="units per lot for sizing 'lots'")
     exit_time: time | None = Field(None, description="intraday: close positions at the open of "
                                    "the first bar at or after this exchange time (default: the "
                                    "session close of data.session)")
@@ -139,6 +144,8 @@ class StrategyConfig(BaseModel):
                                      "realised volatility of target_volatility")
     bars_per_year: int = Field(252, ge=1, description="annualises the realised volatility "
                                "(252 for daily bars)")
+    close_at_end: bool = Field(False, description="close a position still open at the last "
+                               "bar's open (default: mark it at the last close)")
 
     @model_validator(mode="before")
     @classmethod

@@ -16,7 +16,9 @@ Subclass it and write two small functions of past bars::
 
 ``indicators(bars)`` returns one row per bar, each computed from that bar and earlier
 ones only (rolling windows, not centred; no ``shift(-k)``). ``rule(values)`` maps each
-row to a direction: +1 long, -1 short, 0 flat. The decision's probability is 1 (a rule
+row to a direction: +1 long, -1 short, 0 flat, or NaN for no decision at that bar (the
+strategy keeps its position: a crossover rule decides only where the averages cross).
+The decision's probability is 1 (a rule
 is certain of what it says, so it trades at any threshold) unless ``probability(values)``
 is overridden. The explanation of a decision is the indicator values of its row: an
 exact account of the rule, not an estimate.
@@ -53,7 +55,7 @@ class RuleSignal(Signal):
 
     @abstractmethod
     def rule(self, values: pd.DataFrame) -> Any:
-        """Direction (+1, 0, -1) of each row of ``values`` (array-like of its length)."""
+        """Direction (+1, 0, -1, or NaN: no decision) of each row of ``values``."""
 
     def probability(self, values: pd.DataFrame) -> Any:
         """Confidence in each row's direction, in [0, 1]; 1 by default."""
@@ -76,30 +78,31 @@ class RuleSignal(Signal):
         return pd.DatetimeIndex(self._values(data.bars).index)
 
     def fit(self, history: MarketData) -> Self:
-        """Nothing to learn; records the window the rule was checked on."""
-        if not len(self._values(history.bars)):
-            raise ValueError(f"{type(self).__name__}: no bar of the {len(history.bars)} in "
-                             "history has all indicator values; give more history")
+        """Nothing to learn; records the window it was given."""
+        if not len(history.bars):
+            raise ValueError(f"{type(self).__name__}.fit got no bars")
         self.train_start_ = history.bars.index[0]
         self.train_end_ = history.bars.index[-1]
         self.label_end_ = history.bars.index[0]  # no label is used
         return self
 
-    def _decisions(self, values: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def _decisions(self, values: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        """The rows that decide (rule not NaN), their directions and probabilities."""
         direction = np.asarray(self.rule(values), dtype=float)
         probability = np.asarray(self.probability(values), dtype=float)
-        if direction.shape != (len(values),) or not np.isin(direction, (-1, 0, 1)).all():
-            raise ValueError(f"{type(self).__name__}.rule must give -1, 0 or 1 per row, got "
-                             f"{np.unique(direction)[:5]} (shape {direction.shape})")
-        if probability.shape != direction.shape or ((probability < 0) | (probability > 1)).any():
+        decided = ~np.isnan(direction) if direction.shape == (len(values),) else None
+        if decided is None or not np.isin(direction[decided], (-1, 0, 1)).all():
+            raise ValueError(f"{type(self).__name__}.rule must give -1, 0, 1 or NaN per row, "
+                             f"got {np.unique(direction)[:5]} (shape {direction.shape})")
+        if probability.shape != direction.shape or (
+                (probability[decided] < 0) | (probability[decided] > 1)).any():
             raise ValueError(f"{type(self).__name__}.probability must give one value in "
                              "[0, 1] per row")
-        return direction.astype(int), probability
+        return values[decided], direction[decided].astype(int), probability[decided]
 
     def predict(self, data: MarketData) -> SignalFrame:
         self.check_fitted()
-        values = self._values(data.bars)
-        direction, probability = self._decisions(values)
+        values, direction, probability = self._decisions(self._values(data.bars))
         frame = pd.DataFrame({"known_at": values.index, "score": direction * probability,
                               "label": [_LABELS[d] for d in direction],
                               "probability": probability, "direction": direction,
@@ -109,8 +112,7 @@ class RuleSignal(Signal):
     def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
         """The indicator values each decision read (``values``) and the rule's sentence."""
         self.check_fitted()
-        values = self._values(data.bars)
-        direction, probability = self._decisions(values)
+        values, direction, probability = self._decisions(self._values(data.bars))
         row_of = {t: i for i, t in enumerate(values.index)}
         out = []
         for stamp in at:

@@ -5,7 +5,12 @@ and sets a target position: long when the decision's direction is +1 and its
 probability is at least ``threshold``, short likewise for -1 when
 ``allow_short``, flat otherwise. A bar without a decision keeps the position.
 Orders are sized with the open of bar ``t+1`` and fill at that open (backtrader's
-cheat-on-open), so decisions never trade on the bar that produced them.
+cheat-on-open), so decisions never trade on the bar that produced them. A reversal
+(long to short or back) closes and opens in the same open, the new side sized on the
+cash left after the close. With ``close_at_end`` a position still open is closed at the
+last bar's open (backtesting.py's ``finalize_trades``); by default it is marked at the
+last close. ``sizing`` is ``fractional`` units (indices), whole
+``shares`` or ``lots`` of ``lot_size``, each worth ``position_size`` of equity at most.
 Every fill is recorded with the decision row that caused it.
 
 Optional risk rules, checked at each bar's close while a position is open and filled
@@ -58,15 +63,21 @@ class SignalStrategy(bt.Strategy):
         ("threshold", 0.5),
         ("allow_short", False),
         ("position_size", 1.0),
+        ("sizing", "fractional"),
+        ("lot_size", 1),
         ("stop_loss", None),
         ("take_profit", None),
         ("trailing_stop", None),
         ("target_volatility", None),
         ("volatility_lookback", 20),
         ("bars_per_year", 252),
+        ("close_at_end", False),
     )
 
     def __init__(self) -> None:
+        if self.p.sizing not in ("fractional", "shares", "lots") or self.p.lot_size < 1:
+            raise ValueError(f"sizing must be 'fractional', 'shares' or 'lots' (with lot_size "
+                             f">= 1), got {self.p.sizing!r} and lot_size {self.p.lot_size}")
         for name in ("stop_loss", "take_profit", "trailing_stop", "target_volatility"):
             value = getattr(self.p, name)
             if value is not None and not value > 0:
@@ -155,23 +166,48 @@ class SignalStrategy(bt.Strategy):
     # orders at the open of bar t+1 -------------------------------------------------------
     @guarded
     def next_open(self) -> None:
+        if self.p.close_at_end and len(self.data) == self.data.buflen():
+            self._pending = None
+            if self.position.size:
+                self._remember(self.close(), -1, "end of data: exit")
+            return
         if self._pending is None:
             return
         target, decision, reason = self._pending
         self._pending = None
         self._target = target
+        equity = self._equity_after_exit()  # before the exit order changes the position
         if self.position.size:
             self._remember(self.close(), decision, f"{reason}: exit")
         self._best = math.nan
         if target:
-            size = self._fraction * self.broker.getvalue() / self._cost_per_unit()
-            order = self.buy(size=size) if target > 0 else self.sell(size=size)
-            self._remember(order, decision, f"{reason}: entry")
+            size = self._units(self._fraction * equity)
+            if size > 0:
+                order = self.buy(size=size) if target > 0 else self.sell(size=size)
+                self._remember(order, decision, f"{reason}: entry")
 
-    def _cost_per_unit(self) -> float:
-        """Worst-case cash per unit bought at this open, slippage and commission included."""
+    def _equity_after_exit(self) -> float:
+        """Cash once the open position, if any, is closed at this open: the position valued
+        at its worst-case exit price (slippage against it) less the exit's commission. A
+        reversal sizes its new side on this, so it never asks for cash it does not have."""
+        size = self.position.size
+        cash = self.broker.getcash()
+        if not size:
+            return cash
         commission = self.broker.getcommissioninfo(self.data).p.commission
-        return self.data.open[0] * (1 + self.broker.p.slip_perc) * (1 + commission) * (1 + 1e-9)
+        slip = self.broker.p.slip_perc
+        price = self.data.open[0] * (1 - slip if size > 0 else 1 + slip)
+        return cash + size * price - abs(size) * price * commission
+
+    def _units(self, budget: float) -> float:
+        """Units ``budget`` buys at this open (worst case: slippage and commission included):
+        fractional, or rounded down to whole shares or lots of ``lot_size``."""
+        commission = self.broker.getcommissioninfo(self.data).p.commission
+        per_unit = self.data.open[0] * (1 + self.broker.p.slip_perc) * (1 + commission)
+        if self.p.sizing == "fractional":
+            return budget / (per_unit * (1 + 1e-9))
+        lot = 1 if self.p.sizing == "shares" else self.p.lot_size
+        return math.floor(budget / per_unit / lot) * lot
 
     def _remember(self, order: bt.Order | None, decision: int, reason: str) -> None:
         if order is not None:

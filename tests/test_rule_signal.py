@@ -78,8 +78,8 @@ def test_a_rule_trades_at_the_default_threshold(tmp_path):
 
 
 @pytest.mark.parametrize(("rule", "message"), [
-    (lambda values: np.full(len(values), 2), "must give -1, 0 or 1"),
-    (lambda values: np.ones(3), "must give -1, 0 or 1 per row"),
+    (lambda values: np.full(len(values), 2), "must give -1, 0, 1 or NaN"),
+    (lambda values: np.ones(3), "must give -1, 0, 1 or NaN per row"),
 ])
 def test_a_broken_rule_fails_clearly(daily_bars, rule, message):
     class Broken(RSIRule):
