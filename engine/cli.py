@@ -153,6 +153,12 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: the run folder keeps what was written and its run.json says "
               "'incomplete'; run again to start afresh", file=sys.stderr)
         return 130
+    if len(result.rejected):
+        counts = result.rejected.groupby("strategy").size()
+        print(f"WARNING: the broker refused {len(result.rejected)} order(s) ("
+              + ", ".join(f"{name}: {n}" for name, n in counts.items())
+              + f"); those strategies stayed as they were. See "
+              f"{result.folder / 'rejected_orders.csv'} and the report.\n")
     print(format_comparison(result.comparison))
     print(f"\nrun folder: {result.folder}")
     print(f"report:     {result.report}")

@@ -16,7 +16,7 @@ from xai_backtest.reports.significance import EdgeTest, edge_over_benchmark
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.strategies.backtest import BacktestResult
 
-__all__ = ["write_run_report"]
+__all__ = ["rejected_orders", "write_run_report"]
 
 BENCHMARK = "buy_and_hold"
 
@@ -30,14 +30,29 @@ def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, Back
     models = [_model_report(folder, name, decisions[name], labels) for name, labels in
               truth.items() if labels.notna().any()]
     bars = results[BENCHMARK].equity.index
+    strategy = config.strategy
+    sizing = {"fractional": "fractional units", "shares": "whole shares",
+              "lots": f"lots of {strategy.lot_size}"}[strategy.sizing]
     subtitle = (f"{len(bars):,} bars from {bars[0]:%Y-%m-%d} to {bars[-1]:%Y-%m-%d}; "
                 f"config {config.hash()}; costs {config.costs.commission:.2%} commission + "
-                f"{config.costs.slippage:.2%} slippage")
+                f"{config.costs.slippage:.2%} slippage; decisions at a bar's close fill at "
+                f"the next open, sized in {sizing} at {strategy.position_size:.2%} of the "
+                "equity left after any exit at that open")
     inputs = ReportInputs(title=f"{config.name}", subtitle=subtitle, comparison=comparison,
                           edges=_edges(results, list(decisions), config.seed),
-                          equity=equity,
-                          trades=trades, models=models, tearsheets=tearsheets)
+                          equity=equity, trades=trades, models=models, tearsheets=tearsheets,
+                          rejected=rejected_orders(results))
     return write_report(folder / "report.html", inputs)
+
+
+def rejected_orders(results: Mapping[str, BacktestResult]) -> pd.DataFrame:
+    """Every order the broker refused, of every strategy, in time order."""
+    frames = [r.rejected.assign(strategy=name) for name, r in results.items()
+              if len(r.rejected)]
+    columns = ["strategy", "time", "bar", "status", "size", "reason"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns].sort_values("time", kind="stable")
 
 
 def _edges(results: Mapping[str, BacktestResult], signals: list[str],

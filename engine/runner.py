@@ -25,7 +25,7 @@ from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.data_feeds.sessions import SESSIONS
 from xai_backtest.engine.config import ConfigError, RunConfig, SignalConfig
 from xai_backtest.engine.data import load_market_data
-from xai_backtest.engine.report import write_run_report
+from xai_backtest.engine.report import rejected_orders, write_run_report
 from xai_backtest.engine.seeding import seed_everything
 from xai_backtest.engine.stopwatch import Stopwatch
 from xai_backtest.explainers.base import Explanation, explanation_id
@@ -67,6 +67,7 @@ class RunResult:
     signals: dict[str, SignalFrame]
     explanations: dict[str, Explanation]
     models: dict[str, WalkForwardSignal]
+    rejected: pd.DataFrame
     seconds: float
 
     @property
@@ -181,9 +182,12 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
         for strategy, when in zip(trades["strategy"], trades["entry_decision_time"],
                                   strict=True)]
     equity = pd.DataFrame({name: r.equity for name, r in results.items()})
+    rejected = rejected_orders(results)
     with watch.stage("write outputs"):
         comparison = _write_outputs(folder, trades, explanations, equity, results, decisions,
                                     trade_logs)
+        atomic_write(folder / "rejected_orders.csv",
+                     lambda tmp: rejected.to_csv(tmp, index=False))
     with watch.stage("tearsheets"):
         tearsheets = _write_tearsheets(folder, config, results, decisions) \
             if config.tearsheet else {}
@@ -203,7 +207,7 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
                   data_hash=content_hash(data.bars, data.headlines)[:16])
     return RunResult(folder=folder, config=config, comparison=comparison, trades=trades,
                      equity=equity, signals=decisions, explanations=explanations,
-                     models=models, seconds=seconds)
+                     models=models, rejected=rejected, seconds=seconds)
 
 
 def _write_outputs(folder: Path, trades: pd.DataFrame, explanations: dict[str, Explanation],

@@ -53,6 +53,8 @@ class ReportInputs:
     models: Sequence[ModelReport] = ()
     tearsheets: Mapping[str, str] = field(default_factory=dict)
     benchmark: str = "buy_and_hold"
+    #: orders the broker refused: strategy, time, status, size, reason
+    rejected: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def write_report(path: str | Path, inputs: ReportInputs) -> Path:
@@ -61,6 +63,7 @@ def write_report(path: str | Path, inputs: ReportInputs) -> Path:
     body = "\n".join([
         f"<header><h1>{_e(inputs.title)}</h1><p class=sub>{_e(inputs.subtitle)}</p></header>",
         _nav(),
+        _rejected_section(inputs.rejected),
         _comparison_section(inputs),
         _equity_section(inputs, colors),
         _models_section(inputs.models),
@@ -79,6 +82,20 @@ def _nav() -> str:
     links = [("comparison", "Signals vs buy-and-hold"), ("equity", "Equity"),
              ("models", "Model quality"), ("trades", "Trade explorer")]
     return "<nav>" + " ".join(f"<a href='#{a}'>{t}</a>" for a, t in links) + "</nav>"
+
+
+def _rejected_section(rejected: pd.DataFrame) -> str:
+    """A warning at the top of the page listing every order the broker refused."""
+    if rejected.empty:
+        return ""
+    rows = "".join(f"<tr><td>{_e(r.strategy)}</td><td>{_e(str(r.time))}</td>"
+                   f"<td>{_e(r.status)}</td><td class=num>{r.size:.6g}</td>"
+                   f"<td>{_e(r.reason)}</td></tr>" for r in rejected.itertuples())
+    return (f"<section id=rejected class=warning><h2>{len(rejected)} order(s) refused by the "
+            "broker</h2><p>These orders did not fill, so the strategy stayed as it was; the "
+            "results below include that.</p><table><thead><tr><th>strategy</th><th>time</th>"
+            "<th>status</th><th>size</th><th>reason</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table></section>")
 
 
 def _comparison_section(inputs: ReportInputs) -> str:
@@ -281,6 +298,7 @@ _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;
 max-width:1200px;padding:0 18px 60px;color:#1f2328}
 header h1{margin:18px 0 0;font-size:22px}.sub{color:#57606a;margin:2px 0 10px}
+.warning{border:2px solid #cf222e;background:#fff5f5;padding:4px 12px;margin:10px 0}
 nav{position:sticky;top:0;background:#fff;padding:8px 0;border-bottom:1px solid #d0d7de;z-index:2}
 nav a{margin-right:16px;color:#0969da;text-decoration:none}
 h2{margin-top:28px;border-bottom:1px solid #d0d7de;padding-bottom:4px}

@@ -19,7 +19,8 @@ __all__ = ["BacktestResult", "run_strategy"]
 
 @dataclass(frozen=True)
 class BacktestResult:
-    """Equity and exposure at each bar close, fills and rejected orders of one strategy run.
+    """Equity and exposure at each bar close, fills and refused orders of one strategy run
+    (``rejected``: time, bar, broker status such as Margin, signed size, reason).
 
     ``fills`` has one row per executed order: time, bar, signed size, price, commission,
     the causing decision's row, the reason, and the slippage paid against the bar's open.
@@ -65,7 +66,9 @@ def run_strategy(name: str, bars: pd.DataFrame, signals: SignalFrame | None,
                  pd.DatetimeIndex([], tz=index.tz))
     opens = bars["open"].to_numpy()[fills["bar"].to_numpy(dtype=int)]
     fills["slippage"] = (fills["price"] - opens).abs() * fills["size"].abs()
-    rejected = pd.DataFrame(record.rejected, columns=["bar", "status"])
+    rejected = pd.DataFrame(record.rejected, columns=["bar", "status", "size", "reason"])
+    rejected.insert(0, "time", index[rejected["bar"].to_numpy(dtype=int)] if len(rejected)
+                    else pd.DatetimeIndex([], tz=index.tz))
     return BacktestResult(name=name, equity=equity, exposure=exposure, fills=fills,
                           rejected=rejected, cash=cash)
 

@@ -26,7 +26,7 @@ class FillRecorder(bt.Analyzer):
         self.equity: list[float] = []
         self.exposure: list[bool] = []
         self.fills: list[Fill] = []
-        self.rejected: list[tuple[int, str]] = []
+        self.rejected: list[tuple[int, str, float, str]] = []  # bar, status, size, reason
         self._decision = -1
 
     def next(self) -> None:
@@ -44,4 +44,5 @@ class FillRecorder(bt.Analyzer):
                                    decision=int(order.info.get("decision", self._decision)),
                                    reason=str(order.info.get("reason", "strategy"))))
         elif order.status in (order.Canceled, order.Margin, order.Rejected):
-            self.rejected.append((bar, order.getstatusname()))
+            self.rejected.append((bar, order.getstatusname(), float(order.created.size),
+                                  str(order.info.get("reason", "strategy"))))

@@ -85,7 +85,7 @@ class SignalStrategy(bt.Strategy):
         self.fills: list[Fill] = []
         self.equity: list[float] = []
         self.exposure: list[bool] = []
-        self.rejected: list[tuple[int, str]] = []
+        self.rejected: list[tuple[int, str, float, str]] = []  # bar, status, size, reason
         self._target = 0
         self._pending: tuple[int, int, str] | None = None  # target, decision row, reason
         self._fraction = self.p.position_size  # of equity, for the pending entry
@@ -221,5 +221,6 @@ class SignalStrategy(bt.Strategy):
                                    commission=order.executed.comm, decision=decision,
                                    reason=reason))
         elif order.status in (order.Canceled, order.Margin, order.Rejected):
-            self._reasons.pop(order.ref, None)
-            self.rejected.append((len(self.data) - 1, order.getstatusname()))
+            _, reason = self._reasons.pop(order.ref, (-1, "order"))
+            self.rejected.append((len(self.data) - 1, order.getstatusname(),
+                                  float(order.created.size), reason))
