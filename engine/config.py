@@ -172,8 +172,18 @@ class StrategyConfig(BaseModel):
 
 
 class CostsConfig(_Frozen):
+    """Costs of every order (strategies/costs.py); all are stated in the report."""
+
     commission: float = Field(0.0005, ge=0.0, lt=0.1, description="fraction of traded value")
-    slippage: float = Field(0.0002, ge=0.0, lt=0.1, description="fraction of the fill price")
+    slippage: float = Field(0.0002, ge=0.0, lt=0.1, description="fraction of the fill price, "
+                            "against the order, within the bar's high-low range")
+    spread: float = Field(0.0, ge=0.0, lt=0.1, description="bid-ask spread as a fraction of "
+                          "price; half is paid on each side")
+    per_share: float = Field(0.0, ge=0.0, description="cash per unit traded")
+    per_order: float = Field(0.0, ge=0.0, description="fixed cash per order")
+    minimum: float = Field(0.0, ge=0.0, description="least cost of an order")
+    borrow_fee: float = Field(0.0, ge=0.0, lt=1.0, description="annual rate on short "
+                              "positions (calendar days x entry notional x rate / 365)")
 
 
 #: strategies the run adds itself; no signal may take their names

@@ -15,6 +15,7 @@ from xai_backtest.reports.model_quality import classification_quality, confusion
 from xai_backtest.reports.significance import EdgeTest, edge_over_benchmark
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.strategies.backtest import BacktestResult
+from xai_backtest.strategies.costs import Costs
 
 __all__ = ["rejected_orders", "write_run_report"]
 
@@ -34,8 +35,8 @@ def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, Back
     sizing = {"fractional": "fractional units", "shares": "whole shares",
               "lots": f"lots of {strategy.lot_size}"}[strategy.sizing]
     subtitle = (f"{len(bars):,} bars from {bars[0]:%Y-%m-%d} to {bars[-1]:%Y-%m-%d}; "
-                f"config {config.hash()}; costs {config.costs.commission:.2%} commission + "
-                f"{config.costs.slippage:.2%} slippage; decisions at a bar's close fill at "
+                f"config {config.hash()}; costs {Costs(**config.costs.model_dump()).describe()}; "
+                "decisions at a bar's close fill at "
                 f"the next open, sized in {sizing} at {strategy.position_size:.2%} of the "
                 "equity left after any exit at that open")
     inputs = ReportInputs(title=f"{config.name}", subtitle=subtitle, comparison=comparison,

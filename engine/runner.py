@@ -264,7 +264,7 @@ def _backtest_all(config: RunConfig, bars: pd.DataFrame, decisions: dict[str, Si
                   progress: bool) -> dict[str, BacktestResult]:
     """Each signal's strategy, then the references: always long on the first signal's
     decision times (same strategy rules), always flat, and buy-and-hold."""
-    costs = Costs(commission=config.costs.commission, slippage=config.costs.slippage)
+    costs = Costs(**config.costs.model_dump())
     strategy = config.strategy.strategy_class
     params = config.strategy.strategy_params()
     if "exit_time" in params and params["exit_time"] is None:

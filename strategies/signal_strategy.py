@@ -194,16 +194,21 @@ class SignalStrategy(bt.Strategy):
         cash = self.broker.getcash()
         if not size:
             return cash
-        commission = self.broker.getcommissioninfo(self.data).p.commission
         slip = self.broker.p.slip_perc
         price = self.data.open[0] * (1 - slip if size > 0 else 1 + slip)
-        return cash + size * price - abs(size) * price * commission
+        fee = self.broker.getcommissioninfo(self.data).getcommission(size, price)
+        return cash + size * price - fee
 
     def _units(self, budget: float) -> float:
-        """Units ``budget`` buys at this open (worst case: slippage and commission included):
+        """Units ``budget`` buys at this open (worst case: slippage and every cost included):
         fractional, or rounded down to whole shares or lots of ``lot_size``."""
-        commission = self.broker.getcommissioninfo(self.data).p.commission
-        per_unit = self.data.open[0] * (1 + self.broker.p.slip_perc) * (1 + commission)
+        costs = self.broker.getcommissioninfo(self.data).p
+        rate = costs.commission + getattr(costs, "half_spread", 0.0)
+        per_unit = (self.data.open[0] * (1 + self.broker.p.slip_perc) * (1 + rate)
+                    + getattr(costs, "per_share", 0.0))
+        budget -= max(getattr(costs, "per_order", 0.0), getattr(costs, "minimum", 0.0))
+        if budget <= 0:
+            return 0.0
         if self.p.sizing == "fractional":
             return budget / (per_unit * (1 + 1e-9))
         lot = 1 if self.p.sizing == "shares" else self.p.lot_size
