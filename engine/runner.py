@@ -233,7 +233,9 @@ def _ensemble(config: RunConfig) -> Ensemble | None:
     spec = config.ensemble
     if spec is None:
         return None
-    return Ensemble(method=spec.method, threshold=config.strategy.threshold, margin=spec.margin)
+    own = {s.name: s.threshold for s in config.signals if s.threshold is not None}
+    return Ensemble(method=spec.method, threshold=config.strategy.threshold, margin=spec.margin,
+                    thresholds=own)  # members vote with the thresholds they trade with
 
 
 def _explain_ensemble(ensemble: Ensemble, ballot: Ballot,

@@ -3,7 +3,8 @@
 It learns nothing and sees no data: it reads the members' ``SignalFrame``s. At each
 time any member decides, every member's latest decision at or before that time
 counts (a member that has not decided yet abstains). A member *votes* its
-direction when its probability clears ``threshold``, else it abstains.
+direction when its probability clears its own threshold (``thresholds[name]``, the one it
+trades with; default ``threshold``), else it abstains.
 
 * ``vote``: long (short) when more than half of the members vote long (short).
 * ``mean``: the mean of ``direction * probability`` over members; long (short) when it is
@@ -16,7 +17,7 @@ carries the explanations of the members that voted with it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -48,6 +49,7 @@ class Ensemble:
     method: Literal["vote", "mean"] = "vote"
     threshold: float = 0.5
     margin: float = 0.1
+    thresholds: Mapping[str, float] = field(default_factory=dict)
 
     def ballot(self, members: Mapping[str, SignalFrame]) -> Ballot:
         """Every member's latest decision at each time any member decides, and its vote."""
@@ -64,7 +66,8 @@ class Ensemble:
         for name in members:
             direction = view[(name, "direction")].fillna(0).astype(float)
             probability = view[(name, "probability")].fillna(0).astype(float)
-            votes[name] = np.where(probability >= self.threshold, direction * probability, 0.0)
+            bar = self.thresholds.get(name, self.threshold)
+            votes[name] = np.where(probability >= bar, direction * probability, 0.0)
         return Ballot(tuple(members), view, pd.DataFrame(votes, index=times))
 
     def combine(self, ballot: Ballot) -> SignalFrame:

@@ -33,6 +33,16 @@ def test_majority_vote_with_carried_member_decisions():
     assert frame["probability"].tolist() == pytest.approx([1.0, 2 / 3, 1 / 3, 2 / 3])
 
 
+def test_members_vote_with_the_thresholds_they_trade_with():
+    # b trades at 0.4, so its 0.4 short at t2 is a vote (not an abstention): a short, b
+    # short, c long -> short; with c's own bar at 0.6, c's 0.55 at t2 abstains too
+    ensemble = Ensemble("vote", thresholds={"b": 0.4, "c": 0.6})
+    ballot = ensemble.ballot(MEMBERS)
+    assert ballot.votes["b"].iloc[2] == pytest.approx(-0.4)
+    assert ballot.votes["c"].iloc[2] == 0.0
+    assert ensemble.combine(ballot).frame["direction"].iloc[2] == -1
+
+
 def test_mean_of_confidence():
     ensemble = Ensemble("mean", margin=0.1)
     frame = ensemble.combine(ensemble.ballot(MEMBERS)).frame
