@@ -10,7 +10,8 @@ price reachable without filling on a bar's own close), or at the open of the nex
 bar after a bar closes beyond ``stop_loss`` / ``take_profit`` (fractions of the
 entry fill price). ``exit_time=None`` means the session close, taken as the latest
 bar time of day seen on earlier days (the strategy never sees the session
-calendar); set it explicitly when the data starts on the first traded day. A
+calendar), so no entry is made on the first day, whose close is not known yet; set
+``exit_time`` to trade it. A
 position never survives the day: if the session has no bar at or after
 ``exit_time``, it is closed at the next bar's open, and an entry that would fill on
 a later day than its decision is dropped. Exits are recorded with decision row -1
@@ -79,9 +80,10 @@ class IntradayStrategy(SignalStrategy):
         now = self.data.datetime.datetime(0)
         exit_time = self._exit_time(now)
         if self._pending is not None and self._pending[1] >= 0 and (
-                self._decided_on != now.date() or now.time() >= exit_time):
-            self._pending = None  # the entry would fill after its day's exit time
-            self.dropped_entries += 1
+                self._decided_on != now.date() or now.time() >= exit_time
+                or exit_time == time.max):
+            self._pending = None  # the entry would fill after its day's exit time, or on a
+            self.dropped_entries += 1  # day whose close is not known yet (the first one)
         if self.position.size and (now.date() != self._entry_day
                                    or now.time() >= exit_time):
             self._pending = (0, -1, "exit time")

@@ -72,9 +72,11 @@ def test_stop_loss_and_take_profit_exit_at_the_next_open(bars):
 
 def test_default_exit_time_is_learned_from_earlier_days(bars):
     fills = run(bars, decisions(bars, [1] * 6), exit_time=None).fills
-    exits = fills.iloc[1::2]
-    assert exits["time"].iloc[0].time() == time(9, 16)  # first day: close unknown yet
-    assert (exits["time"].iloc[1:].dt.time == time(15, 30)).all()
+    entries, exits = fills.iloc[::2], fills.iloc[1::2]
+    first_day = bars.index[0].date()
+    assert (entries["time"].dt.date != first_day).all()  # its close is unknown: no entry
+    assert len(exits) == 5 and (exits["time"].dt.time == time(15, 30)).all()
+    assert (entries["time"].dt.date.to_numpy() == exits["time"].dt.date.to_numpy()).all()
 
 
 def test_an_entry_never_fills_on_the_next_day(bars):
