@@ -11,9 +11,10 @@ from xai_backtest.engine.config import RunConfig
 from xai_backtest.reports.calibration import calibration_table, render_calibration
 from xai_backtest.reports.html_report import ModelReport, ReportInputs, write_report
 from xai_backtest.reports.metrics import daily_returns
-from xai_backtest.reports.model_quality import classification_quality, confusion
+from xai_backtest.reports.model_quality import Quality, classification_quality, confusion
 from xai_backtest.reports.significance import EdgeTest, edge_over_benchmark
 from xai_backtest.signals.base import SignalFrame
+from xai_backtest.signals.labels import LABEL_BASES, direction_labels
 from xai_backtest.strategies.backtest import BacktestResult
 from xai_backtest.strategies.costs import Costs
 
@@ -26,15 +27,15 @@ def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, Back
                      equity: pd.DataFrame, decisions: Mapping[str, SignalFrame],
                      truth: Mapping[str, pd.Series],
                      trades: pd.DataFrame, comparison: pd.DataFrame,
-                     tearsheets: Mapping[str, str]) -> Path:
+                     tearsheets: Mapping[str, str], bars: pd.DataFrame) -> Path:
     """Write ``folder/report.html``: comparison, edges, model quality, equity, trades."""
-    models = [_model_report(folder, name, decisions[name], labels) for name, labels in
-              truth.items() if labels.notna().any()]
-    bars = results[BENCHMARK].equity.index
+    models = [_model_report(folder, name, decisions[name], labels, bars)
+              for name, labels in truth.items() if labels.notna().any()]
+    times = results[BENCHMARK].equity.index
     strategy = config.strategy
     sizing = {"fractional": "fractional units", "shares": "whole shares",
               "lots": f"lots of {strategy.lot_size}"}[strategy.sizing]
-    subtitle = (f"{len(bars):,} bars from {bars[0]:%Y-%m-%d} to {bars[-1]:%Y-%m-%d}; "
+    subtitle = (f"{len(times):,} bars from {times[0]:%Y-%m-%d} to {times[-1]:%Y-%m-%d}; "
                 f"config {config.hash()}; costs {Costs(**config.costs.model_dump()).describe()}; "
                 "decisions at a bar's close fill at "
                 f"the next open, sized in {sizing} at {strategy.position_size:.2%} of the "
@@ -66,8 +67,24 @@ def _edges(results: Mapping[str, BacktestResult], signals: list[str],
                                    seed=seed) for n, r in returns.items()}
 
 
+def direction_quality(decisions: SignalFrame, bars: pd.DataFrame) -> dict[str, Quality]:
+    """Accuracy of the up/down decisions under each direction label, beside the majority
+    baseline; empty for signals with other classes (the five trends)."""
+    frame = decisions.frame
+    if not set(frame["label"]) <= {"up", "down"}:
+        return {}
+    out = {}
+    for basis in LABEL_BASES:
+        truth = direction_labels(bars, basis).reindex(frame.index)
+        known = truth.notna().to_numpy()
+        if known.any():
+            out[basis] = classification_quality(truth[known], frame["label"][known],
+                                                ["down", "up"])
+    return out
+
+
 def _model_report(folder: Path, name: str, decisions: SignalFrame,
-                  truth: pd.Series) -> ModelReport:
+                  truth: pd.Series, bars: pd.DataFrame) -> ModelReport:
     joined = decisions.frame[["label"]].join(truth.rename("truth"), how="inner").dropna()
     classes = sorted(set(joined["truth"]) | set(joined["label"]))
     figure = f"figures/calibration-{name}.png"
@@ -78,4 +95,5 @@ def _model_report(folder: Path, name: str, decisions: SignalFrame,
                        quality=classification_quality(joined["truth"], joined["label"],
                                                       classes),
                        confusion=confusion(joined["truth"], joined["label"], classes),
-                       calibration_figure=figure)
+                       calibration_figure=figure,
+                       by_label=direction_quality(decisions, bars))

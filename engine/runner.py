@@ -194,7 +194,7 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
     with watch.stage("report"):
         truth = {name: model.labels(data) for name, model in models.items()}
         write_run_report(folder, config, results, equity, decisions, truth, trades,
-                         comparison, tearsheets)
+                         comparison, tearsheets, bars)
     seconds = time.perf_counter() - started
     _write_status(folder, config, "complete", seconds=round(seconds, 3),
                   stages=watch.rounded(), peak_memory_mb=round(peak_memory_mb(), 1),

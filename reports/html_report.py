@@ -38,6 +38,8 @@ class ModelReport:
     quality: Quality
     confusion: pd.DataFrame
     calibration_figure: str | None = None
+    #: accuracy of the up/down decisions under each direction label, with its baseline
+    by_label: Mapping[str, Quality] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -142,9 +144,24 @@ def _models_section(models: Sequence[ModelReport]) -> str:
             f"<tr><th>always '{_e(q.majority_class)}'</th><td>{q.majority_accuracy:.1%}</td>"
             f"<td></td><td></td><td>{q.majority_f1:.1%}</td></tr></tbody></table>"
             f"<p class=note>{q.n} out-of-sample decisions; precision, recall and F1 are "
-            f"macro-averaged over classes.</p>"
+            f"macro-averaged over classes.</p>{_by_label_html(m.by_label)}"
             f"<div class=pair>{_confusion_html(m.confusion)}{figure}</div></div>")
     return f"<section id=models><h2>Model quality</h2>{''.join(blocks)}</section>"
+
+
+_LABEL_WORDS = {"open_to_open": "the return a trade earns (open t+1 to open t+2)",
+                "close_to_close": "close to close (close t to close t+1)"}
+
+
+def _by_label_html(by_label: Mapping[str, Quality]) -> str:
+    if not by_label:
+        return ""
+    rows = "".join(f"<tr><th>{_e(_LABEL_WORDS.get(basis, basis))}</th><td>{q.accuracy:.1%}</td>"
+                   f"<td>{q.majority_accuracy:.1%} (always '{_e(q.majority_class)}')</td>"
+                   f"<td>{q.n}</td></tr>" for basis, q in by_label.items())
+    return ("<table class=metrics><caption>direction accuracy under each label</caption>"
+            "<thead><tr><th>label</th><th>accuracy</th><th>majority baseline</th>"
+            f"<th>decisions</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
 def _confusion_html(confusion: pd.DataFrame) -> str:
