@@ -104,6 +104,7 @@ class WalkForwardConfig(_Frozen):
 
 #: typed strategy keys; each is passed to a strategy class that declares it in ``params``
 _STRATEGY_KEYS = ("threshold", "allow_short", "position_size", "sizing", "lot_size",
+                  "position_cash",
                   "exit_time", "stop_loss",
                   "take_profit", "trailing_stop", "target_volatility", "volatility_lookback",
                   "bars_per_year", "close_at_end")
@@ -127,6 +128,9 @@ class StrategyConfig(BaseModel):
         "fractional", description="fractional units (fine for indices), whole shares, or lots "
         "of lot_size; rounded down so an order never needs more cash than there is")
     lot_size: int = Field(1, ge=1, description="units per lot for sizing 'lots'")
+    position_cash: float | None = Field(None, gt=0.0, description="a fixed cash amount per "
+                                        "position instead of position_size of equity (at most "
+                                        "the equity)")
     exit_time: time | None = Field(None, description="intraday: close positions at the open of "
                                    "the first bar at or after this exchange time (default: the "
                                    "session close of data.session)")

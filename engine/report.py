@@ -35,11 +35,13 @@ def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, Back
     strategy = config.strategy
     sizing = {"fractional": "fractional units", "shares": "whole shares",
               "lots": f"lots of {strategy.lot_size}"}[strategy.sizing]
+    amount = (f"{strategy.position_size:.2%} of the equity left after any exit at that open"
+              if strategy.position_cash is None else
+              f"{strategy.position_cash:,.2f} (or the equity left after any exit, if less)")
     subtitle = (f"{len(times):,} bars from {times[0]:%Y-%m-%d} to {times[-1]:%Y-%m-%d}; "
                 f"config {config.hash()}; costs {Costs(**config.costs.model_dump()).describe()}; "
                 "decisions at a bar's close fill at "
-                f"the next open, sized in {sizing} at {strategy.position_size:.2%} of the "
-                "equity left after any exit at that open")
+                f"the next open, sized in {sizing} at {amount}")
     inputs = ReportInputs(title=f"{config.name}", subtitle=subtitle, comparison=comparison,
                           edges=_edges(results, list(decisions), config.seed),
                           equity=equity, trades=trades, models=models, tearsheets=tearsheets,

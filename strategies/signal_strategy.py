@@ -10,7 +10,8 @@ cheat-on-open), so decisions never trade on the bar that produced them. A revers
 cash left after the close. With ``close_at_end`` a position still open is closed at the
 last bar's open (backtesting.py's ``finalize_trades``); by default it is marked at the
 last close. ``sizing`` is ``fractional`` units (indices), whole
-``shares`` or ``lots`` of ``lot_size``, each worth ``position_size`` of equity at most.
+``shares`` or ``lots`` of ``lot_size``, worth ``position_size`` of equity, or a fixed
+``position_cash`` amount (at most the equity).
 Every fill is recorded with the decision row that caused it.
 
 Optional risk rules, checked at each bar's close while a position is open and filled
@@ -65,6 +66,7 @@ class SignalStrategy(bt.Strategy):
         ("position_size", 1.0),
         ("sizing", "fractional"),
         ("lot_size", 1),
+        ("position_cash", None),
         ("stop_loss", None),
         ("take_profit", None),
         ("trailing_stop", None),
@@ -78,7 +80,8 @@ class SignalStrategy(bt.Strategy):
         if self.p.sizing not in ("fractional", "shares", "lots") or self.p.lot_size < 1:
             raise ValueError(f"sizing must be 'fractional', 'shares' or 'lots' (with lot_size "
                              f">= 1), got {self.p.sizing!r} and lot_size {self.p.lot_size}")
-        for name in ("stop_loss", "take_profit", "trailing_stop", "target_volatility"):
+        for name in ("stop_loss", "take_profit", "trailing_stop", "target_volatility",
+                     "position_cash"):
             value = getattr(self.p, name)
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be a positive fraction such as 0.05, got {value}")
@@ -181,7 +184,10 @@ class SignalStrategy(bt.Strategy):
             self._remember(self.close(), decision, f"{reason}: exit")
         self._best = math.nan
         if target:
-            size = self._units(self._fraction * equity)
+            budget = self._fraction * equity
+            if self.p.position_cash is not None:
+                budget = min(self.p.position_cash, equity)
+            size = self._units(budget)
             if size > 0:
                 order = self.buy(size=size) if target > 0 else self.sell(size=size)
                 self._remember(order, decision, f"{reason}: entry")

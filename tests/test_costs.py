@@ -77,3 +77,15 @@ def test_the_report_states_every_cost():
                  "0.01 per unit", "1 per order", "at least 2 per order",
                  "3.00% a year borrow fee on shorts"):
         assert part in text
+
+
+def test_a_fixed_cash_amount_per_position():
+    index = pd.bdate_range("2021-03-01", periods=len(OPENS), tz="UTC")
+    opens = np.asarray(OPENS)
+    bars = pd.DataFrame({"open": opens, "high": opens, "low": opens, "close": opens,
+                         "volume": 1.0}, index=index)
+    signals = SignalFrame.up_down("c", index[:1], up=np.array([True]), score=np.ones(1),
+                                  probability=np.ones(1))
+    result = run_strategy("c", bars, signals, costs=Costs(0, 0), cash=10_000.0,
+                          sizing="shares", position_cash=2_550.0)
+    assert result.fills["size"].tolist() == [25]  # floor(2,550 / 100)
