@@ -23,10 +23,12 @@ Downloader = Callable[..., pd.DataFrame]
 
 
 def cache_path(cache_dir: str | Path, symbol: str, interval: str, start: date | None,
-               end: date | None) -> Path:
-    """Cache file of one request: ``<dir>/<symbol>_<interval>_<start>_<end>.parquet``."""
+               end: date | None, auto_adjust: bool = False) -> Path:
+    """Cache file of one request: ``<dir>/<symbol>_<interval>_<start>_<end>[_adj].parquet``."""
     safe = re.sub(r"[^A-Za-z0-9.-]", "_", symbol)
-    return Path(cache_dir) / f"{safe}_{interval}_{start or 'first'}_{end or 'last'}.parquet"
+    suffix = "_adj" if auto_adjust else ""
+    return Path(cache_dir) / (f"{safe}_{interval}_{start or 'first'}_{end or 'last'}"
+                              f"{suffix}.parquet")
 
 
 def _default_download(**kwargs: Any) -> pd.DataFrame:
@@ -38,15 +40,17 @@ def _default_download(**kwargs: Any) -> pd.DataFrame:
 def load_yfinance(symbol: str, start: date | None = None, end: date | None = None,
                   interval: str = "1d", *, tz: str = "America/New_York",
                   cache_dir: str | Path = ".cache/yfinance", offline: bool = False,
+                  auto_adjust: bool = False,
                   download: Downloader | None = None) -> pd.DataFrame:
     """Validated bars of ``symbol``; read from the cache when present, else downloaded and cached.
 
     yfinance does not raise when Yahoo is unreachable: it prints errors and returns
     an empty frame. That case becomes a ``DataError`` saying the network is
-    unreachable and how to work offline. ``download`` replaces ``yfinance.download``
-    (for tests).
+    unreachable and how to work offline. ``auto_adjust`` asks yfinance for prices adjusted
+    for dividends and splits (a total-return series); by default they are not adjusted
+    for dividends. ``download`` replaces ``yfinance.download`` (for tests).
     """
-    path = cache_path(cache_dir, symbol, interval, start, end)
+    path = cache_path(cache_dir, symbol, interval, start, end, auto_adjust)
     source = f"yfinance {symbol} {interval}"
     if path.exists():
         return validate_bars(pd.read_parquet(path), f"{source} (cache {path})")
@@ -58,7 +62,8 @@ def load_yfinance(symbol: str, start: date | None = None, end: date | None = Non
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
         raw = (download or _default_download)(
             tickers=symbol, start=start, end=None if end is None else end + pd.Timedelta(days=1),
-            interval=interval, auto_adjust=False, progress=False, multi_level_index=False)
+            interval=interval, auto_adjust=auto_adjust, progress=False,
+            multi_level_index=False)
     if raw is None or raw.empty:
         said = printed.getvalue().strip().splitlines()
         detail = f" (yfinance said: {said[-1][:200]})" if said else ""

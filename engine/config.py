@@ -81,6 +81,12 @@ class DataConfig(_Frozen):
     end: date | None = Field(None, description="last date to use (inclusive)")
     cache_dir: str = Field(".cache/yfinance", description="yfinance Parquet cache folder")
     offline: bool = Field(False, description="yfinance: use the cache only, never download")
+    auto_adjust: bool = Field(False, description="yfinance: prices adjusted for dividends and "
+                              "splits (total return) instead of price-only")
+    price_basis: Literal["auto", "price", "total_return"] = Field(
+        "auto", description="whether the bars are price-only or dividend-adjusted, as the "
+        "report states it; auto: samples are price-only, yfinance follows auto_adjust, files "
+        "are reported as not stated")
     headlines: HeadlinesConfig | None = Field(None, description="headlines for news signals")
 
     @model_validator(mode="after")

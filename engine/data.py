@@ -20,9 +20,23 @@ from xai_backtest.data_feeds.sessions import (
 from xai_backtest.data_feeds.yahoo import load_yfinance
 from xai_backtest.engine.config import DataConfig, HeadlinesConfig
 
-__all__ = ["load_market_data"]
+__all__ = ["load_market_data", "price_basis"]
 
 _SAMPLE_SYMBOLS = {"sp500": "^GSPC", "nasdaq": "^IXIC"}
+
+
+def price_basis(config: DataConfig) -> str:
+    """The bars' price basis in words, for the report."""
+    basis = config.price_basis
+    if basis == "auto":
+        if config.source == "sample":
+            basis = "price"
+        elif config.source == "yfinance":
+            basis = "total_return" if config.auto_adjust else "price"
+        else:
+            return "price basis not stated (set data.price_basis: price or total_return)"
+    return {"price": "price-only bars (no dividends: returns understate a holder's)",
+            "total_return": "dividend-adjusted bars (total return)"}[basis]
 
 
 def load_market_data(config: DataConfig) -> tuple[MarketData, list[CleaningReport]]:
@@ -38,7 +52,7 @@ def load_market_data(config: DataConfig) -> tuple[MarketData, list[CleaningRepor
     else:
         bars = load_yfinance(config.symbol, config.start, config.end, config.interval,
                              tz=config.tz or "America/New_York", cache_dir=config.cache_dir,
-                             offline=config.offline)
+                             offline=config.offline, auto_adjust=config.auto_adjust)
         symbol, source = config.symbol, f"yfinance {config.symbol}"
     if config.session != "none":
         bars = align_to_close(bars, SESSIONS[config.session], config.bar_label, source)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from xai_backtest.engine.config import RunConfig
+from xai_backtest.engine.data import price_basis
 from xai_backtest.reports.calibration import calibration_table, render_calibration
 from xai_backtest.reports.html_report import ModelReport, ReportInputs, write_report
 from xai_backtest.reports.metrics import daily_returns
@@ -41,7 +42,7 @@ def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, Back
     subtitle = (f"{len(times):,} bars from {times[0]:%Y-%m-%d} to {times[-1]:%Y-%m-%d}; "
                 f"config {config.hash()}; costs {Costs(**config.costs.model_dump()).describe()}; "
                 "decisions at a bar's close fill at "
-                f"the next open, sized in {sizing} at {amount}")
+                f"the next open, sized in {sizing} at {amount}; {price_basis(config.data)}")
     inputs = ReportInputs(title=f"{config.name}", subtitle=subtitle, comparison=comparison,
                           edges=_edges(results, list(decisions), config.seed),
                           equity=equity, trades=trades, models=models, tearsheets=tearsheets,

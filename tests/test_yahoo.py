@@ -55,3 +55,33 @@ def test_offline_mode_without_cache(tmp_path):
     with pytest.raises(DataError, match="offline mode and no cache file"):
         load_yfinance("AAPL", cache_dir=tmp_path, offline=True,
                       download=lambda **k: pytest.fail("must not download offline"))
+
+
+def test_adjusted_prices_are_an_option_with_their_own_cache(tmp_path):
+    asked = []
+
+    def download(**kwargs):
+        asked.append(kwargs["auto_adjust"])
+        frame = _yahoo_frame()
+        if kwargs["auto_adjust"]:  # yfinance then returns dividend-adjusted OHLC
+            frame[["Open", "High", "Low", "Close"]] *= 0.98
+        return frame
+
+    raw = load_yfinance("SPY", date(2015, 1, 1), date(2015, 1, 9), cache_dir=tmp_path,
+                        download=download)
+    adjusted = load_yfinance("SPY", date(2015, 1, 1), date(2015, 1, 9), cache_dir=tmp_path,
+                             auto_adjust=True, download=download)
+    assert asked == [False, True]
+    assert (adjusted["close"] < raw["close"]).all()
+    assert cache_path(tmp_path, "SPY", "1d", date(2015, 1, 1), date(2015, 1, 9), True).exists()
+
+
+def test_the_report_states_the_price_basis():
+    from xai_backtest.engine.config import DataConfig
+    from xai_backtest.engine.data import price_basis
+
+    assert price_basis(DataConfig()).startswith("price-only")
+    assert "total return" in price_basis(DataConfig(source="yfinance", auto_adjust=True))
+    assert "not stated" in price_basis(DataConfig(source="file", path="x.csv"))
+    assert "total return" in price_basis(DataConfig(source="file", path="x.csv",
+                                                    price_basis="total_return"))
