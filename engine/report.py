@@ -26,12 +26,12 @@ BENCHMARK = "buy_and_hold"
 
 def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, BacktestResult],
                      equity: pd.DataFrame, decisions: Mapping[str, SignalFrame],
-                     truth: Mapping[str, pd.Series],
+                     truth: Mapping[str, tuple[pd.Series, pd.Series]],
                      trades: pd.DataFrame, comparison: pd.DataFrame,
                      tearsheets: Mapping[str, str], bars: pd.DataFrame) -> Path:
     """Write ``folder/report.html``: comparison, edges, model quality, equity, trades."""
-    models = [_model_report(folder, name, decisions[name], labels, bars)
-              for name, labels in truth.items() if labels.notna().any()]
+    models = [_model_report(folder, name, decisions[name], scored, trained, bars)
+              for name, (scored, trained) in truth.items() if scored.notna().any()]
     times = results[BENCHMARK].equity.index
     strategy = config.strategy
     sizing = {"fractional": "fractional units", "shares": "whole shares",
@@ -86,8 +86,10 @@ def direction_quality(decisions: SignalFrame, bars: pd.DataFrame) -> dict[str, Q
     return out
 
 
-def _model_report(folder: Path, name: str, decisions: SignalFrame,
-                  truth: pd.Series, bars: pd.DataFrame) -> ModelReport:
+def _model_report(folder: Path, name: str, decisions: SignalFrame, truth: pd.Series,
+                  trained: pd.Series, bars: pd.DataFrame) -> ModelReport:
+    """Scored on every decision (``truth``); where the signal trains on a subset of days
+    (``trained`` labels), the score on that subset is a second, labelled number."""
     joined = decisions.frame[["label"]].join(truth.rename("truth"), how="inner").dropna()
     classes = sorted(set(joined["truth"]) | set(joined["label"]))
     figure = f"figures/calibration-{name}.png"
@@ -99,4 +101,16 @@ def _model_report(folder: Path, name: str, decisions: SignalFrame,
                                                       classes),
                        confusion=confusion(joined["truth"], joined["label"], classes),
                        calibration_figure=figure,
-                       by_label=direction_quality(decisions, bars))
+                       by_label={**direction_quality(decisions, bars),
+                                 **_subset_quality(decisions, truth, trained)})
+
+
+def _subset_quality(decisions: SignalFrame, truth: pd.Series,
+                    trained: pd.Series) -> dict[str, Quality]:
+    """Quality on the days that have a training label, when that is fewer than all."""
+    if trained.notna().sum() == truth.notna().sum():
+        return {}
+    joined = decisions.frame[["label"]].join(trained.rename("truth"), how="inner").dropna()
+    classes = sorted(set(joined["truth"]) | set(joined["label"]))
+    return {"only the days with a training label (e.g. a clear pattern)":
+            classification_quality(joined["truth"], joined["label"], classes)}

@@ -192,7 +192,8 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
         tearsheets = _write_tearsheets(folder, config, results, decisions) \
             if config.tearsheet else {}
     with watch.stage("report"):
-        truth = {name: model.labels(data) for name, model in models.items()}
+        truth = {name: (model.evaluation_labels(data), model.labels(data))
+                 for name, model in models.items()}
         write_run_report(folder, config, results, equity, decisions, truth, trades,
                          comparison, tearsheets, bars)
     seconds = time.perf_counter() - started

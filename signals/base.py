@@ -188,6 +188,12 @@ class Signal(ABC):
         ``None`` where ``data`` ends before the label is known). For evaluation and
         training only, never a feature."""
 
+    def evaluation_labels(self, data: MarketData) -> pd.Series:
+        """The true class of every decision time, to score what was traded; by default
+        ``labels``. A signal that trains on a subset (the five trends without "no trend"
+        days) returns every decision's outcome here."""
+        return self.labels(data)
+
     # -- persistence ------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
         """Fitted tensors and arrays kept out of the JSON header; override for modules

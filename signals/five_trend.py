@@ -147,6 +147,11 @@ class FiveTrendDNN(Signal):
             labels = labels.where(labels != NONE, None)
         return labels.reindex(self.decision_times(data))
 
+    def evaluation_labels(self, data: MarketData) -> pd.Series:
+        """Every decision's pattern, "none" included: the strategy trades on every day."""
+        labels = trend_labels(data.bars["close"], self.horizon, self.min_range, self.min_fit)
+        return labels.reindex(self.decision_times(data))
+
     def training_samples(self, history: MarketData) -> tuple[pd.DataFrame, np.ndarray]:
         """Unscaled inputs and class indices of the labelled decision times of ``history``
         (every label window ends inside ``history``)."""

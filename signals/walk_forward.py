@@ -111,6 +111,9 @@ class WalkForwardSignal(Signal):
     def labels(self, data: MarketData) -> pd.Series:
         return self.base.labels(data)
 
+    def evaluation_labels(self, data: MarketData) -> pd.Series:
+        return self.base.evaluation_labels(data)
+
     def fit(self, data: MarketData) -> Self:
         times = self.base.decision_times(data)
         self.folds_ = walk_forward_folds(times, scheme=self.scheme, min_train=self.min_train,

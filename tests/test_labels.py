@@ -41,3 +41,23 @@ def test_the_report_scores_decisions_under_both_labels(bars):
     assert scores["open_to_open"].majority_accuracy == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="label basis"):
         direction_labels(bars, "high_to_low")
+
+
+def test_five_trend_is_scored_on_every_decision_with_none_counted():
+    from tests.conftest import make_daily_bars
+    from xai_backtest.data_feeds.market_data import MarketData
+    from xai_backtest.engine.report import _subset_quality
+    from xai_backtest.signals.five_trend import FiveTrendDNN
+
+    data = MarketData(make_daily_bars(300))
+    signal = FiveTrendDNN()
+    scored, trained = signal.evaluation_labels(data), signal.labels(data)
+    assert (scored == "none").sum() > 0  # days without a clear pattern are outcomes too
+    assert trained[scored == "none"].isna().all()  # ...that training leaves out
+    assert trained.notna().sum() < scored.notna().sum()
+    index = scored.dropna().index
+    decisions = SignalFrame("five_trend", pd.DataFrame({
+        "known_at": index, "score": 0.0, "label": "upward", "probability": 0.5,
+        "direction": 1, "fold": -1}, index=index))
+    (quality,) = _subset_quality(decisions, scored, trained).values()
+    assert quality.n == int(trained.notna().sum())
