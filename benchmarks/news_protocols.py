@@ -133,9 +133,11 @@ _QUALITY_HEAD = ["| model | n | accuracy | precision | recall | F1 (macro) | maj
 def walk_forward(data: MarketData, min_train: int, retrain_every: int,
                  lines: list[str]) -> None:
     """(b2): walk-forward signals, their quality, the backtest and LIME per trade."""
-    models = {"news_lstm": WalkForwardSignal(_model(), min_train=min_train,
-                                             retrain_every=retrain_every, progress=False),
-              "vader": WalkForwardSignal(VaderSentiment(), min_train=min_train,
+    models = {"news_lstm": WalkForwardSignal(_model(label_basis="close_to_close"),
+                                             min_train=min_train, retrain_every=retrain_every,
+                                             progress=False),
+              "vader": WalkForwardSignal(VaderSentiment(label_basis="close_to_close"),
+                                         min_train=min_train,
                                          retrain_every=retrain_every, progress=False)}
     decisions, seconds = {}, {}
     for name, model in models.items():

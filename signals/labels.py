@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-__all__ = ["LABEL_BASES", "direction_labels", "next_bar_direction"]
+__all__ = ["LABEL_BASES", "LabelBasis", "direction_labels", "label_reach"]
 
 LabelBasis = Literal["open_to_open", "close_to_close"]
 LABEL_BASES: tuple[LabelBasis, ...] = ("open_to_open", "close_to_close")
@@ -35,6 +35,6 @@ def direction_labels(bars: pd.DataFrame, basis: LabelBasis, horizon: int = 1) ->
     return label
 
 
-def next_bar_direction(bars: pd.DataFrame, horizon: int = 1) -> pd.Series:
-    """``close_to_close`` labels (the training label of the daily direction signals)."""
-    return direction_labels(bars, "close_to_close", horizon)
+def label_reach(basis: LabelBasis, horizon: int = 1) -> int:
+    """How many bars after the decision its label reads (for ``label_end_``)."""
+    return horizon + 1 if basis == "open_to_open" else horizon

@@ -18,7 +18,7 @@ import pandas as pd
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import Signal, SignalFrame
-from xai_backtest.signals.labels import next_bar_direction
+from xai_backtest.signals.labels import LabelBasis, direction_labels, label_reach
 
 __all__ = ["MACrossover"]
 
@@ -28,9 +28,11 @@ class MACrossover(Signal):
 
     name = "ma_crossover"
 
-    def __init__(self, fast: int = 50, slow: int = 200) -> None:
+    def __init__(self, fast: int = 50, slow: int = 200,
+                 label_basis: LabelBasis = "open_to_open") -> None:
         self.fast = fast
         self.slow = slow
+        self.label_basis = label_basis
 
     def _averages(self, bars: pd.DataFrame) -> pd.DataFrame:
         if not 1 <= self.fast < self.slow:
@@ -46,8 +48,9 @@ class MACrossover(Signal):
         return pd.DatetimeIndex(data.bars.index[self.slow - 1:])
 
     def labels(self, data: MarketData) -> pd.Series:
-        """``up`` when the next bar closes above this bar's close, else ``down``."""
-        return next_bar_direction(data.bars).reindex(self.decision_times(data))
+        """Direction after each decision under ``label_basis`` (signals/labels.py): by
+        default the return a next-open trade earns, open t+1 to open t+2."""
+        return direction_labels(data.bars, self.label_basis).reindex(self.decision_times(data))
 
     def fit(self, history: MarketData) -> Self:
         averages = self._averages(history.bars)
@@ -63,7 +66,8 @@ class MACrossover(Signal):
         self.n_train_ = int(known.sum())
         self.train_start_ = history.bars.index[0]
         self.train_end_ = history.bars.index[-1]
-        self.label_end_ = history.bars.index[np.flatnonzero(known)[-1] + self.slow]
+        last = np.flatnonzero(known)[-1] + self.slow - 1
+        self.label_end_ = history.bars.index[last + label_reach(self.label_basis)]
         return self
 
     def predict(self, data: MarketData) -> SignalFrame:

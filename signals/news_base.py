@@ -9,30 +9,22 @@ of one decision are aggregated by the signal (mean of per-headline scores).
 them (``SignalStrategy`` holds on bars without a decision), i.e. the last news
 day's call is carried forward without decay until news arrives again.
 
-The label of a decision at bar ``t`` is the direction of the next session,
-``up`` when the close of bar ``t+1`` is above the close of ``t`` (the session the
-trade is held in; the fill is at the open of ``t+1``).
+The label of a decision at bar ``t`` follows the signal's ``label_basis``: by default
+``open_to_open``, the return the trade earns (filled at the open of ``t+1``, held to the
+open of ``t+2``); ``close_to_close`` (close ``t`` to close ``t+1``, the papers' "next day"
+label) includes the overnight gap that a next-open fill never earns.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from xai_backtest.data_feeds.headlines import decision_bars
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.signals.base import Signal
+from xai_backtest.signals.labels import LabelBasis, direction_labels, label_reach
 
-__all__ = ["NewsSignal", "next_session_direction"]
-
-
-def next_session_direction(bars: pd.DataFrame) -> pd.Series:
-    """``up``/``down`` for each bar by the next close; ``None`` at the last bar."""
-    close = bars["close"]
-    after = close.shift(-1)
-    label = pd.Series(np.where(after > close, "up", "down"), index=bars.index, dtype=object)
-    label[after.isna()] = None
-    return label
+__all__ = ["NewsSignal"]
 
 
 class NewsSignal(Signal):
@@ -52,15 +44,17 @@ class NewsSignal(Signal):
         times = pd.DatetimeIndex(self.day_headlines(data)["decision_time"].unique())
         return times.sort_values().rename("decision_time")
 
+    label_basis: LabelBasis
+
     def labels(self, data: MarketData) -> pd.Series:
-        """Next-session direction at each decision time (see the module docstring)."""
-        return next_session_direction(data.bars).reindex(self.decision_times(data))
+        """Direction after each decision time (see the module docstring)."""
+        return direction_labels(data.bars, self.label_basis).reindex(self.decision_times(data))
 
     def training_headlines(self, history: MarketData) -> pd.DataFrame:
         """Headlines of ``history`` whose decision has a known label, with column ``label``;
         sets ``train_start_``, ``train_end_`` and ``label_end_``."""
         headlines = self.day_headlines(history)
-        labels = next_session_direction(history.bars)
+        labels = direction_labels(history.bars, self.label_basis)
         headlines = headlines.assign(label=labels.reindex(
             pd.DatetimeIndex(headlines["decision_time"])).to_numpy())
         headlines = headlines[headlines["label"].notna()]
@@ -73,5 +67,5 @@ class NewsSignal(Signal):
         last = index.get_loc(headlines["decision_time"].max())
         self.train_start_ = index[0]
         self.train_end_ = index[-1]
-        self.label_end_ = index[last + 1]
+        self.label_end_ = index[last + label_reach(self.label_basis)]
         return headlines

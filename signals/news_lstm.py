@@ -28,6 +28,7 @@ import pandas as pd
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import SignalFrame
+from xai_backtest.signals.labels import LabelBasis
 from xai_backtest.signals.news_base import NewsSignal
 from xai_backtest.signals.text import Vocabulary
 from xai_backtest.signals.vader import VADER_FEATURES, vader_scores
@@ -46,8 +47,10 @@ class NewsLSTM(NewsSignal):
                  use_vader: bool = True, finance_lexicon: bool = False, epochs: int = 10,
                  batch_size: int = 64, learning_rate: float = 1e-3, patience: int = 2,
                  validation: float = 0.15, lime_samples: int = 500, lime_headlines: int = 1,
-                 lime_words: int = 8, seed: int | None = None) -> None:
+                 lime_words: int = 8, label_basis: LabelBasis = "open_to_open",
+                 seed: int | None = None) -> None:
         self.max_words = max_words
+        self.label_basis = label_basis
         self.max_len = max_len
         self.embedding_dim = embedding_dim
         self.filters = filters

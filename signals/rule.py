@@ -36,7 +36,7 @@ import pandas as pd
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import Signal, SignalFrame
-from xai_backtest.signals.labels import next_bar_direction
+from xai_backtest.signals.labels import direction_labels
 
 __all__ = ["RuleSignal"]
 
@@ -127,4 +127,4 @@ class RuleSignal(Signal):
         return out
 
     def labels(self, data: MarketData) -> pd.Series:
-        return next_bar_direction(data.bars).reindex(self.decision_times(data))
+        return direction_labels(data.bars, "open_to_open").reindex(self.decision_times(data))

@@ -4,9 +4,10 @@
 
 ``features(bars)`` returns one row per bar, each from that bar and earlier ones only
 (the contract check catches anything else); by default a few return, volatility and
-moving-average features. The label is the direction of the close ``horizon`` bars
-later; training rows whose label would reach past the history are left out, so a
-walk-forward fold never trains on its test block. Each decision is explained by SHAP
+moving-average features. The label is the direction over ``horizon`` bars under
+``label_basis`` (by default the return a next-open trade earns); training rows whose
+label would reach past the history are left out, so a walk-forward fold never trains
+on its test block. Each decision is explained by SHAP
 chosen for the model (trees, linear, else permutation; see explainers/sklearn_shap.py),
 additivity checked. The fitted estimator is saved with skops, which loads only
 trusted types (its defaults, scikit-learn's own classes and ``trusted_types``; no
@@ -27,7 +28,7 @@ import pandas as pd
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import ModelFileError, Signal, SignalFrame
-from xai_backtest.signals.labels import next_bar_direction
+from xai_backtest.signals.labels import LabelBasis, direction_labels, label_reach
 
 __all__ = ["SklearnSignal", "default_features"]
 
@@ -71,11 +72,13 @@ class SklearnSignal(Signal):
 
     def __init__(self, model: Any = None, features: Features | str | None = None,
                  model_params: dict[str, Any] | None = None, horizon: int = 1,
-                 background: int = 50, seed: int | None = 0) -> None:
+                 label_basis: LabelBasis = "open_to_open", background: int = 50,
+                 seed: int | None = 0) -> None:
         self.model = model
         self.features = features
         self.model_params = model_params
         self.horizon = horizon
+        self.label_basis = label_basis
         self.background = background
         self.seed = seed
 
@@ -113,7 +116,8 @@ class SklearnSignal(Signal):
         return pd.DatetimeIndex(self._matrix(data.bars).index)
 
     def labels(self, data: MarketData) -> pd.Series:
-        return next_bar_direction(data.bars, self.horizon).reindex(self.decision_times(data))
+        labels = direction_labels(data.bars, self.label_basis, self.horizon)
+        return labels.reindex(self.decision_times(data))
 
     def fit(self, history: MarketData) -> Self:
         x = self._matrix(history.bars)
@@ -132,7 +136,8 @@ class SklearnSignal(Signal):
         bars = history.bars.index
         self.train_start_ = bars[0]
         self.train_end_ = bars[-1]
-        self.label_end_ = bars[bars.get_loc(x.index[-1]) + self.horizon]
+        self.label_end_ = bars[bars.get_loc(x.index[-1])
+                               + label_reach(self.label_basis, self.horizon)]
         return self
 
     def predict(self, data: MarketData) -> SignalFrame:

@@ -25,6 +25,7 @@ import pandas as pd
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import SignalFrame
+from xai_backtest.signals.labels import LabelBasis
 from xai_backtest.signals.news_base import NewsSignal
 from xai_backtest.signals.text import tokenize
 
@@ -135,9 +136,11 @@ class VaderSentiment(NewsSignal):
 
     name = "vader"
 
-    def __init__(self, finance_lexicon: bool = False, regularization: float = 1.0) -> None:
+    def __init__(self, finance_lexicon: bool = False, regularization: float = 1.0,
+                 label_basis: LabelBasis = "open_to_open") -> None:
         self.finance_lexicon = finance_lexicon
         self.regularization = regularization
+        self.label_basis = label_basis
 
     def _day_features(self, headlines: pd.DataFrame) -> pd.DataFrame:
         scores = vader_scores(headlines["text"].tolist(), self.finance_lexicon)

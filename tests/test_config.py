@@ -39,7 +39,8 @@ def test_defaults_are_resolved_and_hash_is_stable():
     assert config.to_dict()["signals"][0] == {"kind": "ma_crossover", "name": "ma_crossover",
                                               "walk_forward": None,
                                               "threshold": None,
-                                              "fast": 50, "slow": 200}
+                                              "fast": 50, "slow": 200,
+                                              "label_basis": "open_to_open"}
     assert config.hash() == build_config(config.to_dict()).hash()
     assert config.hash() != build_config({"costs": {"slippage": 0.0}}).hash()
 

@@ -12,16 +12,21 @@ def test_contract(daily_bars, tmp_path):
     check_signal(lambda: MACrossover(fast=5, slow=20), MarketData(daily_bars), folder=tmp_path)
 
 
-def test_probabilities_are_training_hit_rates(daily_bars):
+@pytest.mark.parametrize(("basis", "start", "end"), [
+    ("open_to_open", lambda b: b["open"].shift(-1), lambda b: b["open"].shift(-2)),
+    ("close_to_close", lambda b: b["close"], lambda b: b["close"].shift(-1)),
+])
+def test_probabilities_are_training_hit_rates(daily_bars, basis, start, end):
     data = MarketData(daily_bars)
-    signal = MACrossover(fast=5, slow=20).fit(data)
+    signal = MACrossover(fast=5, slow=20, label_basis=basis).fit(data)
     close = daily_bars["close"]
     fast, slow = close.rolling(5).mean(), close.rolling(20).mean()
-    rose = close.shift(-1) > close
-    valid = slow.notna() & close.shift(-1).notna()
+    rose = end(daily_bars) > start(daily_bars)
+    valid = slow.notna() & end(daily_bars).notna()
     up = (fast > slow) & valid
     expected = ((rose & up).sum() + 1) / (up.sum() + 2)
     assert signal.p_up_ == pytest.approx(expected, abs=1e-12)
+    assert signal.label_end_ == daily_bars.index[-1]  # the last label reads the last bar
 
 
 def test_explanation_parts_add_up_to_the_score(daily_bars):

@@ -108,7 +108,7 @@ def test_a_signal_registered_in_process_is_named_like_a_built_in():
 
     register_signal("my_registered_crossover", Registered)
     assert build_config({"signals": [{"kind": "my_registered_crossover"}]}).signals[0].params \
-        == {"fast": 50, "slow": 200}
+        == {"fast": 50, "slow": 200, "label_basis": "open_to_open"}
     with pytest.raises(ComponentError, match="built-in"):
         register_signal("ma_crossover", Registered)
 

@@ -52,7 +52,8 @@ def planted_bars(n: int = 500) -> pd.DataFrame:
 ])
 def test_each_model_gets_its_shap_explainer_and_the_values_add_up(model, method):
     data = MarketData(planted_bars(400))
-    signal = SklearnSignal(model=model, features=planted_features, background=30).fit(
+    signal = SklearnSignal(model=model, features=planted_features, background=30,
+                           label_basis="close_to_close").fit(
         data.until(data.bars.index[300]))
     at = list(signal.predict(data).frame.index[-20:])
     explanations = signal.explain(data, at)
