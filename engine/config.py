@@ -81,6 +81,9 @@ class DataConfig(_Frozen):
     end: date | None = Field(None, description="last date to use (inclusive)")
     cache_dir: str = Field(".cache/yfinance", description="yfinance Parquet cache folder")
     offline: bool = Field(False, description="yfinance: use the cache only, never download")
+    shortable: bool = Field(True, description="false for an instrument or account that "
+                            "cannot be sold short (a cash account); a strategy with allow_short "
+                            "is then refused before any work")
     auto_adjust: bool = Field(False, description="yfinance: prices adjusted for dividends and "
                               "splits (total return) instead of price-only")
     price_basis: Literal["auto", "price", "total_return"] = Field(

@@ -42,6 +42,7 @@ from xai_backtest.storage.cache import content_hash
 from xai_backtest.strategies import BuyAndHold, Costs, SignalStrategy
 from xai_backtest.strategies.backtest import BacktestResult, run_strategy
 from xai_backtest.strategies.references import always_long
+from xai_backtest.strategies.signal_strategy import StrategyDataError
 
 __all__ = ["RunResult", "run_backtest"]
 
@@ -137,6 +138,10 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
     with watch.stage("load data"):
         data, cleaning = (data, []) if data is not None else load_market_data(config.data)
     strategy = config.strategy.strategy_class
+    if config.strategy.allow_short and not config.data.shortable:
+        raise StrategyDataError("strategy.allow_short is true, but data.shortable is false "
+                                "(this instrument or account cannot be sold short); set "
+                                "allow_short: false, or shortable: true if it can")
     check = getattr(strategy, "check_tradable", None)
     if check is not None:
         check(data.bars, config.strategy.strategy_params())

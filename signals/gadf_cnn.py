@@ -12,12 +12,15 @@ Two kinds of window share the encoder, network and explainer:
   missing minutes is longer than ``max_fill``; otherwise the day is skipped and
   counted, as are sessions that end inside the first hour. Label ``"tradable"``
   (default): the session's last close is above the close at the decision, which is
-  what a trader entering after the first hour can earn. Label ``"paper"``: the last
+  what a trader entering after the first hour can earn (``"close_to_close"`` is the same
+  here). Label ``"paper"``: the last
   close is above the session's first open, the paper's definition, which partly
   overlaps the input window and so flatters accuracy.
 * ``frequency="daily"``: the last ``window`` daily closes, decided at that close.
-  ``"tradable"``: the next close is above this close; ``"paper"``: the next session
-  closes above its open.
+  ``"tradable"``: the next open-to-open return is positive (open t+1 to open t+2, what
+  a position filled at the next open and held a day earns); ``"close_to_close"``: the
+  next close is above this close (which includes the overnight gap a next-open fill
+  never earns); ``"paper"``: the next session closes above its open.
 
 Classes are ``up`` and ``down``; ``score`` is P(up). Images need no scaler (each
 window is rescaled over itself), so nothing is learned from outside the training
@@ -74,7 +77,8 @@ class GADFCNN(Signal):
 
     def __init__(self, frequency: Literal["minute", "daily"] = "minute", window: int = 60,
                  session: Literal["NSE", "NYSE"] = "NSE",
-                 label: Literal["tradable", "paper"] = "tradable", max_fill: int = 5,
+                 label: Literal["tradable", "close_to_close", "paper"] = "tradable",
+                 max_fill: int = 5,
                  gasf: bool = False, architecture: Literal["small", "resnet18"] = "small",
                  filters: int = 16, dropout: float = 0.3, epochs: int = 30,
                  batch_size: int = 32, learning_rate: float = 0.001,
@@ -103,7 +107,8 @@ class GADFCNN(Signal):
     # -- checks ----------------------------------------------------------------------------
     def _check_params(self) -> None:
         choices = {"frequency": ("minute", "daily"), "session": tuple(SESSIONS),
-                   "label": ("tradable", "paper"), "architecture": ("small", "resnet18"),
+                   "label": ("tradable", "close_to_close", "paper"),
+                   "architecture": ("small", "resnet18"),
                    "cam_layer": ("last", "first")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -212,18 +217,24 @@ class GADFCNN(Signal):
         close = bars["close"].to_numpy(dtype=np.float64)
         pos = found.positions
         if self.frequency == "daily":
+            opens = bars["open"].to_numpy(dtype=np.float64)
+            reach = 2 if self.label == "tradable" else 1
+            end = np.minimum(pos + reach, len(close) - 1)
             nxt = np.minimum(pos + 1, len(close) - 1)
-            known = pos + 1 < len(close)
-            base = close[pos] if self.label == "tradable" else bars["open"].to_numpy()[nxt]
-            up = close[nxt] > base
-            return np.where(known, up.astype(np.int64), -1), nxt
+            if self.label == "tradable":
+                up = opens[end] > opens[nxt]
+            elif self.label == "close_to_close":
+                up = close[nxt] > close[pos]
+            else:
+                up = close[nxt] > opens[nxt]
+            return np.where(pos + reach < len(close), up.astype(np.int64), -1), end
         session = SESSIONS[self.session]
         local = bars.index.tz_convert(session.tz)
         codes, _ = pd.factorize(local.normalize())
         last_of_day = np.r_[np.flatnonzero(np.diff(codes)), len(codes) - 1]
         end = last_of_day[codes[pos]]
         complete = (end < len(close) - 1) | (local[end].time >= session.close)
-        if self.label == "tradable":
+        if self.label != "paper":  # the first hour's close: where an entry can start
             base = close[pos]
         else:
             starts = np.r_[0, np.flatnonzero(np.diff(codes)) + 1]

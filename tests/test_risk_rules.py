@@ -92,3 +92,11 @@ def test_an_intraday_strategy_on_daily_bars_is_refused_before_any_work(tmp_path)
     with pytest.raises(StrategyDataError, match="bars are daily"):
         run_backtest(config, progress=False)
     assert not (tmp_path / "runs").exists()  # refused before fitting or any run folder
+
+
+def test_shorts_where_the_account_cannot_short_are_refused_before_any_work(tmp_path):
+    config = build_config({"strategy": {"allow_short": True}, "data": {"shortable": False},
+                           "output_dir": str(tmp_path / "runs"), "cache_dir": None})
+    with pytest.raises(StrategyDataError, match="cannot be sold short"):
+        run_backtest(config, progress=False)
+    assert not (tmp_path / "runs").exists()
