@@ -159,7 +159,7 @@ def _by_label_html(by_label: Mapping[str, Quality]) -> str:
     rows = "".join(f"<tr><th>{_e(_LABEL_WORDS.get(basis, basis))}</th><td>{q.accuracy:.1%}</td>"
                    f"<td>{q.majority_accuracy:.1%} (always '{_e(q.majority_class)}')</td>"
                    f"<td>{q.n}</td></tr>" for basis, q in by_label.items())
-    return ("<table class=metrics><caption>direction accuracy under each label</caption>"
+    return ("<table class=metrics><caption>accuracy under other labels and subsets</caption>"
             "<thead><tr><th>label</th><th>accuracy</th><th>majority baseline</th>"
             f"<th>decisions</th></tr></thead><tbody>{rows}</tbody></table>")
 
