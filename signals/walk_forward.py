@@ -7,7 +7,8 @@ block a fresh clone of the signal is fitted on the bars strictly before
 decisions of a block come only from a model that never saw them. Labels that
 would need bars at or after ``train_end`` cannot be computed from that history,
 so samples whose label window reaches the test block are purged by
-construction; each fold model records ``label_end_`` to prove it.
+construction; each fold model records ``label_end_``, and the trainer checks at run
+time that it ends before the fold's cut (``LookAheadError`` naming signal and fold).
 """
 
 from __future__ import annotations
@@ -26,9 +27,13 @@ from xai_backtest.signals.base import Signal, SignalFrame, library_versions
 from xai_backtest.storage.cache import DiskCache, content_hash
 from xai_backtest.storage.code_hash import SourceUnavailableError, code_fingerprint
 
-__all__ = ["Fold", "WalkForwardSignal", "walk_forward_folds"]
+__all__ = ["Fold", "LookAheadError", "WalkForwardSignal", "walk_forward_folds"]
 
 Scheme = Literal["expanding", "rolling"]
+
+
+class LookAheadError(ValueError):
+    """A fold model used data at or after its fold's cut."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,14 @@ class WalkForwardSignal(Signal):
         for fold in tqdm(self.folds_, desc=f"walk-forward {self.name}", unit="fold",
                          disable=not self.progress, leave=False):
             history = data.between(fold.train_start, fold.train_end)
-            self.models_.append(self._fit_fold(history, cache, code))
+            model = self._fit_fold(history, cache, code)
+            if not model.label_end_ < fold.train_end:
+                raise LookAheadError(
+                    f"signal {self.name!r}, fold {fold.number}: a training label reads the bar "
+                    f"at {model.label_end_}, at or after the fold's cut {fold.train_end} (the "
+                    "test block starts at or after it); its labels must be computed from the "
+                    "history given to fit only")
+            self.models_.append(model)
         self.cache_hits_ = cache.hits if cache else 0
         self.cache_misses_ = cache.misses if cache else len(self.folds_)  # models fitted
         self.train_start_ = self.folds_[0].train_start

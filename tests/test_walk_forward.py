@@ -85,3 +85,24 @@ def test_walk_forward_has_no_look_ahead(daily_bars):
     before = make().fit(data).predict(data).frame
     after = make().fit(perturb_after(data, cut)).predict(perturb_after(data, cut)).frame
     pd.testing.assert_frame_equal(before[before.index < cut], after[after.index < cut])
+
+
+def test_a_fold_whose_labels_reach_the_test_block_is_refused_at_run_time(daily_bars):
+    from xai_backtest.data_feeds.market_data import MarketData
+    from xai_backtest.signals.ma_crossover import MACrossover
+    from xai_backtest.signals.walk_forward import LookAheadError, WalkForwardSignal
+
+    class Leaky(MACrossover):
+        """Claims (as a leaky labeller would) that its labels read the bar at the cut."""
+
+        name = "leaky"
+
+        def fit(self, history):
+            super().fit(history)
+            self.label_end_ = history.bars.index[-1] + pd.Timedelta(days=1)
+            return self
+
+    signal = WalkForwardSignal(Leaky(fast=5, slow=20), min_train=100, retrain_every=100,
+                               progress=False)
+    with pytest.raises(LookAheadError, match="signal 'leaky', fold 0"):
+        signal.fit(MarketData(daily_bars))
