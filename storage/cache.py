@@ -1,12 +1,14 @@
 """On-disk cache of expensive pure steps, keyed by a content hash of their inputs.
 
-Entries are written atomically and carry the SHA-256 of their bytes; a read whose
-bytes do not match (a truncated or edited file) is treated as a miss, removed, and
-recomputed, with a warning.
+Entries are renamed into place whole and carry the SHA-256 of their bytes (a stamp
+file inside the entry); a read whose bytes do not match (a truncated or edited file) is
+treated as a miss, moved aside, and recomputed, with a warning. The stamp is a
+checksum, not authentication: model files are loaded so that they cannot run code.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -60,16 +62,29 @@ def content_hash(*parts: Any) -> str:
     return digest.hexdigest()
 
 
+_STAMP = ".sha256"
+
+
 def _tree_hash(folder: Path) -> str:
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != _STAMP):
         digest.update(path.relative_to(folder).as_posix().encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
 
+def _intact(entry: Path) -> bool:
+    stamp = entry / _STAMP
+    return stamp.is_file() and stamp.read_text().strip() == _tree_hash(entry)
+
+
 class DiskCache:
-    """Folders under ``root/<namespace>/<key>/``, each verified by a hash of its files."""
+    """Folders under ``root/<namespace>/<key>/``, each verified by a hash of its files.
+
+    An entry is built in a private temporary folder, stamped with its hash, and renamed
+    into place in one step, so a reader sees a whole entry or none. When two processes
+    build one key at once, the first rename wins and the other keeps the winner's entry.
+    """
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -81,27 +96,33 @@ class DiskCache:
         """``load(folder)`` of the cached entry, building it with ``build(tmp_folder)`` first
         when absent or damaged."""
         entry = self.root / namespace / key
-        stamp = entry.with_suffix(".sha256")
-        if entry.is_dir() and stamp.is_file():
-            if stamp.read_text().strip() == _tree_hash(entry):
+        if entry.is_dir():
+            if _intact(entry):
                 self.hits += 1
                 return load(entry)
             warnings.warn(f"cache entry {entry} does not match its hash; rebuilding it",
                           stacklevel=2)
+            self._discard(entry)
         self.misses += 1
-        stamp.unlink(missing_ok=True)
-        shutil.rmtree(entry, ignore_errors=True)
         entry.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
         try:
             build(work / "entry")
-            digest = _tree_hash(work / "entry")
-            (work / "entry").rename(entry)  # fails if another process got there first
-            (work / "stamp").write_text(digest + "\n")
-            (work / "stamp").replace(stamp)
-        except OSError:
-            if not (entry.is_dir() and stamp.is_file()):
-                raise
+            (work / "entry" / _STAMP).write_text(_tree_hash(work / "entry") + "\n")
+            try:
+                (work / "entry").rename(entry)
+            except OSError:  # another process renamed its entry into place first
+                if not _intact(entry):
+                    raise
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return load(entry)
+
+    @staticmethod
+    def _discard(entry: Path) -> None:
+        """Move a damaged entry aside in one step (another reader may do the same), then
+        delete it."""
+        trash = Path(tempfile.mkdtemp(prefix=f".{entry.name}.damaged.", dir=entry.parent))
+        with contextlib.suppress(OSError):  # already moved by another process
+            entry.rename(trash / "entry")
+        shutil.rmtree(trash, ignore_errors=True)
