@@ -338,15 +338,42 @@ def build_config(payload: dict[str, Any], source: str = "config") -> RunConfig:
         raise ConfigError(f"{source}: {_describe(e)}") from e
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key written twice in one mapping (plain YAML keeps
+    the last silently: a threshold dropped, cash changed)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ConfigError(f"key {key!r} is written twice (lines {seen[key]} and "
+                                  f"{line}); keep one")
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
-    """Read a YAML run config; apply dotted-key ``overrides`` (``{"costs.slippage": 0}``)."""
+    """Read a YAML run config; apply dotted-key ``overrides`` (``{"costs.slippage": 0}``).
+    A key written twice, or a file with no keys, is refused."""
     path = Path(path)
     try:
-        payload = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        payload = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except FileNotFoundError as e:
         raise ConfigError(f"{path}: config file not found") from e
+    except IsADirectoryError as e:
+        raise ConfigError(f"{path}: is a folder; give the path of a YAML file") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); re-save "
+                          "it as UTF-8") from e
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from e
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML ({e})") from e
+    if payload is None:
+        raise ConfigError(f"{path}: the config is empty (no keys); write at least one key, "
+                          "or leave out --config to run the default")
     if not isinstance(payload, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
     return build_config(apply_overrides(payload, overrides or {}), str(path))

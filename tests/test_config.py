@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,24 @@ def test_cli_rejects_a_bad_config_before_any_work(tmp_path):
     assert proc.returncode == 2
     assert "no parameter 'treshold'; did you mean 'threshold'?" in proc.stderr
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("cash: 100000\nstrategy: {threshold: 0.6}\ncash: 5000\n",
+     "key 'cash' is written twice (lines 1 and 3)"),
+    ("strategy:\n  threshold: 0.6\n  threshold: 0.5\n", "key 'threshold' is written twice"),
+    ("# only a comment\n", "the config is empty"),
+])
+def test_duplicate_keys_and_empty_configs_are_refused(tmp_path, text, message):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(path)
+
+
+def test_unreadable_configs_fail_in_one_line(tmp_path):
+    (tmp_path / "latin1.yaml").write_bytes("name: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8 text"):
+        load_config(tmp_path / "latin1.yaml")
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config(tmp_path)
