@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as e:
         print(f"data error: {e}", file=sys.stderr)
         return 1
-    except StrategyDataError as e:
+    except (StrategyDataError, ConfigError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

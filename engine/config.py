@@ -276,15 +276,18 @@ class EnsembleConfig(_Frozen):
 class RunConfig(_Frozen):
     """One backtest run."""
 
-    name: str = Field("sp500-ma-crossover", description="run name, used in the folder name")
+    name: str = Field("sp500-ma-crossover", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
+                      description="run name, used in the folder name (letters, digits, '_', "
+                      "'-', '.'; no path separators, so runs stay inside output_dir)")
     data: DataConfig = DataConfig()
     signals: tuple[SignalConfig, ...] = (SignalConfig(kind="ma_crossover"),)
     ensemble: EnsembleConfig | None = Field(None, description="also trade a vote of the signals")
     walk_forward: WalkForwardConfig = WalkForwardConfig()
     strategy: StrategyConfig = StrategyConfig()
     costs: CostsConfig = CostsConfig()
-    cash: float = Field(100_000.0, gt=0, description="starting cash")
-    seed: int = Field(0, description="seed of every random number generator")
+    cash: float = Field(100_000.0, gt=0, allow_inf_nan=False, description="starting cash")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="seed of every random number "
+                      "generator (0 to 2**32 - 1)")
     threads: int = Field(1, ge=1, description="torch threads; results are bit-identical only "
                          "for the same number (it is part of the model cache key)")
     output_dir: str = Field("runs", description="parent folder of run folders")

@@ -95,14 +95,25 @@ def build_signal(spec: SignalConfig, config: RunConfig, progress: bool) -> WalkF
 
 
 def _run_folder(config: RunConfig) -> Path:
+    """A new folder ``<output_dir>/<time>-<name>[-n]``, created in one step (two runs
+    starting at once get different folders)."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    folder = Path(config.output_dir) / f"{stamp}-{config.name}"
-    suffix = 1
-    while folder.exists():
-        suffix += 1
-        folder = Path(config.output_dir) / f"{stamp}-{config.name}-{suffix}"
-    folder.mkdir(parents=True)
-    return folder
+    parent = Path(config.output_dir)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as e:
+        raise ConfigError(f"output_dir {parent} is a file; give a folder") from e
+    for suffix in range(1, 10_000):
+        folder = parent / (f"{stamp}-{config.name}" + (f"-{suffix}" if suffix > 1 else ""))
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        except PermissionError as e:
+            raise ConfigError(f"output_dir {parent} is not writable; choose another with "
+                              "--output-dir") from e
+        return folder
+    raise ConfigError(f"output_dir {parent}: too many runs named {config.name!r} this second")
 
 
 def peak_memory_mb() -> float:

@@ -98,3 +98,23 @@ def test_unreadable_configs_fail_in_one_line(tmp_path):
         load_config(tmp_path / "latin1.yaml")
     with pytest.raises(ConfigError, match="is a folder"):
         load_config(tmp_path)
+
+
+@pytest.mark.parametrize(("payload", "key"), [
+    ({"cash": float("inf")}, "cash"), ({"cash": float("nan")}, "cash"),
+    ({"seed": -1}, "seed"), ({"name": "../../escaped"}, "name"), ({"name": "a/b"}, "name"),
+])
+def test_values_that_would_run_wrong_are_refused(payload, key):
+    with pytest.raises(ConfigError, match=key):
+        build_config(payload)
+
+
+def test_concurrent_runs_get_their_own_folders_and_a_file_is_no_output_dir(tmp_path):
+    from xai_backtest.engine.runner import _run_folder
+
+    config = build_config({"output_dir": str(tmp_path / "runs"), "name": "same"})
+    folders = {_run_folder(config) for _ in range(50)}
+    assert len(folders) == 50 and all(f.parent == tmp_path / "runs" for f in folders)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="is a file"):
+        _run_folder(build_config({"output_dir": str(tmp_path / "file")}))
