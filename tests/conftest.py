@@ -42,3 +42,11 @@ def make_daily_bars(n: int = 600, seed: int = 0, start: str = "2015-01-02",
 @pytest.fixture
 def daily_bars() -> pd.DataFrame:
     return make_daily_bars()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that use the ``shared_data`` fixture carry the ``shared_data`` marker, so
+    ``-m "not shared_data"`` selects the tests that run on any machine."""
+    for item in items:
+        if "shared_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.shared_data)

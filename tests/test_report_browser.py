@@ -11,7 +11,6 @@ from xai_backtest.engine.config import load_config
 from xai_backtest.engine.runner import run_backtest
 
 ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -44,14 +43,13 @@ def page(report):
         browser.close()
 
 
-def test_comparison_and_trades_render(page):
+def test_comparison_and_trades_render(page, report):
     assert page.locator("#comparison-table").is_visible()
     headers = page.locator("#comparison-table thead th").all_inner_texts()
     assert {"ma_crossover", "buy_and_hold", "always_long", "always_flat"} <= set(headers)
     assert page.locator("#trade-table tbody tr").count() > 5
     assert page.locator("#equity-chart a.marker").count() > 0
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+    page.screenshot(path=str(report.parent / "report.png"), full_page=True)  # beside the run
 
 
 def test_explanation_figures_load(page):
