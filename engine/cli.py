@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     from xai_backtest.data_feeds.errors import DataError
     from xai_backtest.engine.runner import run_backtest
     from xai_backtest.reports.comparison import format_comparison
+    from xai_backtest.signals.walk_forward import WalkForwardError
     from xai_backtest.strategies.signal_strategy import StrategyDataError
 
     try:
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as e:
         print(f"data error: {e}", file=sys.stderr)
         return 1
-    except (StrategyDataError, ConfigError) as e:
+    except (StrategyDataError, ConfigError, WalkForwardError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

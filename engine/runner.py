@@ -156,14 +156,17 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
     check = getattr(strategy, "check_tradable", None)
     if check is not None:
         check(data.bars, config.strategy.strategy_params())
-    # the run folder appears only once the data loaded and the strategy can trade it
+    models = {spec.name: build_signal(spec, config, progress) for spec in config.signals}
+    for model in models.values():
+        model.plan(data)  # fold errors (too little data, absurd counts) before any output
+    # the run folder appears only once the data loaded, the strategy can trade it and the
+    # walk-forward folds can be built
     folder = _run_folder(config) if folder is None else _fresh_folder(Path(folder))
     atomic_write_text(folder / "config.yaml", config.to_yaml())
     atomic_write_text(folder / "config.sha256", config.hash() + "\n")
     _write_status(folder, config, "incomplete", started=datetime.now(UTC).isoformat())
     for report in cleaning:
         report.warn()
-    models = {spec.name: build_signal(spec, config, progress) for spec in config.signals}
     decisions = {}
     for name, model in models.items():
         with watch.stage(f"fit and predict {name}"):

@@ -27,9 +27,18 @@ from xai_backtest.signals.base import Signal, SignalFrame, library_versions
 from xai_backtest.storage.cache import DiskCache, content_hash
 from xai_backtest.storage.code_hash import SourceUnavailableError, code_fingerprint
 
-__all__ = ["Fold", "LookAheadError", "WalkForwardSignal", "walk_forward_folds"]
+__all__ = ["MAX_FOLDS", "Fold", "LookAheadError", "WalkForwardError", "WalkForwardSignal",
+           "walk_forward_folds"]
 
 Scheme = Literal["expanding", "rolling"]
+
+
+#: more folds than this is almost surely a mistake (minute bars under a daily config)
+MAX_FOLDS = 2_000
+
+
+class WalkForwardError(ValueError):
+    """Folds that cannot be built, or absurdly many of them; the message says what to change."""
 
 
 class LookAheadError(ValueError):
@@ -53,16 +62,23 @@ def walk_forward_folds(times: pd.DatetimeIndex, *, scheme: Scheme = "expanding",
                        window: int | None = None, embargo: int = 0) -> list[Fold]:
     """Folds over sorted decision ``times``; counts are in decision times."""
     if min_train < 1 or retrain_every < 1 or embargo < 0:
-        raise ValueError(f"need min_train >= 1, retrain_every >= 1, embargo >= 0; got "
+        raise WalkForwardError(f"need min_train >= 1, retrain_every >= 1, embargo >= 0; got "
                          f"{min_train=}, {retrain_every=}, {embargo=}")
     if scheme == "rolling" and (window is None or window < 1):
-        raise ValueError("the rolling scheme needs window >= 1 (decision times per fold)")
+        raise WalkForwardError("the rolling scheme needs window >= 1 (decision times per fold)")
     if scheme not in ("expanding", "rolling"):
-        raise ValueError(f"scheme must be 'expanding' or 'rolling', got {scheme!r}")
+        raise WalkForwardError(f"scheme must be 'expanding' or 'rolling', got {scheme!r}")
     if len(times) <= min_train + embargo:
-        raise ValueError(f"{len(times)} decision times, but min_train={min_train} and "
+        raise WalkForwardError(f"{len(times)} decision times, but min_train={min_train} and "
                          f"embargo={embargo} leave none to test on; use more data or a "
                          "smaller min_train")
+    count = -(-(len(times) - min_train - embargo) // retrain_every)
+    if count > MAX_FOLDS:
+        raise WalkForwardError(
+            f"{count:,} walk-forward folds ({len(times):,} decision times, retrain_every="
+            f"{retrain_every}): that many refits would take hours. Counts are in decision "
+            "times, so minute bars under a daily config refit every few minutes; resample "
+            "(data.resample: daily) or raise walk_forward.retrain_every")
     folds = []
     for number, start in enumerate(range(min_train + embargo, len(times), retrain_every)):
         stop = start + retrain_every
@@ -119,11 +135,15 @@ class WalkForwardSignal(Signal):
     def evaluation_labels(self, data: MarketData) -> pd.Series:
         return self.base.evaluation_labels(data)
 
+    def plan(self, data: MarketData) -> list[Fold]:
+        """The folds ``fit`` would train, without training (``WalkForwardError`` when they
+        cannot be built or are absurdly many)."""
+        return walk_forward_folds(self.base.decision_times(data), scheme=self.scheme,
+                                  min_train=self.min_train, retrain_every=self.retrain_every,
+                                  window=self.window, embargo=self.embargo)
+
     def fit(self, data: MarketData) -> Self:
-        times = self.base.decision_times(data)
-        self.folds_ = walk_forward_folds(times, scheme=self.scheme, min_train=self.min_train,
-                                         retrain_every=self.retrain_every, window=self.window,
-                                         embargo=self.embargo)
+        self.folds_ = self.plan(data)
         cache = DiskCache(self.cache_dir) if self.cache_dir and self.base.learns else None
         code = _code_key(type(self.base)) if cache else None
         if code is None:

@@ -118,3 +118,14 @@ def test_concurrent_runs_get_their_own_folders_and_a_file_is_no_output_dir(tmp_p
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError, match="is a file"):
         _run_folder(build_config({"output_dir": str(tmp_path / "file")}))
+
+
+def test_a_fold_error_is_one_line_and_leaves_no_run_folder(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "run_backtest.py"), "--quiet",
+                           "--config", str(ROOT / "configs" / "sp500_ma_crossover.yaml"),
+                           "--min-train", "100000", "--output-dir", str(tmp_path / "runs")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ") and "smaller min_train" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "runs").exists()

@@ -106,3 +106,14 @@ def test_a_fold_whose_labels_reach_the_test_block_is_refused_at_run_time(daily_b
                                progress=False)
     with pytest.raises(LookAheadError, match="signal 'leaky', fold 0"):
         signal.fit(MarketData(daily_bars))
+
+
+def test_absurd_fold_counts_are_refused_with_the_fix():
+    from xai_backtest.signals.walk_forward import WalkForwardError
+
+    times = pd.date_range("2021-01-04 09:15", periods=60_000, freq="min", tz="Asia/Kolkata")
+    with pytest.raises(WalkForwardError, match="resample") as info:
+        walk_forward_folds(times, min_train=504, retrain_every=21)
+    assert "2,834 walk-forward folds" in str(info.value)
+    with pytest.raises(WalkForwardError, match="min_train"):
+        walk_forward_folds(times[:10], min_train=504)
