@@ -64,7 +64,8 @@ def _edges(results: Mapping[str, BacktestResult], signals: list[str],
            seed: int) -> dict[str, EdgeTest]:
     bench = daily_returns(results[BENCHMARK].equity, results[BENCHMARK].cash)
     returns = {n: daily_returns(results[n].equity, results[n].cash) for n in signals}
-    sharpes = pd.Series({n: r.mean() / r.std(ddof=1) for n, r in returns.items()})
+    sharpes = pd.Series({n: r.mean() / r.std(ddof=1) if r.std(ddof=1) > 0 else 0.0
+                         for n, r in returns.items()})  # a strategy that never trades: 0
     variance = float(sharpes.var(ddof=1)) if len(sharpes) > 1 else 0.0
     return {n: edge_over_benchmark(r, bench, trials=len(signals), trial_sharpe_variance=variance,
                                    seed=seed) for n, r in returns.items()}

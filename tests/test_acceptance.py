@@ -107,3 +107,15 @@ def test_sigint_leaves_a_folder_marked_incomplete(tmp_path):
     (folder,) = tmp_path.iterdir()
     assert json.loads((folder / "run.json").read_text())["status"] == "incomplete"
     assert not [p for p in folder.rglob("*") if ".tmp" in p.name]
+
+
+def test_a_strategy_that_never_trades_warns_nothing(tmp_path):
+    import warnings
+
+    config = load_config(ROOT / "configs" / "sp500_ma_crossover.yaml",
+                         {"output_dir": str(tmp_path), "tearsheet": False, "cache_dir": None,
+                          "data.start": "2012-01-01", "strategy.threshold": 0.99})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        result = run_backtest(config, progress=False)
+    assert result.comparison.loc["trades", "ma_crossover"] == 0
