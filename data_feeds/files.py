@@ -14,6 +14,8 @@ Two layouts are recognised:
 from __future__ import annotations
 
 import csv
+import gzip
+import os
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -28,7 +30,18 @@ __all__ = ["Layout", "load_bars"]
 Layout = Literal["auto", "header", "nifty"]
 NIFTY_COLUMNS = ["symbol", "date", "time", "open", "high", "low", "close", "volume", "oi"]
 _TIME_COLUMNS = ("datetime", "timestamp", "date", "time")
-_SUFFIXES = (".csv", ".parquet", ".pq")
+_CSV = (".csv", ".csv.gz")
+_PARQUET = (".parquet", ".pq")
+_EXCEL = (".xlsx", ".xls", ".xlsm", ".ods")
+
+
+def _kind(path: Path) -> str | None:
+    """``csv``, ``parquet`` or ``excel`` by the file's name (``.csv.gz`` is CSV); else None."""
+    name = path.name.lower()
+    for kind, suffixes in (("csv", _CSV), ("parquet", _PARQUET), ("excel", _EXCEL)):
+        if name.endswith(suffixes):
+            return kind
+    return None
 _OFFSET = r"(?:[+-]\d\d:?\d\d|Z)\s*$"
 
 
@@ -43,9 +56,19 @@ def load_bars(path: str | Path, tz: str | None = None, layout: Layout = "auto") 
     if not path.exists():
         raise DataError(str(path), "file or folder not found", "check the path")
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in _SUFFIXES)
+        try:
+            entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+        except OSError as e:
+            raise DataError(str(path), f"cannot list the folder ({e.strerror})",
+                            "check its permissions") from e
+        files = [p for p in entries if p.is_file() and _kind(p) in ("csv", "parquet", "excel")]
+        skipped = [p.name for p in entries if p not in files]
+        if skipped:
+            warnings.warn(f"{path}: {len(skipped)} entries are not bar files and were not "
+                          f"read: {', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}",
+                          stacklevel=2)
         if not files:
-            raise DataError(str(path), f"no {'/'.join(_SUFFIXES)} files in folder",
+            raise DataError(str(path), "no .csv, .csv.gz or .parquet files in folder",
                             "point to a folder of bar files or to one file")
         parts = [_read_one(p, tz, layout) for p in files]
         parts.sort(key=lambda frame: frame.index[0])
@@ -57,8 +80,19 @@ def load_bars(path: str | Path, tz: str | None = None, layout: Layout = "auto") 
 
 def _read_one(path: Path, tz: str | None, layout: Layout) -> pd.DataFrame:
     source = str(path)
-    if path.suffix.lower() in (".parquet", ".pq"):
-        raw = pd.read_parquet(path)
+    kind = _kind(path)
+    if kind == "excel":
+        raise DataError(source, "spreadsheet files are not read",
+                        "save it as CSV (UTF-8, comma-separated) and point to that file")
+    if not os.access(path, os.R_OK):
+        raise DataError(source, "file is not readable (permission denied)",
+                        "check its permissions")
+    if kind == "parquet":
+        try:
+            raw = pd.read_parquet(path)
+        except (OSError, ValueError) as e:
+            raise DataError(source, f"not a Parquet file ({str(e)[:120]})",
+                            "check the file; a CSV file needs a .csv name") from e
         if isinstance(raw.index, pd.DatetimeIndex):
             frame = _localize(raw.rename(columns=str.lower), source, tz)
         else:
@@ -72,9 +106,13 @@ def _read_one(path: Path, tz: str | None, layout: Layout) -> pd.DataFrame:
 
 def _read_csv(path: Path, tz: str | None, layout: Layout) -> pd.DataFrame:
     source = str(path)
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
-        with path.open("r", encoding="utf-8", newline="") as fh:
+        with opener(path, "rt", encoding="utf-8", newline="") as fh:
             first = fh.readline()
+    except gzip.BadGzipFile as e:
+        raise DataError(source, "not a gzip file despite its .gz name",
+                        "decompress it or rename it") from e
     except UnicodeDecodeError as e:
         raise DataError(source, f"not UTF-8 text ({e.reason} at byte {e.start})",
                         "re-save the file as UTF-8") from e
