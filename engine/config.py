@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
@@ -58,6 +59,19 @@ class HeadlinesConfig(_Frozen):
         return self
 
 
+def _check_time_zone(name: str) -> None:
+    """Refuse a time zone name the tz database does not know, suggesting the closest."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
+        known = sorted(zoneinfo.available_timezones())
+        guess = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {guess[0]!r}?" if guess else " (e.g. 'America/New_York')"
+        raise ValueError(f"data.tz {name!r} is not a known time zone{hint}") from e
+
+
 class DataConfig(_Frozen):
     """Where the bars (and optional headlines) come from."""
 
@@ -96,6 +110,8 @@ class DataConfig(_Frozen):
     def _check(self) -> DataConfig:
         if self.source == "file" and not self.path:
             raise ValueError("data.path is required when data.source is 'file'")
+        if self.tz is not None:
+            _check_time_zone(self.tz)
         if self.start and self.end and self.start > self.end:
             raise ValueError(f"data.start {self.start} is after data.end {self.end}")
         return self

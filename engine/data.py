@@ -55,6 +55,11 @@ def load_market_data(config: DataConfig) -> tuple[MarketData, list[CleaningRepor
                              offline=config.offline, auto_adjust=config.auto_adjust)
         symbol, source = config.symbol, f"yfinance {config.symbol}"
     if config.session != "none":
+        dates = bars.index.tz_localize(None).normalize()
+        if not dates.duplicated().any():
+            raise DataError(source, f"data.session {config.session} keeps the intraday bars "
+                            f"inside a session, but these {len(bars):,} bars are daily (one "
+                            "per date)", "set data.session: none for daily bars")
         bars = align_to_close(bars, SESSIONS[config.session], config.bar_label, source)
         bars, report = filter_session(bars, SESSIONS[config.session], source)
         reports.append(report)

@@ -129,3 +129,18 @@ def test_a_fold_error_is_one_line_and_leaves_no_run_folder(tmp_path):
     assert proc.stderr.startswith("error: ") and "smaller min_train" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_mistyped_time_zone_is_refused_with_a_suggestion():
+    with pytest.raises(ConfigError, match="did you mean 'America/New_York'"):
+        build_config({"data": {"source": "file", "path": "x.csv", "tz": "America/NewYork"}})
+
+
+def test_a_session_on_daily_bars_is_one_clear_error(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "run_backtest.py"), "--quiet",
+                           "--config", str(ROOT / "configs" / "sp500_ma_crossover.yaml"),
+                           "--session", "NYSE", "--output-dir", str(tmp_path / "runs")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "set data.session: none" in proc.stderr
+    assert not (tmp_path / "runs").exists()
