@@ -60,12 +60,15 @@ _EARLIEST = pd.Timestamp("1900-01-01")
 MAX_TEXT = 1000
 _BAD_BYTES = re.compile("[\udc80-\udcff]")  # undecodable bytes kept by surrogateescape
 _WORD = re.compile(r"\w")
+_CLOCK = re.compile(r"\d{1,2}:\d{2}")  # a time of day in a timestamp cell
 
 
 def availability(timestamps: pd.Series, policy: Policy = "after_close",
-                 session_open: time | None = None, has_time: bool = False,
+                 session_open: time | None = None, has_time: bool | np.ndarray = False,
                  source: str = "headlines") -> pd.Series:
-    """``available_at`` of tz-aware publication ``timestamps`` under ``policy`` (see module)."""
+    """``available_at`` of tz-aware publication ``timestamps`` under ``policy`` (see module).
+    ``has_time`` says, for all rows or per row, whether a time of day was given: a row
+    with a date only has an unknown time, so it counts as published after the close."""
     if policy not in ("after_close", "same_day_before_open"):
         raise DataError(source, f"unknown availability policy {policy!r}",
                         "use 'after_close' or 'same_day_before_open'")
@@ -73,13 +76,15 @@ def availability(timestamps: pd.Series, policy: Policy = "after_close",
     next_day = day + pd.Timedelta(days=1)  # midnight after d: bars at or after it are later days
     if policy == "after_close":
         return next_day.rename("available_at")
-    if not has_time or session_open is None:
+    timed = np.broadcast_to(np.asarray(has_time, dtype=bool), (len(timestamps),))
+    if not timed.any() or session_open is None:
         raise DataError(source, "policy 'same_day_before_open' needs publication times and "
                         "the session open, but the timestamps are dates only",
                         "use policy 'after_close' for date-only headlines")
     clock = timestamps - day
     opens = pd.Timedelta(hours=session_open.hour, minutes=session_open.minute)
-    return day.where(clock < opens, next_day).rename("available_at")
+    before_open = (clock < opens).to_numpy() & timed
+    return day.where(before_open, next_day).rename("available_at")
 
 
 def decision_bars(headlines: pd.DataFrame, bar_times: pd.DatetimeIndex) -> pd.Series:
@@ -160,7 +165,9 @@ def load_headlines(path: str | Path, *, fmt: Format = "auto", text_column: str |
     report.record_repair(f"rows with text over {MAX_TEXT} characters (truncated)",
                   int((too_long & keep).sum()), _row_ranges(row_number[too_long & keep]))
 
-    has_time = bool((stamps[keep] != stamps[keep].dt.normalize()).any())
+    # per row: a date-only cell (or exactly midnight) has an unknown time, so after_close
+    has_time = (np.array([bool(_CLOCK.search(t)) for t in times], dtype=bool)
+                & (stamps != stamps.dt.normalize()).to_numpy())
     frame = pd.DataFrame({"row_id": ids, "timestamp": stamps, "text": text,
                           "source": name, "symbol": symbol})
     for column in extra_columns:

@@ -125,3 +125,20 @@ def test_data_config_fills_market_data_headlines(tmp_path):
     assert data.headlines["text"].tolist() == ["stocks rally", "stocks fall"]
     assert str(data.headlines["available_at"].dt.tz) == TZ
     assert any("news.csv" in r.source for r in reports)
+
+
+def test_a_date_only_row_in_a_file_with_times_counts_as_after_the_close(tmp_path):
+    from xai_backtest.data_feeds.headlines import load_headlines
+
+    path = tmp_path / "mixed.csv"
+    path.write_text("timestamp,text\n"
+                    "2015-03-04 08:00,early news before the open\n"
+                    "2015-03-04,date only: may have come out after the close\n"
+                    "2015-03-04 15:00,afternoon news\n")
+    frame, _ = load_headlines(path, tz=TZ, policy="same_day_before_open",
+                              session_open=time(9, 30))
+    available = dict(zip(frame["text"], frame["available_at"], strict=True))
+    assert available["early news before the open"] == pd.Timestamp("2015-03-04", tz=TZ)
+    assert available["date only: may have come out after the close"] == pd.Timestamp(
+        "2015-03-05", tz=TZ)  # not the same day's close: that would be look-ahead
+    assert available["afternoon news"] == pd.Timestamp("2015-03-05", tz=TZ)
