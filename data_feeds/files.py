@@ -14,6 +14,7 @@ Two layouts are recognised:
 from __future__ import annotations
 
 import csv
+import datetime
 import gzip
 import os
 import warnings
@@ -168,7 +169,23 @@ def _from_header_frame(raw: pd.DataFrame, source: str, tz: str | None,
         warnings.warn(f"{source}: ignoring column(s) {ignored}", stacklevel=4)
     frame = raw.loc[:, [columns[c] for c in BAR_COLUMNS]].set_axis(list(BAR_COLUMNS), axis=1)
     frame.index = _parse_times(stamps, source, None, first_data_row)
+    if frame.index.tz is not None and tz is None:
+        frame.index = frame.index.tz_convert(_file_offset(stamps, source))
     return _localize(frame, source, tz)
+
+
+def _file_offset(text: pd.Series, source: str) -> datetime.timezone:
+    """The one UTC offset every timestamp of ``text`` carries, as a time zone: daily bars
+    stamped ``2020-04-22 00:00:00+05:30`` keep their calendar date instead of moving to the
+    previous day in UTC. Offsets that change (daylight saving) need the exchange's zone."""
+    offsets = text.str.extract(r"([+-]\d\d):?(\d\d)\s*$").dropna().drop_duplicates()
+    if len(offsets) != 1:
+        raise DataError(source, f"the timestamps carry {len(offsets)} different UTC offsets "
+                        "(daylight saving?)", "pass the exchange time zone, e.g. "
+                        "--tz America/New_York, so the bars keep their local dates")
+    hours, minutes = (int(v) for v in offsets.iloc[0])
+    sign = -1 if hours < 0 or offsets.iloc[0, 0].startswith("-") else 1
+    return datetime.timezone(datetime.timedelta(hours=sign * (abs(hours) + minutes / 60)))
 
 
 def _parse_times(text: pd.Series, source: str, fmt: str | None,

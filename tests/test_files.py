@@ -36,3 +36,24 @@ def test_misnamed_or_unsupported_files_fail_clearly(tmp_path, name, content, mes
     (tmp_path / name).write_bytes(content)
     with pytest.raises(DataError, match=message):
         load_bars(tmp_path / name)
+
+
+def test_offset_timestamps_keep_their_calendar_dates(tmp_path):
+    path = tmp_path / "nse.csv"
+    path.write_text("date,open,high,low,close,volume\n"
+                    "2020-01-06 00:00:00+05:30,10,11,9,10.5,1\n"
+                    "2020-01-07 00:00:00+05:30,10,11,9,10.5,1\n"
+                    "2020-01-10 00:00:00+05:30,10,11,9,10.5,1\n")
+    bars = load_bars(path)
+    assert [f"{t:%Y-%m-%d %a}" for t in bars.index] == ["2020-01-06 Mon", "2020-01-07 Tue",
+                                                        "2020-01-10 Fri"]  # not Sun/Mon/Thu
+    assert bars.index[0].utcoffset().total_seconds() == 5.5 * 3600
+
+
+def test_changing_offsets_without_a_time_zone_ask_for_one(tmp_path):
+    path = tmp_path / "ny.csv"
+    path.write_text("date,open,high,low,close,volume\n"
+                    "2021-03-12 15:59:00-05:00,10,11,9,10.5,1\n"
+                    "2021-03-15 09:31:00-04:00,10,11,9,10.5,1\n")
+    with pytest.raises(DataError, match="pass the exchange time zone"):
+        load_bars(path)
