@@ -109,6 +109,14 @@ def test_sigint_leaves_a_folder_marked_incomplete(tmp_path):
     assert not [p for p in folder.rglob("*") if ".tmp" in p.name]
 
 
+def test_run_json_records_the_library_versions(tmp_path):
+    config = load_config(ROOT / "configs" / "sp500_ma_crossover.yaml",
+                         {"output_dir": str(tmp_path), "tearsheet": False, "cache_dir": None,
+                          "data.start": "2014-01-01"})
+    status = json.loads((run_backtest(config, progress=False).folder / "run.json").read_text())
+    assert {"python", "numpy", "pandas", "torch"} <= set(status["versions"])
+
+
 def test_a_strategy_that_never_trades_warns_nothing(tmp_path):
     import warnings
 
