@@ -23,6 +23,7 @@ from typing import Literal
 
 import pandas as pd
 
+from xai_backtest.data_feeds.dates import day_first
 from xai_backtest.data_feeds.errors import DataError
 from xai_backtest.data_feeds.validate import BAR_COLUMNS, validate_bars
 
@@ -46,7 +47,8 @@ def _kind(path: Path) -> str | None:
 _OFFSET = r"(?:[+-]\d\d:?\d\d|Z)\s*$"
 
 
-def load_bars(path: str | Path, tz: str | None = None, layout: Layout = "auto") -> pd.DataFrame:
+def load_bars(path: str | Path, tz: str | None = None, layout: Layout = "auto",
+              dayfirst: bool | None = None) -> pd.DataFrame:
     """Load validated OHLCV bars from a CSV/Parquet file or a folder of them.
 
     ``tz`` is the time zone of naive timestamps in the file (e.g. ``"Asia/Kolkata"``
@@ -71,15 +73,16 @@ def load_bars(path: str | Path, tz: str | None = None, layout: Layout = "auto") 
         if not files:
             raise DataError(str(path), "no .csv, .csv.gz or .parquet files in folder",
                             "point to a folder of bar files or to one file")
-        parts = [_read_one(p, tz, layout) for p in files]
+        parts = [_read_one(p, tz, layout, dayfirst) for p in files]
         parts.sort(key=lambda frame: frame.index[0])
         frame = pd.concat(parts)
     else:
-        frame = _read_one(path, tz, layout)
+        frame = _read_one(path, tz, layout, dayfirst)
     return validate_bars(frame, str(path))
 
 
-def _read_one(path: Path, tz: str | None, layout: Layout) -> pd.DataFrame:
+def _read_one(path: Path, tz: str | None, layout: Layout,
+              dayfirst: bool | None = None) -> pd.DataFrame:
     source = str(path)
     kind = _kind(path)
     if kind == "excel":
@@ -97,15 +100,16 @@ def _read_one(path: Path, tz: str | None, layout: Layout) -> pd.DataFrame:
         if isinstance(raw.index, pd.DatetimeIndex):
             frame = _localize(raw.rename(columns=str.lower), source, tz)
         else:
-            frame = _from_header_frame(raw, source, tz, first_data_row=0)
+            frame = _from_header_frame(raw, source, tz, 0, dayfirst)
     else:
-        frame = _read_csv(path, tz, layout)
+        frame = _read_csv(path, tz, layout, dayfirst)
     if frame.empty:
         raise DataError(source, "no data rows", "check that the file is not empty or header-only")
     return frame
 
 
-def _read_csv(path: Path, tz: str | None, layout: Layout) -> pd.DataFrame:
+def _read_csv(path: Path, tz: str | None, layout: Layout,
+              dayfirst: bool | None = None) -> pd.DataFrame:
     source = str(path)
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
@@ -133,7 +137,7 @@ def _read_csv(path: Path, tz: str | None, layout: Layout) -> pd.DataFrame:
     if raw.shape[1] == 1 and any(d in first for d in ";\t|"):
         raise DataError(source, f"one column only ({raw.columns[0]!r}): wrong delimiter",
                         "save the file comma-separated")
-    return _from_header_frame(raw, source, tz, first_data_row=2)
+    return _from_header_frame(raw, source, tz, 2, dayfirst)
 
 
 def _looks_like_nifty(first_line: str) -> bool:
@@ -149,7 +153,7 @@ def _from_nifty_frame(raw: pd.DataFrame, source: str, tz: str | None) -> pd.Data
 
 
 def _from_header_frame(raw: pd.DataFrame, source: str, tz: str | None,
-                       first_data_row: int) -> pd.DataFrame:
+                       first_data_row: int, dayfirst: bool | None = None) -> pd.DataFrame:
     columns = {str(c).strip().lower().replace(" ", "_"): c for c in raw.columns}
     time_col = next((columns[c] for c in _TIME_COLUMNS if c in columns), None)
     if time_col is None:
@@ -168,7 +172,7 @@ def _from_header_frame(raw: pd.DataFrame, source: str, tz: str | None,
     if ignored:
         warnings.warn(f"{source}: ignoring column(s) {ignored}", stacklevel=4)
     frame = raw.loc[:, [columns[c] for c in BAR_COLUMNS]].set_axis(list(BAR_COLUMNS), axis=1)
-    frame.index = _parse_times(stamps, source, None, first_data_row)
+    frame.index = _parse_times(stamps, source, None, first_data_row, dayfirst)
     if frame.index.tz is not None and tz is None:
         frame.index = frame.index.tz_convert(_file_offset(stamps, source))
     return _localize(frame, source, tz)
@@ -188,8 +192,8 @@ def _file_offset(text: pd.Series, source: str) -> datetime.timezone:
     return datetime.timezone(datetime.timedelta(hours=sign * (abs(hours) + minutes / 60)))
 
 
-def _parse_times(text: pd.Series, source: str, fmt: str | None,
-                 first_data_row: int) -> pd.DatetimeIndex:
+def _parse_times(text: pd.Series, source: str, fmt: str | None, first_data_row: int,
+                 dayfirst: bool | None = None) -> pd.DatetimeIndex:
     with_offset = text.str.contains(_OFFSET, regex=True, na=False).to_numpy(dtype=bool)
     if with_offset.any() and not with_offset.all():
         row = int((~with_offset).argmax())
@@ -197,7 +201,19 @@ def _parse_times(text: pd.Series, source: str, fmt: str | None,
                         "write every timestamp with its offset, or none of them",
                         where=f"row {row + first_data_row}")
     # offsets may differ between rows (e.g. across DST): parse them as instants in UTC
-    parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=bool(with_offset.any()))
+    order = day_first(text, dayfirst, source) if fmt is None else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if order is None:
+            parsed = pd.to_datetime(text, format=fmt, errors="coerce",
+                                    utc=bool(with_offset.any()))
+        else:  # one order for the whole column (data_feeds/dates.py)
+            parsed = pd.to_datetime(text, format="mixed", dayfirst=order, errors="coerce",
+                                    utc=bool(with_offset.any()))
+    if any("infer format" in str(w.message) for w in caught):
+        warnings.warn(f"{source}: the timestamps follow no single format, so each was read "
+                      "on its own; check a few dates, or write them as ISO (2021-04-01)",
+                      stacklevel=5)
     bad = parsed.isna().to_numpy()
     if bad.any():
         row = int(bad.argmax())

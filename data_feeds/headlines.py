@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from xai_backtest.data_feeds.cleaning import CleaningReport
+from xai_backtest.data_feeds.dates import day_first
 from xai_backtest.data_feeds.errors import DataError
 from xai_backtest.data_feeds.samples import package_file
 
@@ -105,7 +106,7 @@ def load_headlines(path: str | Path, *, fmt: Format = "auto", text_column: str |
                    session_open: time | None = None, earliest: pd.Timestamp | None = None,
                    latest: pd.Timestamp | None = None,
                    symbol: str = "", source: str | None = None,
-                   extra_columns: Sequence[str] = (),
+                   extra_columns: Sequence[str] = (), dayfirst: bool | None = None,
                    keep_duplicates: bool = False) -> tuple[pd.DataFrame, CleaningReport]:
     """Load and clean headlines from a CSV, Parquet or SQLite file (see the module docstring).
 
@@ -142,8 +143,10 @@ def load_headlines(path: str | Path, *, fmt: Format = "auto", text_column: str |
     too_long = (text.str.len() > MAX_TEXT).to_numpy()
     text = text.str.slice(0, MAX_TEXT)
     times = ["" if _BAD_BYTES.search(t) else t for t in map(_as_text, raw[time_col])]
-    stamps = _localize(pd.to_datetime(pd.Series(times, index=raw.index), errors="coerce",
-                                      format="mixed"), tz)
+    cells = pd.Series(times, index=raw.index)
+    order = day_first(cells, dayfirst, str(path))  # one order for the column, not per row
+    stamps = _localize(pd.to_datetime(cells, errors="coerce", format="mixed",
+                                      dayfirst=bool(order)), tz)
     unparseable = stamps.isna().to_numpy() & ~bad_bytes & ~empty
     naive_day = stamps.dt.tz_localize(None).dt.normalize()
     ok = ~(bad_bytes | empty | unparseable)

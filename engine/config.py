@@ -95,6 +95,9 @@ class DataConfig(_Frozen):
     end: date | None = Field(None, description="last date to use (inclusive)")
     cache_dir: str = Field(".cache/yfinance", description="yfinance Parquet cache folder")
     offline: bool = Field(False, description="yfinance: use the cache only, never download")
+    dayfirst: bool | None = Field(None, description="dates written nn/nn/yyyy are day-first "
+                                  "(true) or month-first (false); needed only when no date "
+                                  "in the column tells (bars and headlines)")
     shortable: bool = Field(True, description="false for an instrument or account that "
                             "cannot be sold short (a cash account); a strategy with allow_short "
                             "is then refused before any work")

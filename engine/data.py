@@ -47,8 +47,8 @@ def load_market_data(config: DataConfig) -> tuple[MarketData, list[CleaningRepor
             config.sample], f"{config.sample} sample"
     elif config.source == "file":
         assert config.path is not None
-        bars, symbol, source = load_bars(config.path, tz=config.tz,
-                                         layout=config.layout), config.symbol, config.path
+        bars, symbol, source = load_bars(config.path, tz=config.tz, layout=config.layout,
+                                         dayfirst=config.dayfirst), config.symbol, config.path
     else:
         bars = load_yfinance(config.symbol, config.start, config.end, config.interval,
                              tz=config.tz or "America/New_York", cache_dir=config.cache_dir,
@@ -69,13 +69,14 @@ def load_market_data(config: DataConfig) -> tuple[MarketData, list[CleaningRepor
     bars = _cut(bars, config, source)
     headlines = None
     if config.headlines is not None:
-        headlines, report = _headlines(config.headlines, bars, config.session, symbol)
+        headlines, report = _headlines(config.headlines, bars, config.session, symbol,
+                                       config.dayfirst)
         reports.append(report)
     return MarketData(bars=bars, headlines=headlines, symbol=symbol), reports
 
 
-def _headlines(config: HeadlinesConfig, bars: pd.DataFrame, session: str,
-               symbol: str) -> tuple[pd.DataFrame, CleaningReport]:
+def _headlines(config: HeadlinesConfig, bars: pd.DataFrame, session: str, symbol: str,
+               dayfirst: bool | None) -> tuple[pd.DataFrame, CleaningReport]:
     """Headlines in the bars' time zone; those dated after the last bar are reported."""
     tz = str(bars.index.tz)
     earliest, latest = bars.index[0], bars.index[-1]
@@ -89,7 +90,8 @@ def _headlines(config: HeadlinesConfig, bars: pd.DataFrame, session: str,
                           table=config.table, tz=tz, policy=config.policy,
                           session_open=exchange.open if exchange else None,
                           earliest=earliest, latest=latest,
-                          symbol=symbol, keep_duplicates=config.keep_duplicates)
+                          symbol=symbol, keep_duplicates=config.keep_duplicates,
+                          dayfirst=dayfirst)
 
 
 def _cut(bars: pd.DataFrame, config: DataConfig, source: str) -> pd.DataFrame:
