@@ -57,3 +57,17 @@ def test_changing_offsets_without_a_time_zone_ask_for_one(tmp_path):
                     "2021-03-15 09:31:00-04:00,10,11,9,10.5,1\n")
     with pytest.raises(DataError, match="pass the exchange time zone"):
         load_bars(path)
+
+
+def test_an_unadjusted_split_is_flagged_not_repaired(tmp_path):
+    bars = make_daily_bars(30, tz="UTC")
+    bars.iloc[15:, :4] = bars.iloc[15:, :4] / 2  # a 2:1 split nobody adjusted for
+    bars.iloc[15, bars.columns.get_loc("open")] = bars["close"].iloc[14] / 2
+    bars["high"] = bars[["open", "high", "close"]].max(axis=1)
+    bars["low"] = bars[["open", "low", "close"]].min(axis=1)
+    path = tmp_path / "stock.csv"
+    path.write_text(_csv_text(bars))
+    with pytest.warns(UserWarning, match=r"unadjusted 2:1 split") as caught:
+        loaded = load_bars(path, tz="UTC")
+    assert f"{bars.index[15]:%Y-%m-%d}" in str(caught[0].message)
+    assert loaded["close"].iloc[15] == pytest.approx(bars["close"].iloc[15])  # not repaired
