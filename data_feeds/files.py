@@ -7,6 +7,8 @@ Two layouts are recognised:
   it) and ``open high low close volume`` in any order and case. This covers
   Yahoo exports, ../shared/data/nifty50_daily.csv and the common Kaggle NSE minute
   layout ``date,open,high,low,close,volume``. Extra columns are ignored.
+  Also read: pandas' default ``to_csv`` (an unnamed first column of dates) and the CSV
+  that ``yfinance.download(...).to_csv()`` writes (``Price``, ``Ticker`` and ``Date`` rows).
 * **nifty**: no header, ``symbol,YYYYMMDD,HH:MM,open,high,low,close,volume,oi``, as in
   ../shared/data/nifty_minute.
 """
@@ -130,7 +132,13 @@ def _read_csv(path: Path, tz: str | None, layout: Layout,
             raw = pd.read_csv(path, header=None, names=NIFTY_COLUMNS, dtype={"date": str,
                               "time": str}, encoding="utf-8")
             return _from_nifty_frame(raw, source, tz)
-        raw = pd.read_csv(path, encoding="utf-8")
+        if first.startswith("Price,"):  # yfinance's download(...).to_csv(): Price/Ticker/Date
+            raw = pd.read_csv(path, encoding="utf-8", skiprows=[1, 2])
+            raw = raw.rename(columns={"Price": "date"})
+        else:
+            raw = pd.read_csv(path, encoding="utf-8")
+        if str(raw.columns[0]).startswith("Unnamed: 0"):  # pandas' to_csv of an unnamed index
+            raw = raw.rename(columns={raw.columns[0]: "date"})
     except (pd.errors.ParserError, UnicodeDecodeError) as e:
         raise DataError(source, f"cannot parse CSV: {e}", "check the delimiter (comma) and "
                         "that every row has the same number of fields") from e

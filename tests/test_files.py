@@ -71,3 +71,19 @@ def test_an_unadjusted_split_is_flagged_not_repaired(tmp_path):
         loaded = load_bars(path, tz="UTC")
     assert f"{bars.index[15]:%Y-%m-%d}" in str(caught[0].message)
     assert loaded["close"].iloc[15] == pytest.approx(bars["close"].iloc[15])  # not repaired
+
+
+def test_pandas_and_yfinance_csv_layouts_are_read(tmp_path):
+    bars = make_daily_bars(5, tz="UTC").tz_localize(None)
+    plain = tmp_path / "pandas.csv"
+    bars.rename_axis(None).to_csv(plain)  # header starts with an empty cell
+    assert plain.read_text().startswith(",open")
+    yahoo = tmp_path / "yahoo.csv"
+    yahoo.write_text("Price,Close,High,Low,Open,Volume\nTicker,SPY,SPY,SPY,SPY,SPY\n"
+                     "Date,,,,,\n" + "".join(
+                         f"{t:%Y-%m-%d},{r.close},{r.high},{r.low},{r.open},{r.volume}\n"
+                         for t, r in bars.iterrows()))
+    for path in (plain, yahoo):
+        loaded = load_bars(path, tz="UTC")
+        assert len(loaded) == 5
+        assert loaded["close"].to_numpy() == pytest.approx(bars["close"].to_numpy())
