@@ -144,7 +144,7 @@ def _read_csv(path: Path, tz: str | None, layout: Layout,
                         "that every row has the same number of fields") from e
     if raw.shape[1] == 1 and any(d in first for d in ";\t|"):
         raise DataError(source, f"one column only ({raw.columns[0]!r}): wrong delimiter",
-                        "save the file comma-separated")
+                        "save the file comma-separated, with decimal points (not commas)")
     return _from_header_frame(raw, source, tz, 2, dayfirst)
 
 
@@ -209,6 +209,10 @@ def _parse_times(text: pd.Series, source: str, fmt: str | None, first_data_row: 
                         "write every timestamp with its offset, or none of them",
                         where=f"row {row + first_data_row}")
     # offsets may differ between rows (e.g. across DST): parse them as instants in UTC
+    digits = text.str.fullmatch(r"\s*\d{10}(\d{3})?\s*")
+    if fmt is None and len(text) and bool(digits.all()):  # Unix epoch s (10 digits), ms (13)
+        unit = "ms" if text.str.strip().str.len().iloc[0] == 13 else "s"
+        return pd.DatetimeIndex(pd.to_datetime(text.astype("int64"), unit=unit, utc=True))
     order = day_first(text, dayfirst, source) if fmt is None else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

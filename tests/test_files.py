@@ -87,3 +87,13 @@ def test_pandas_and_yfinance_csv_layouts_are_read(tmp_path):
         loaded = load_bars(path, tz="UTC")
         assert len(loaded) == 5
         assert loaded["close"].to_numpy() == pytest.approx(bars["close"].to_numpy())
+
+
+@pytest.mark.parametrize("scale", [1, 1000])
+def test_epoch_seconds_and_milliseconds_are_read_as_utc_instants(tmp_path, scale):
+    path = tmp_path / "epoch.csv"
+    path.write_text("date,open,high,low,close,volume\n"
+                    f"{1577836800 * scale},10,11,9,10.5,1\n{1577923200 * scale},10,11,9,10.5,1\n")
+    bars = load_bars(path, tz="America/New_York")
+    assert [f"{t:%Y-%m-%d %H:%M}" for t in bars.index.tz_convert("UTC")] == [
+        "2020-01-01 00:00", "2020-01-02 00:00"]
