@@ -140,10 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     from xai_backtest.engine.runner import run_backtest
     from xai_backtest.reports.comparison import format_comparison
     from xai_backtest.signals.walk_forward import WalkForwardError
+    from xai_backtest.storage.interrupts import honour_interrupts
     from xai_backtest.strategies.signal_strategy import StrategyDataError
 
     try:
-        result = run_backtest(config, progress=not args.quiet)
+        with honour_interrupts():
+            result = run_backtest(config, progress=not args.quiet)
     except DataError as e:
         print(f"data error: {e}", file=sys.stderr)
         return 1

@@ -6,6 +6,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from xai_backtest.storage.interrupts import check_interrupt
+
 __all__ = ["Stopwatch"]
 
 
@@ -17,11 +19,14 @@ class Stopwatch:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        """Time the block; a Ctrl-C swallowed before or inside it stops the run here."""
+        check_interrupt()
         start = time.perf_counter()
         try:
             yield
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+        check_interrupt()
 
     def rounded(self) -> dict[str, float]:
         return {k: round(v, 3) for k, v in self.seconds.items()}

@@ -17,6 +17,7 @@ from typing import IO
 from tqdm.auto import tqdm
 
 from xai_backtest.explainers.base import Explanation
+from xai_backtest.storage.interrupts import check_interrupt
 
 __all__ = ["FIGURE_RENDERERS", "render_figure", "render_figures"]
 
@@ -61,6 +62,7 @@ def render_figures(explanations: Sequence[Explanation], folder: str | Path, work
         if workers <= 1 or len(explanations) < 8:
             drawn = []
             for explanation in explanations:
+                check_interrupt()
                 drawn.append(render_figure(explanation, folder))
                 bar.update()
             return drawn

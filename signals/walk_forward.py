@@ -26,6 +26,7 @@ from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import Signal, SignalFrame, library_versions
 from xai_backtest.storage.cache import DiskCache, content_hash
 from xai_backtest.storage.code_hash import SourceUnavailableError, code_fingerprint
+from xai_backtest.storage.interrupts import check_interrupt
 
 __all__ = ["MAX_FOLDS", "Fold", "LookAheadError", "WalkForwardError", "WalkForwardSignal",
            "walk_forward_folds"]
@@ -151,6 +152,7 @@ class WalkForwardSignal(Signal):
         self.models_ = []
         for fold in tqdm(self.folds_, desc=f"walk-forward {self.name}", unit="fold",
                          disable=not self.progress, leave=False):
+            check_interrupt()
             history = data.between(fold.train_start, fold.train_end)
             model = self._fit_fold(history, cache, code)
             if not model.label_end_ < fold.train_end:
