@@ -18,8 +18,9 @@ import pandas as pd
 from xai_backtest.data_feeds import DataError, load_bars
 from xai_backtest.data_feeds.headlines import load_headlines
 from xai_backtest.data_feeds.market_data import MarketData
-from xai_backtest.engine.config import ConfigError, build_config
+from xai_backtest.engine.config import ConfigError, build_config, load_config
 from xai_backtest.signals.base import ModelFileError
+from xai_backtest.signals.walk_forward import WalkForwardError
 
 HEADER = "date,open,high,low,close,volume\n"
 ROW = "2021-01-04,10,11,9,10.5,100\n"
@@ -159,6 +160,137 @@ def _other_features_model(tmp: Path) -> object:
     return MACrossover.load(_saved_model(tmp), expected_params={"fast": 10, "slow": 20})
 
 
+def _warned(load: Callable[[Path], object]) -> Callable[[Path], str]:
+    """Run ``load`` and return the notes (warnings) it gave, for repair cases."""
+    def run(tmp: Path) -> str:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            load(tmp)
+        return " ".join(str(w.message) for w in caught)
+    return run
+
+
+def _yaml(text: str) -> Callable[[Path], object]:
+    def run(tmp: Path) -> object:
+        path = tmp / "config.yaml"
+        path.write_bytes(text.encode("latin-1"))
+        return load_config(path)
+    return run
+
+
+def _folder_with_gz_and_json(tmp: Path) -> object:
+    import gzip
+
+    (tmp / "2020.csv").write_text(_rows("2020-12-30,10,11,9,10.5,1", "2020-12-31,10,11,9,10.5,1"))
+    with gzip.open(tmp / "2021.csv.gz", "wt") as fh:
+        fh.write(_rows("2021-01-04,10,11,9,10.5,1", "2021-01-05,10,11,9,10.5,1"))
+    (tmp / "notes.json").write_text("{}")
+    bars = load_bars(tmp, tz="UTC")
+    return f"{len(bars)} bars from both files"
+
+
+def _offset_dates(tmp: Path) -> str:
+    path = tmp / "bars.csv"
+    path.write_text(_rows("2020-01-06 00:00:00+05:30,10,11,9,10.5,1",
+                          "2020-01-10 00:00:00+05:30,10,11,9,10.5,1"))
+    bars = load_bars(path)
+    return "dates kept: " + ", ".join(f"{t:%Y-%m-%d %a}" for t in bars.index)
+
+
+def _split_gap(tmp: Path) -> object:
+    rows = [f"2021-01-{d:02d},100,101,99,100,1" for d in (4, 5, 6)]
+    rows += [f"2021-01-{d:02d},50,50.5,49.5,50,1" for d in (7, 8)]
+    return _bars_file(_rows(*rows))(tmp)
+
+
+def _symlink_loop(tmp: Path) -> object:
+    (tmp / "2021.csv").write_text(_rows("2021-01-04,10,11,9,10.5,1"))
+    (tmp / "loop").symlink_to(tmp / "loop")
+    return load_bars(tmp, tz="UTC")
+
+
+def _three_rows(tmp: Path) -> object:
+    from xai_backtest.signals.ma_crossover import MACrossover
+    from xai_backtest.signals.walk_forward import WalkForwardSignal
+
+    bars = _bars_file(_rows("2021-01-04,10,11,9,10.5,1", "2021-01-05,10,11,9,10.5,1",
+                            "2021-01-06,10,11,9,10.5,1"))(tmp)
+    return WalkForwardSignal(MACrossover(1, 2), min_train=504).plan(MarketData(bars))
+
+
+def _minute_bars_daily_config(tmp: Path) -> object:
+    from xai_backtest.signals.walk_forward import walk_forward_folds
+
+    times = pd.date_range("2021-01-04 09:16", periods=60_000, freq="min", tz="Asia/Kolkata")
+    return walk_forward_folds(times, min_train=504, retrain_every=21)
+
+
+def _session_on_daily(tmp: Path) -> object:
+    from xai_backtest.engine.data import load_market_data
+
+    return load_market_data(build_config({"data": {"session": "NYSE"}}).data)
+
+
+def _cash_as_parquet(tmp: Path) -> object:
+    path = tmp / "bars.parquet"
+    path.write_text(_rows("2021-01-04,10,11,9,10.5,1"))
+    return load_bars(path, tz="UTC")
+
+
+def _xlsx(tmp: Path) -> object:
+    path = tmp / "bars.xlsx"
+    path.write_bytes(b"PK\x03\x04")
+    return load_bars(path, tz="UTC")
+
+
+def _ddmm_headlines(tmp: Path) -> str:
+    path = tmp / "news.csv"
+    path.write_text("date,text\n01/12/2015,rates held\n13/01/2016,stocks slide\n")
+    frame, _ = load_headlines(path, tz="UTC")
+    return "dates kept: " + ", ".join(f"{t:%Y-%m-%d}" for t in frame["timestamp"])
+
+
+def _mixed_headline_times(tmp: Path) -> str:
+    from datetime import time
+
+    path = tmp / "news.csv"
+    path.write_text("timestamp,text\n2015-03-04 08:00,early news\n2015-03-04,date only\n")
+    frame, _ = load_headlines(path, tz="UTC", policy="same_day_before_open",
+                              session_open=time(9, 30))
+    late = frame.loc[frame["text"] == "date only", "available_at"].iloc[0]
+    return f"date-only row available at {late:%Y-%m-%d} (after the close)"
+
+
+def _pickled_model(tmp: Path) -> object:
+    import torch
+
+    from xai_backtest.signals.ma_crossover import MACrossover
+
+    folder = _saved_model(tmp)
+    torch.save({"payload": pd.Timestamp("2020-01-01")}, folder / "state.pt")
+    (folder / "state.json").write_text('{"numpy": []}')
+    return MACrossover.load(folder)
+
+
+def _pandas_csv(tmp: Path) -> str:
+    path = tmp / "bars.csv"
+    path.write_text(",open,high,low,close,volume\n2021-01-04,10,11,9,10.5,1\n")
+    return f"{len(load_bars(path, tz='UTC'))} bar read"
+
+
+def _yfinance_csv(tmp: Path) -> str:
+    path = tmp / "bars.csv"
+    path.write_text("Price,Close,High,Low,Open,Volume\nTicker,SPY,SPY,SPY,SPY,SPY\n"
+                    "Date,,,,,\n2021-01-04,10.5,11,9,10,1\n")
+    return f"{len(load_bars(path, tz='UTC'))} bar read"
+
+
+def _epoch(tmp: Path) -> str:
+    path = tmp / "bars.csv"
+    path.write_text(_rows("1609718400,10,11,9,10.5,1"))
+    return f"read as {load_bars(path, tz='UTC').index[0]:%Y-%m-%d %H:%M} UTC"
+
+
 CASES: tuple[BadInput, ...] = (
     BadInput("empty file", "bars", "error", _bars_file(""), match="file is empty"),
     BadInput("header only", "bars", "error", _bars_file(HEADER), match="no data rows"),
@@ -236,6 +368,55 @@ CASES: tuple[BadInput, ...] = (
              raises=ModelFileError, match="saved by signal 'ma_crossover'"),
     BadInput("model file from another feature set", "model", "error", _other_features_model,
              raises=ModelFileError, match="fast: saved 5, expected 10"),
+    BadInput("folder with .csv, .csv.gz and a non-bar file", "bars", "repair",
+             _folder_with_gz_and_json, match="4 bars from both files"),
+    BadInput("non-bar file in a data folder", "bars", "repair",
+             _warned(_folder_with_gz_and_json), match="notes.json"),
+    BadInput("offset timestamps of daily bars, no --tz", "bars", "repair", _offset_dates,
+             match="2020-01-06 Mon, 2020-01-10 Fri"),
+    BadInput("dd/mm/yyyy that reads both ways", "bars", "error",
+             _bars_file(_rows("01/08/2014,10,11,9,10.5,1", "01/09/2014,10,11,9,10.5,1")),
+             match="set data.dayfirst"),
+    BadInput("dd/mm/yyyy headlines", "headlines", "repair", _ddmm_headlines,
+             match="2015-12-01, 2016-01-13"),
+    BadInput("date-only headline among timed ones", "headlines", "repair",
+             _mixed_headline_times, match="available at 2015-03-05"),
+    BadInput("unadjusted 2:1 split", "bars", "repair", _warned(_split_gap),
+             match="unadjusted 2:1 split"),
+    BadInput(".xlsx file", "bars", "error", _xlsx, match="spreadsheet files are not read"),
+    BadInput("CSV saved under a .parquet name", "bars", "error", _cash_as_parquet,
+             match="not a Parquet file"),
+    BadInput("folder with a symlink loop", "bars", "repair", _warned(_symlink_loop),
+             match="loop"),
+    BadInput("pandas' default CSV (unnamed index column)", "bars", "repair", _pandas_csv,
+             match="1 bar read"),
+    BadInput("yfinance's to_csv layout", "bars", "repair", _yfinance_csv, match="1 bar read"),
+    BadInput("epoch-second timestamps", "bars", "repair", _epoch,
+             match="2021-01-04 00:00 UTC"),
+    BadInput("3-row file with a year of warm-up", "bars", "error", _three_rows,
+             raises=WalkForwardError, match="smaller min_train"),
+    BadInput("minute bars under a daily walk-forward", "bars", "error",
+             _minute_bars_daily_config, raises=WalkForwardError, match="resample"),
+    BadInput("--session NYSE on daily bars", "config", "error", _session_on_daily,
+             match="set data.session: none"),
+    BadInput("config key written twice", "config", "error",
+             _yaml("cash: 100000\nstrategy: {threshold: 0.6}\ncash: 5000\n"),
+             raises=ConfigError, match="key 'cash' is written twice (lines 1 and 3)"),
+    BadInput("config holding only a comment", "config", "error", _yaml("# nothing\n"),
+             raises=ConfigError, match="the config is empty"),
+    BadInput("config saved as latin-1", "config", "error", _yaml("name: caf\xe9\n"),
+             raises=ConfigError, match="not UTF-8 text"),
+    BadInput("mistyped time zone", "config", "error",
+             _config({"data": {"source": "file", "path": "x.csv", "tz": "America/NewYork"}}),
+             raises=ConfigError, match="did you mean 'America/New_York'"),
+    BadInput("negative seed", "config", "error", _config({"seed": -1}), raises=ConfigError,
+             match="seed"),
+    BadInput("infinite cash", "config", "error", _config({"cash": float("inf")}),
+             raises=ConfigError, match="cash"),
+    BadInput("run name escaping the output folder", "config", "error",
+             _config({"name": "../../escaped"}), raises=ConfigError, match="name"),
+    BadInput("model file carrying a pickled object", "model", "error", _pickled_model,
+             raises=ModelFileError, match="refused"),
 )
 
 
@@ -248,7 +429,7 @@ if __name__ == "__main__":
             try:
                 outcome = str(case.run(Path(tmp)))
                 kind = "repair"
-            except (DataError, ConfigError, ModelFileError) as e:
+            except (DataError, ConfigError, ModelFileError, WalkForwardError) as e:
                 outcome, kind = str(e), "error"
             except Exception as e:  # noqa: BLE001 - the inventory counts crashes
                 outcome, kind = f"CRASH {type(e).__name__}: {e}", "crash"
