@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from xai_backtest.engine.components import (
     component_params,
@@ -295,9 +295,9 @@ class EnsembleConfig(_Frozen):
 class RunConfig(_Frozen):
     """One backtest run."""
 
-    name: str = Field("sp500-ma-crossover", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
-                      description="run name, used in the folder name (letters, digits, '_', "
-                      "'-', '.'; no path separators, so runs stay inside output_dir)")
+    name: str = Field("sp500-ma-crossover", description="run name, used in the folder name "
+                      "(letters, digits, '_', '-', '.'; no path separators, so runs stay "
+                      "inside output_dir)")
     data: DataConfig = DataConfig()
     signals: tuple[SignalConfig, ...] = (SignalConfig(kind="ma_crossover"),)
     ensemble: EnsembleConfig | None = Field(None, description="also trade a vote of the signals")
@@ -313,6 +313,14 @@ class RunConfig(_Frozen):
     cache_dir: str | None = Field(".cache", description="cache of fitted fold models, keyed by "
                                   "a hash of signal, parameters and training data; null: off")
     tearsheet: bool = Field(True, description="write the QuantStats HTML tearsheet")
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, name: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", name):
+            raise ValueError(f"run name {name!r}: use letters, digits, '_', '-' and '.' (no "
+                             "path separators, so the run stays inside output_dir)")
+        return name
 
     @model_validator(mode="after")
     def _check(self) -> RunConfig:
