@@ -97,3 +97,14 @@ def test_epoch_seconds_and_milliseconds_are_read_as_utc_instants(tmp_path, scale
     bars = load_bars(path, tz="America/New_York")
     assert [f"{t:%Y-%m-%d %H:%M}" for t in bars.index.tz_convert("UTC")] == [
         "2020-01-01 00:00", "2020-01-02 00:00"]
+
+
+def test_a_parquet_time_column_with_an_offset_keeps_its_dates(tmp_path):
+    import pandas as pd
+
+    stamps = pd.date_range("2020-01-06", periods=3, freq="B", tz="Asia/Kolkata")
+    frame = pd.DataFrame({"date": stamps, "open": 10.0, "high": 11.0, "low": 9.0,
+                          "close": 10.5, "volume": 1.0})
+    frame.to_parquet(tmp_path / "nse.parquet", index=False)
+    bars = load_bars(tmp_path / "nse.parquet")
+    assert [f"{t:%Y-%m-%d}" for t in bars.index] == ["2020-01-06", "2020-01-07", "2020-01-08"]
