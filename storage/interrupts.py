@@ -38,6 +38,7 @@ def honour_interrupts() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        _interrupted.clear()  # a Ctrl-C belongs to the block it stopped
 
 
 def check_interrupt() -> None:

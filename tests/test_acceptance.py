@@ -154,3 +154,4 @@ def test_a_swallowed_interrupt_still_stops_the_run(tmp_path, monkeypatch):
     with interrupts.honour_interrupts(), pytest.raises(KeyboardInterrupt):
         run_backtest(config, progress=False)
     assert len(fitted) == 2  # stopped at the next fold, not after all of them
+    interrupts.check_interrupt()  # and forgotten once the guarded block ended
