@@ -6,7 +6,7 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-__all__ = ["SignalFeed", "signal_feed"]
+__all__ = ["SignalFeed", "aligned_decisions", "signal_feed"]
 
 SIGNAL_LINES = ("direction", "probability", "score", "decision")
 
@@ -24,29 +24,35 @@ class SignalFeed(bt.feeds.PandasData):
     params = tuple((name, -1) for name in SIGNAL_LINES)
 
 
-def signal_feed(bars: pd.DataFrame, decisions: pd.DataFrame | None,
-                name: str = "data") -> SignalFeed:
-    """A feed over ``bars`` with ``decisions`` (a ``SignalFrame``'s frame) on the bars they
-    were made at.
+def aligned_decisions(bars: pd.DataFrame, decisions: pd.DataFrame | None,
+                      name: str = "data") -> pd.DataFrame:
+    """The signal lines on ``bars``' index (NaN where no decision was made): direction,
+    probability, score and decision (the row in ``decisions``).
 
     A decision whose time is not a bar time is an error: a signal decides at bar closes.
     """
-    frame = bars.loc[:, ["open", "high", "low", "close", "volume"]].copy()
+    lines = pd.DataFrame(np.nan, index=bars.index, columns=list(SIGNAL_LINES))
     if decisions is None or not len(decisions):
-        for line in SIGNAL_LINES:
-            frame[line] = np.nan
-    else:
-        inside = decisions.index[(decisions.index >= bars.index[0])
-                                 & (decisions.index <= bars.index[-1])]
-        orphans = inside.difference(bars.index)
-        if len(orphans):
-            raise ValueError(f"signal {name!r} decided at {orphans[0]}, which is not "
-                             f"a bar time ({len(orphans)} such decisions)")
-        aligned = decisions.reindex(bars.index)
-        frame["direction"] = aligned["direction"].astype(float)
-        frame["probability"] = aligned["probability"].astype(float)
-        frame["score"] = aligned["score"].astype(float)
-        position = pd.Series(np.arange(len(decisions), dtype=float), index=decisions.index)
-        frame["decision"] = position.reindex(bars.index)
+        return lines
+    inside = decisions.index[(decisions.index >= bars.index[0])
+                             & (decisions.index <= bars.index[-1])]
+    orphans = inside.difference(bars.index)
+    if len(orphans):
+        raise ValueError(f"signal {name!r} decided at {orphans[0]}, which is not "
+                         f"a bar time ({len(orphans)} such decisions)")
+    aligned = decisions.reindex(bars.index)
+    for line in ("direction", "probability", "score"):
+        lines[line] = aligned[line].astype(float)
+    position = pd.Series(np.arange(len(decisions), dtype=float), index=decisions.index)
+    lines["decision"] = position.reindex(bars.index)
+    return lines
+
+
+def signal_feed(bars: pd.DataFrame, decisions: pd.DataFrame | None,
+                name: str = "data") -> SignalFeed:
+    """A feed over ``bars`` with ``decisions`` (a ``SignalFrame``'s frame) on the bars they
+    were made at (see ``aligned_decisions``)."""
+    frame = bars.loc[:, ["open", "high", "low", "close", "volume"]].copy()
+    frame[list(SIGNAL_LINES)] = aligned_decisions(bars, decisions, name)
     frame.index = frame.index.tz_localize(None)
     return SignalFeed(dataname=frame, name=name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import backtrader as bt
@@ -9,12 +10,14 @@ import pandas as pd
 
 from xai_backtest.data_feeds.bt_feeds import signal_feed
 from xai_backtest.signals.base import SignalFrame
+from xai_backtest.strategies.buy_and_hold import BuyAndHold
 from xai_backtest.strategies.costs import Costs
+from xai_backtest.strategies.fast import fast_path_refusal, simulate
 from xai_backtest.strategies.guard import guarded
 from xai_backtest.strategies.recorder import FillRecorder
 from xai_backtest.strategies.signal_strategy import SignalStrategy
 
-__all__ = ["BacktestResult", "run_strategy"]
+__all__ = ["ENGINES", "BacktestResult", "FastPathError", "run_strategy"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class BacktestResult:
 
     ``fills`` has one row per executed order: time, bar, signed size, price, commission,
     the causing decision's row, the reason, and the slippage paid against the bar's open.
+    ``engine`` says which engine ran: ``backtrader`` or ``fast``.
     """
 
     name: str
@@ -32,45 +36,81 @@ class BacktestResult:
     fills: pd.DataFrame
     rejected: pd.DataFrame
     cash: float
+    engine: str = "backtrader"
 
     @property
     def returns(self) -> pd.Series:
         return self.equity.pct_change().fillna(0.0)
 
 
+ENGINES = ("auto", "fast", "backtrader")
+
+
+class FastPathError(ValueError):
+    """``engine="fast"`` asked for a strategy the fast path does not model."""
+
+
 def run_strategy(name: str, bars: pd.DataFrame, signals: SignalFrame | None,
                  strategy: type[bt.Strategy] = SignalStrategy, *,
-                 costs: Costs | None = None,
-                 cash: float = 100_000.0, **params: object) -> BacktestResult:
+                 costs: Costs | None = None, cash: float = 100_000.0,
+                 engine: str = "backtrader", **params: object) -> BacktestResult:
     """Backtest ``strategy`` on ``bars`` with the decisions in ``signals`` (default costs on).
 
-    Uses preloaded data, vectorised ``runonce`` and no observers: the fastest
-    backtrader settings that leave results unchanged.
+    ``engine``: ``backtrader`` (the reference), ``fast`` (the vectorised path of
+    strategies/fast.py, refused with the reason for a strategy it does not model) or
+    ``auto`` (fast where it applies, else backtrader).
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    costs = costs or Costs()
+    refusal = fast_path_refusal(strategy, params) if engine != "backtrader" else None
+    if engine == "fast" and refusal:
+        raise FastPathError(f"engine 'fast' cannot run {name!r}: {refusal}; use engine "
+                            "'auto' (backtrader runs it) or 'backtrader'")
+    if engine != "backtrader" and refusal is None:
+        equity, exposure, fills, rejected = simulate(
+            bars, None if signals is None else signals.frame, costs=costs, cash=cash,
+            buy_and_hold=strategy is BuyAndHold, name=name, **params)
+        return _result(name, bars, equity, exposure, fills, rejected, cash, "fast")
+    return _run_backtrader(name, bars, signals, strategy, costs, cash, params)
+
+
+def _run_backtrader(name: str, bars: pd.DataFrame, signals: SignalFrame | None,
+                    strategy: type[bt.Strategy], costs: Costs, cash: float,
+                    params: dict[str, object]) -> BacktestResult:
+    """backtrader with preloaded data, vectorised ``runonce`` and no observers: the fastest
+    settings that leave results unchanged."""
     cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True, cheat_on_open=True,
                          quicknotify=True)
     cerebro.adddata(signal_feed(bars, None if signals is None else signals.frame, name=name))
     cerebro.broker.setcash(cash)
-    (costs or Costs()).apply(cerebro.broker)
+    costs.apply(cerebro.broker)
     cerebro.addstrategy(_guarded(strategy), **params)
     cerebro.addanalyzer(FillRecorder, _name="recorder")
     (strat,) = cerebro.run()
     # SignalStrategy ties each fill to its exact decision row; other strategies are recorded
     record = strat if isinstance(strat, SignalStrategy) else strat.analyzers.recorder
-    index = bars.index
-    equity = pd.Series(record.equity, index=index[: len(record.equity)], name=name)
-    exposure = pd.Series(record.exposure, index=equity.index, name=name)
     fills = pd.DataFrame([vars(f) for f in record.fills],
                          columns=["bar", "size", "price", "commission", "decision", "reason"])
-    fills.insert(0, "time", index[fills["bar"].to_numpy()] if len(fills) else
+    rejected = pd.DataFrame(record.rejected, columns=["bar", "status", "size", "reason"])
+    return _result(name, bars, record.equity, record.exposure, fills, rejected, cash,
+                   "backtrader")
+
+
+def _result(name: str, bars: pd.DataFrame, equity: Sequence[float], exposure: Sequence[bool],
+            fills: pd.DataFrame, rejected: pd.DataFrame, cash: float,
+            engine: str) -> BacktestResult:
+    index = bars.index
+    equity = pd.Series(equity, index=index[: len(equity)], name=name, dtype=float)
+    exposure = pd.Series(exposure, index=equity.index, name=name, dtype=bool)
+    fills.insert(0, "time", index[fills["bar"].to_numpy(dtype=int)] if len(fills) else
                  pd.DatetimeIndex([], tz=index.tz))
     opens = bars["open"].to_numpy()[fills["bar"].to_numpy(dtype=int)]
     fills["slippage"] = (fills["price"] - opens).abs() * fills["size"].abs()
-    rejected = pd.DataFrame(record.rejected, columns=["bar", "status", "size", "reason"])
     rejected.insert(0, "time", index[rejected["bar"].to_numpy(dtype=int)] if len(rejected)
                     else pd.DatetimeIndex([], tz=index.tz))
     return BacktestResult(name=name, equity=equity, exposure=exposure, fills=fills,
-                          rejected=rejected, cash=cash)
+                          rejected=rejected, cash=cash, engine=engine)
 
 
 def _guarded(strategy: type[bt.Strategy]) -> type[bt.Strategy]:
