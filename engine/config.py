@@ -305,6 +305,11 @@ class RunConfig(_Frozen):
     strategy: StrategyConfig = StrategyConfig()
     costs: CostsConfig = CostsConfig()
     cash: float = Field(100_000.0, gt=0, allow_inf_nan=False, description="starting cash")
+    engine: Literal["auto", "fast", "backtrader"] = Field(
+        "auto", description="auto: the vectorised fast path where it models the strategy "
+        "(the built-in signal strategy without stop or volatility rules; equal to backtrader "
+        "to 1e-9), else backtrader; fast: refuse what it cannot run; backtrader: always the "
+        "reference engine")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="seed of every random number "
                       "generator (0 to 2**32 - 1)")
     threads: int = Field(1, ge=1, description="torch threads; results are bit-identical only "

@@ -42,12 +42,24 @@ def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, Back
     subtitle = (f"{len(times):,} bars from {times[0]:%Y-%m-%d} to {times[-1]:%Y-%m-%d}; "
                 f"config {config.hash()}; costs {Costs(**config.costs.model_dump()).describe()}; "
                 "decisions at a bar's close fill at "
-                f"the next open, sized in {sizing} at {amount}; {price_basis(config.data)}")
+                f"the next open, sized in {sizing} at {amount}; {price_basis(config.data)}; "
+                f"{_engines(results)}")
     inputs = ReportInputs(title=f"{config.name}", subtitle=subtitle, comparison=comparison,
                           edges=_edges(results, list(decisions), config.seed),
                           equity=equity, trades=trades, models=models, tearsheets=tearsheets,
                           rejected=rejected_orders(results))
     return write_report(folder / "report.html", inputs)
+
+
+def _engines(results: Mapping[str, BacktestResult]) -> str:
+    """Which engine ran which strategy, in words."""
+    by_engine: dict[str, list[str]] = {}
+    for name, result in results.items():
+        by_engine.setdefault(result.engine, []).append(name)
+    if len(by_engine) == 1:
+        return f"engine: {next(iter(by_engine))}"
+    return "engines: " + "; ".join(f"{engine} ({', '.join(names)})"
+                                   for engine, names in by_engine.items())
 
 
 def rejected_orders(results: Mapping[str, BacktestResult]) -> pd.DataFrame:

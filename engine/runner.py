@@ -40,11 +40,12 @@ from xai_backtest.signals.walk_forward import WalkForwardSignal
 from xai_backtest.storage.atomic import atomic_write, atomic_write_text
 from xai_backtest.storage.cache import content_hash
 from xai_backtest.strategies import BuyAndHold, Costs, SignalStrategy
-from xai_backtest.strategies.backtest import BacktestResult, run_strategy
+from xai_backtest.strategies.backtest import BacktestResult, FastPathError, run_strategy
+from xai_backtest.strategies.fast import fast_path_refusal
 from xai_backtest.strategies.references import always_long
 from xai_backtest.strategies.signal_strategy import StrategyDataError
 
-__all__ = ["RunResult", "run_backtest"]
+__all__ = ["Decisions", "RunResult", "backtest_all", "run_backtest", "signal_decisions"]
 
 BUY_AND_HOLD = "buy_and_hold"
 ALWAYS_LONG = "always_long"
@@ -153,6 +154,11 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
         raise StrategyDataError("strategy.allow_short is true, but data.shortable is false "
                                 "(this instrument or account cannot be sold short); set "
                                 "allow_short: false, or shortable: true if it can")
+    if config.engine == "fast":
+        refusal = fast_path_refusal(strategy, config.strategy.strategy_params())
+        if refusal:
+            raise FastPathError(f"engine 'fast' cannot run this strategy: {refusal}; set "
+                                "engine: auto (backtrader runs it) or backtrader")
     check = getattr(strategy, "check_tradable", None)
     if check is not None:
         check(data.bars, config.strategy.strategy_params())
@@ -167,19 +173,11 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
     _write_status(folder, config, "incomplete", started=datetime.now(UTC).isoformat())
     for report in cleaning:
         report.warn()
-    decisions = {}
-    for name, model in models.items():
-        with watch.stage(f"fit and predict {name}"):
-            decisions[name] = model.fit(data).predict(data)
-    start = max(frame.frame.index[0] for frame in decisions.values())
-    decisions = {name: frame.between(start, None) for name, frame in decisions.items()}
-    ensemble = _ensemble(config)
-    ballot = ensemble.ballot(decisions) if ensemble is not None else None
-    if ensemble is not None and ballot is not None:
-        decisions[ENSEMBLE] = ensemble.combine(ballot)
-    bars = data.bars[data.bars.index >= start]
+    decided = _decide(config, models, data, watch)
+    decisions, ensemble, ballot, bars = (decided.decisions, decided.ensemble, decided.ballot,
+                                         decided.bars)
     with watch.stage("backtests"):
-        results = _backtest_all(config, bars, decisions, progress)
+        results = backtest_all(config, bars, decisions, progress)
 
     explanations = _explain_trades(models, decisions, results, data, watch, progress)
     supporters: dict[pd.Timestamp, list[str]] = {}
@@ -224,11 +222,47 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
                                for n, m in models.items()},
                   trades={n: int((trades["strategy"] == n).sum()) for n in results},
                   rejected_orders={n: len(r.rejected) for n, r in results.items()},
+                  engines={n: r.engine for n, r in results.items()},
                   data_hash=content_hash(data.bars, data.headlines)[:16],
                   versions=library_versions())
     return RunResult(folder=folder, config=config, comparison=comparison, trades=trades,
                      equity=equity, signals=decisions, explanations=explanations,
                      models=models, rejected=rejected, seconds=seconds)
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """Every signal's walk-forward decisions (and the ensemble's) on the bars from the
+    latest signal's first decision on, which every strategy trades."""
+
+    models: dict[str, WalkForwardSignal]
+    decisions: dict[str, SignalFrame]
+    ensemble: Ensemble | None
+    ballot: Ballot | None
+    bars: pd.DataFrame
+
+
+def signal_decisions(config: RunConfig, data: MarketData, progress: bool = False) -> Decisions:
+    """Fit (or load from the cache) and predict every signal of ``config`` on ``data``: the
+    decisions a run trades, without backtests, explanations or files."""
+    models = {spec.name: build_signal(spec, config, progress) for spec in config.signals}
+    return _decide(config, models, data, Stopwatch())
+
+
+def _decide(config: RunConfig, models: dict[str, WalkForwardSignal], data: MarketData,
+            watch: Stopwatch) -> Decisions:
+    decisions = {}
+    for name, model in models.items():
+        with watch.stage(f"fit and predict {name}"):
+            decisions[name] = model.fit(data).predict(data)
+    start = max(frame.frame.index[0] for frame in decisions.values())
+    decisions = {name: frame.between(start, None) for name, frame in decisions.items()}
+    ensemble = _ensemble(config)
+    ballot = ensemble.ballot(decisions) if ensemble is not None else None
+    if ensemble is not None and ballot is not None:
+        decisions[ENSEMBLE] = ensemble.combine(ballot)
+    return Decisions(models=models, decisions=decisions, ensemble=ensemble, ballot=ballot,
+                     bars=data.bars[data.bars.index >= start])
 
 
 def _write_outputs(folder: Path, trades: pd.DataFrame, explanations: dict[str, Explanation],
@@ -283,10 +317,11 @@ def _explain_ensemble(ensemble: Ensemble, ballot: Ballot,
     return supporting
 
 
-def _backtest_all(config: RunConfig, bars: pd.DataFrame, decisions: dict[str, SignalFrame],
-                  progress: bool) -> dict[str, BacktestResult]:
+def backtest_all(config: RunConfig, bars: pd.DataFrame, decisions: dict[str, SignalFrame],
+                 progress: bool = False, engine: str | None = None) -> dict[str, BacktestResult]:
     """Each signal's strategy, then the references: always long on the first signal's
-    decision times (same strategy rules), always flat, and buy-and-hold."""
+    decision times (same strategy rules), always flat, and buy-and-hold; on ``engine``
+    (default: the config's)."""
     costs = Costs(**config.costs.model_dump())
     strategy = config.strategy.strategy_class
     params = config.strategy.strategy_params()
@@ -309,7 +344,8 @@ def _backtest_all(config: RunConfig, bars: pd.DataFrame, decisions: dict[str, Si
                          {**params, "threshold": 0.0} if own_threshold else params)
     runs[ALWAYS_FLAT] = (None, SignalStrategy, {})
     runs[BUY_AND_HOLD] = (None, BuyAndHold, {})
-    return {name: run_strategy(name, bars, frame, cls, costs=costs, cash=config.cash, **kw)
+    return {name: run_strategy(name, bars, frame, cls, costs=costs, cash=config.cash,
+                               engine=engine or config.engine, **kw)
             for name, (frame, cls, kw) in tqdm(runs.items(), desc="backtests",
                                                disable=not progress, leave=False)}
 

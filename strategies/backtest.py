@@ -12,10 +12,10 @@ from xai_backtest.data_feeds.bt_feeds import signal_feed
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.strategies.buy_and_hold import BuyAndHold
 from xai_backtest.strategies.costs import Costs
-from xai_backtest.strategies.fast import fast_path_refusal, simulate
+from xai_backtest.strategies.fast import FAST_PARAMS, fast_path_refusal, simulate
 from xai_backtest.strategies.guard import guarded
 from xai_backtest.strategies.recorder import FillRecorder
-from xai_backtest.strategies.signal_strategy import SignalStrategy
+from xai_backtest.strategies.signal_strategy import SignalStrategy, StrategyDataError
 
 __all__ = ["ENGINES", "BacktestResult", "FastPathError", "run_strategy"]
 
@@ -46,7 +46,7 @@ class BacktestResult:
 ENGINES = ("auto", "fast", "backtrader")
 
 
-class FastPathError(ValueError):
+class FastPathError(StrategyDataError):
     """``engine="fast"`` asked for a strategy the fast path does not model."""
 
 
@@ -68,10 +68,11 @@ def run_strategy(name: str, bars: pd.DataFrame, signals: SignalFrame | None,
         raise FastPathError(f"engine 'fast' cannot run {name!r}: {refusal}; use engine "
                             "'auto' (backtrader runs it) or 'backtrader'")
     if engine != "backtrader" and refusal is None:
-        equity, exposure, fills, rejected = simulate(
-            bars, None if signals is None else signals.frame, costs=costs, cash=cash,
-            buy_and_hold=strategy is BuyAndHold, name=name, **params)
-        return _result(name, bars, equity, exposure, fills, rejected, cash, "fast")
+        run = simulate(bars, None if signals is None else signals.frame, costs=costs,
+                       cash=cash, buy_and_hold=strategy is BuyAndHold, name=name,
+                       **{k: v for k, v in params.items() if k in FAST_PARAMS})
+        return _result(name, bars, run.equity, run.exposure, run.fills, run.rejected, cash,
+                       "fast")
     return _run_backtrader(name, bars, signals, strategy, costs, cash, params)
 
 

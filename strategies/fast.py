@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import backtrader as bt
 import numpy as np
@@ -31,7 +32,7 @@ from xai_backtest.strategies.buy_and_hold import BuyAndHold
 from xai_backtest.strategies.costs import Costs
 from xai_backtest.strategies.signal_strategy import SignalStrategy
 
-__all__ = ["FAST_PARAMS", "fast_path_refusal", "simulate"]
+__all__ = ["FAST_PARAMS", "Run", "Tape", "fast_path_refusal", "simulate", "simulate_lines"]
 
 #: parameters of the signal strategy the fast path models, with their defaults
 FAST_PARAMS: dict[str, object] = {
@@ -142,10 +143,10 @@ class _Broker:
         self.fills.append((bar, amount, price, fee, decision, reason))
 
 
-def _targets(lines: pd.DataFrame, threshold: float, allow_short: bool) -> np.ndarray:
+def _targets(direction: np.ndarray, probability: np.ndarray, threshold: float,
+             allow_short: bool) -> np.ndarray:
     """Each bar's wanted position (-1, 0, 1), NaN where no decision was made."""
-    direction = lines["direction"].to_numpy()
-    confident = lines["probability"].to_numpy() >= threshold
+    confident = probability >= threshold
     wanted = np.where(confident, direction, 0.0)
     if not allow_short:
         wanted[wanted == -1] = 0.0
@@ -161,35 +162,67 @@ def _changes(wanted: np.ndarray) -> np.ndarray:
     return decided[values != previous]
 
 
+@dataclass(frozen=True)
+class Tape:
+    """Bars as arrays, built once and replayed by many simulations (a sweep)."""
+
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    days: np.ndarray  # calendar days since the previous bar (borrow fees accrue on them)
+
+    @classmethod
+    def of(cls, bars: pd.DataFrame) -> Tape:
+        dates = bars.index.tz_localize(None).normalize()
+        days = np.zeros(len(bars))
+        days[1:] = (dates[1:] - dates[:-1]).days
+        return cls(*(bars[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close")),
+                   days=days)
+
+
+@dataclass(frozen=True)
+class Run:
+    """Equity and exposure at each close, fills and refused orders of one simulation."""
+
+    equity: np.ndarray
+    exposure: np.ndarray
+    fills: pd.DataFrame
+    rejected: pd.DataFrame
+
+
 def simulate(bars: pd.DataFrame, decisions: pd.DataFrame | None, *, costs: Costs,
              cash: float, buy_and_hold: bool = False, name: str = "data",
-             threshold: float = 0.5, allow_short: bool = False, position_size: float = 1.0,
-             sizing: str = "fractional", lot_size: int = 1,
-             position_cash: float | None = None, close_at_end: bool = False,
-             ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, pd.DataFrame]:
-    """Equity and exposure at each close, fills and refused orders (as ``run_strategy``
-    reports them) of the signal strategy, or buy-and-hold, on ``bars``."""
-    n = len(bars)
-    o, h, lo, c = (bars[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close"))
+             **params: object) -> Run:
+    """The signal strategy (``params`` as in ``FAST_PARAMS``), or buy-and-hold, on
+    ``bars`` with ``decisions`` (a ``SignalFrame``'s frame)."""
+    lines = aligned_decisions(bars, None if buy_and_hold else decisions, name)
+    return simulate_lines(Tape.of(bars), lines["direction"].to_numpy(),
+                          lines["probability"].to_numpy(), lines["decision"].to_numpy(),
+                          costs=costs, cash=cash, buy_and_hold=buy_and_hold, **params)
+
+
+def simulate_lines(tape: Tape, direction: np.ndarray, probability: np.ndarray,
+                   rows: np.ndarray, *, costs: Costs, cash: float, buy_and_hold: bool = False,
+                   threshold: float = 0.5, allow_short: bool = False,
+                   position_size: float = 1.0, sizing: str = "fractional", lot_size: int = 1,
+                   position_cash: float | None = None, close_at_end: bool = False) -> Run:
+    """``simulate`` on aligned signal lines (NaN where no decision was made)."""
+    o, h, lo, days = tape.open, tape.high, tape.low, tape.days
+    n = len(o)
     if buy_and_hold:
         wanted = np.full(n, np.nan)
         wanted[0] = 1.0
         rows = np.full(n, -1.0)
         reason = "buy and hold"
     else:
-        lines = aligned_decisions(bars, decisions, name)
-        wanted = _targets(lines, threshold, allow_short)
-        rows = lines["decision"].to_numpy()
+        wanted = _targets(direction, probability, threshold, allow_short)
         reason = "signal"
     # bars at which an order is placed: the bar after a changed decision
     placed = _changes(wanted) + 1
     placed = placed[placed < (n - 1 if close_at_end else n)]
     if close_at_end:
         placed = np.r_[placed, n - 1]
-    days = np.zeros(n)
-    if costs.borrow_fee:
-        dates = bars.index.tz_localize(None).normalize()
-        days[1:] = (dates[1:] - dates[:-1]).days
     broker = _Broker(cash, costs)
     cash_at = np.empty(n)  # cash at each close
     size_at = np.empty(n)
@@ -211,11 +244,11 @@ def simulate(bars: pd.DataFrame, decisions: pd.DataFrame | None, *, costs: Costs
         cash_at[bar], size_at[bar] = broker.cash, broker.size
         start = bar + 1
     _hold(broker, costs, days, start, n, cash_at, size_at)
-    equity = cash_at + size_at * c
     fills = pd.DataFrame(broker.fills, columns=["bar", "size", "price", "commission",
                                                 "decision", "reason"])
     rejected = pd.DataFrame(broker.rejected, columns=["bar", "status", "size", "reason"])
-    return equity, size_at != 0, fills, rejected
+    return Run(equity=cash_at + size_at * tape.close, exposure=size_at != 0, fills=fills,
+               rejected=rejected)
 
 
 def _orders(broker: _Broker, target: int, decision: int, reason: str,
