@@ -82,6 +82,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def run_sweep_command(args: argparse.Namespace) -> int:
     from xai_backtest.engine.config import ConfigError
     from xai_backtest.engine.executor import make_executor
+    from xai_backtest.engine.fast_sweep import best_points, fast_sweep_refusal, run_fast_sweep
     from xai_backtest.engine.sweep import load_sweep, run_sweep
 
     try:
@@ -89,6 +90,16 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    refusal = fast_sweep_refusal(runs)
+    if refusal is None:
+        table = run_fast_sweep(name, runs, progress=not args.quiet)
+        print(best_points(table).to_string())
+        print(f"\n{len(runs):,} points on the fast path in {table.attrs['seconds']:.2f} s "
+              f"(fitting and predicting the signals: {table.attrs['setup_seconds']:.2f} s)")
+        print(f"results: {runs[0].folder.parent / 'results.csv'}")
+        return 0
+    if len(runs) > 1:
+        print(f"note: every point is a full run ({refusal})", file=sys.stderr)
     executor = make_executor(args.executor, args.workers, args.ray_address)
     table = run_sweep(name, runs, executor)
     shown = [c for c in table.columns if c in ("run", "status", "error", "seconds")

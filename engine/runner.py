@@ -45,7 +45,8 @@ from xai_backtest.strategies.fast import fast_path_refusal
 from xai_backtest.strategies.references import always_long
 from xai_backtest.strategies.signal_strategy import StrategyDataError
 
-__all__ = ["Decisions", "RunResult", "backtest_all", "run_backtest", "signal_decisions"]
+__all__ = ["Decisions", "RunResult", "backtest_all", "ensemble_of", "run_backtest",
+           "signal_decisions"]
 
 BUY_AND_HOLD = "buy_and_hold"
 ALWAYS_LONG = "always_long"
@@ -257,7 +258,7 @@ def _decide(config: RunConfig, models: dict[str, WalkForwardSignal], data: Marke
             decisions[name] = model.fit(data).predict(data)
     start = max(frame.frame.index[0] for frame in decisions.values())
     decisions = {name: frame.between(start, None) for name, frame in decisions.items()}
-    ensemble = _ensemble(config)
+    ensemble = ensemble_of(config)
     ballot = ensemble.ballot(decisions) if ensemble is not None else None
     if ensemble is not None and ballot is not None:
         decisions[ENSEMBLE] = ensemble.combine(ballot)
@@ -284,7 +285,8 @@ def _write_outputs(folder: Path, trades: pd.DataFrame, explanations: dict[str, E
     return comparison
 
 
-def _ensemble(config: RunConfig) -> Ensemble | None:
+def ensemble_of(config: RunConfig) -> Ensemble | None:
+    """The vote ``config.ensemble`` describes, or None."""
     spec = config.ensemble
     if spec is None:
         return None

@@ -20,8 +20,8 @@ from scipy import stats
 
 from xai_backtest.reports.metrics import TRADING_DAYS
 
-__all__ = ["EdgeTest", "deflated_sharpe", "edge_over_benchmark", "probabilistic_sharpe",
-           "sharpe_difference_interval"]
+__all__ = ["EdgeTest", "deflated_sharpe", "deflated_sharpes", "edge_over_benchmark",
+           "per_period_sharpe", "probabilistic_sharpe", "sharpe_difference_interval"]
 
 EULER_GAMMA = 0.5772156649015329
 
@@ -40,7 +40,7 @@ class EdgeTest:
     verdict: str
 
 
-def _sharpe(r: np.ndarray) -> np.ndarray:
+def per_period_sharpe(r: np.ndarray) -> np.ndarray:
     """Per-period Sharpe along the last axis."""
     std = r.std(axis=-1, ddof=1)
     return np.divide(r.mean(axis=-1), std, out=np.zeros_like(std), where=std > 0)
@@ -59,8 +59,8 @@ def sharpe_difference_interval(strategy: pd.Series, benchmark: pd.Series, *, blo
     index = ((starts[:, :, None] + np.arange(block)) % n).reshape(resamples, -1)[:, :n]
     sampled = pair[:, index]  # (2, resamples, n)
     scale = np.sqrt(TRADING_DAYS)
-    diffs = scale * (_sharpe(sampled[0]) - _sharpe(sampled[1]))
-    observed = scale * float(_sharpe(pair[0]) - _sharpe(pair[1]))
+    diffs = scale * (per_period_sharpe(sampled[0]) - per_period_sharpe(sampled[1]))
+    observed = scale * float(per_period_sharpe(pair[0]) - per_period_sharpe(pair[1]))
     tail = (1 - level) / 2
     low, high = np.quantile(diffs, [tail, 1 - tail])
     return observed, float(low), float(high)
@@ -70,7 +70,7 @@ def probabilistic_sharpe(returns: pd.Series, hurdle: float) -> float:
     """P(true per-period Sharpe > ``hurdle``) given skew and kurtosis of ``returns``."""
     r = returns.to_numpy()
     n = len(r)
-    sr = float(_sharpe(r))
+    sr = float(per_period_sharpe(r))
     skew = float(stats.skew(r))
     kurt = float(stats.kurtosis(r, fisher=False))
     denominator = np.sqrt(max(1 - skew * sr + (kurt - 1) / 4 * sr**2, 1e-12))
@@ -88,12 +88,33 @@ def deflated_sharpe(returns: pd.Series, hurdle: float, trials: int,
     return probabilistic_sharpe(returns, hurdle + float(expected_max))
 
 
+def deflated_sharpes(returns: np.ndarray, hurdles: np.ndarray, trials: int,
+                     trial_sharpe_variance: float) -> np.ndarray:
+    """``deflated_sharpe`` of each row of ``returns`` (points x periods) at once."""
+    n = returns.shape[1]
+    mean = returns.mean(axis=1)
+    std = returns.std(axis=1, ddof=1)
+    sr = np.divide(mean, std, out=np.zeros_like(mean), where=std > 0)
+    centred = returns - mean[:, None]
+    m2 = (centred**2).mean(axis=1)
+    safe = np.where(m2 > 0, m2, 1.0)
+    skew = np.where(m2 > 0, (centred**3).mean(axis=1) / safe**1.5, 0.0)
+    kurt = np.where(m2 > 0, (centred**4).mean(axis=1) / safe**2, 3.0)
+    expected_max = 0.0
+    if trials > 1 and trial_sharpe_variance > 0:
+        expected_max = np.sqrt(trial_sharpe_variance) * (
+            (1 - EULER_GAMMA) * stats.norm.ppf(1 - 1 / trials)
+            + EULER_GAMMA * stats.norm.ppf(1 - 1 / (trials * np.e)))
+    denominator = np.sqrt(np.maximum(1 - skew * sr + (kurt - 1) / 4 * sr**2, 1e-12))
+    return stats.norm.cdf((sr - (hurdles + expected_max)) * np.sqrt(n - 1) / denominator)
+
+
 def edge_over_benchmark(strategy: pd.Series, benchmark: pd.Series, *, trials: int = 1,
                         trial_sharpe_variance: float = 0.0, seed: int = 0,
                         level: float = 0.95) -> EdgeTest:
     """Bootstrap interval, PSR and DSR of ``strategy`` daily returns vs ``benchmark``'s."""
     diff, low, high = sharpe_difference_interval(strategy, benchmark, seed=seed, level=level)
-    hurdle = float(_sharpe(benchmark.to_numpy()))
+    hurdle = float(per_period_sharpe(benchmark.to_numpy()))
     psr = probabilistic_sharpe(strategy, hurdle)
     dsr = deflated_sharpe(strategy, hurdle, trials, trial_sharpe_variance)
     span = f"[{low:+.2f}, {high:+.2f}]"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Literal, Self
 
 import pandas as pd
@@ -150,6 +151,7 @@ class WalkForwardSignal(Signal):
         if code is None:
             cache = None
         self.models_ = []
+        self.fold_keys_: list[str] | None = [] if cache else None
         for fold in tqdm(self.folds_, desc=f"walk-forward {self.name}", unit="fold",
                          disable=not self.progress, leave=False):
             check_interrupt()
@@ -173,17 +175,38 @@ class WalkForwardSignal(Signal):
         """A clone of ``base`` fitted on ``history``; from the cache when the same signal
         class and code, hyperparameters, library versions, torch thread count and history
         bytes were fitted before."""
-        if cache is None:
+        if cache is None or self.fold_keys_ is None:
             return self.base.clone().fit(history)
         key = content_hash(type(self.base).__module__, type(self.base).__qualname__, code,
                            self.base.get_params(), library_versions(), _torch_threads(),
                            history.bars, history.headlines)
+        self.fold_keys_.append(key)
         return cache.folder_entry(f"models/{self.base.name}", key,
                                   build=lambda folder: self.base.clone().fit(history).save(folder),
                                   load=type(self.base).load)
 
     def predict(self, data: MarketData) -> SignalFrame:
+        """Each fold model's decisions on its test block. With the model cache on, the
+        decisions are cached too, keyed by the fold models' keys, the folds and the bytes
+        of ``data`` (a warm rerun or a sweep does not predict again)."""
         self.check_fitted()
+        keys = getattr(self, "fold_keys_", None)
+        if not self.cache_dir or not keys:
+            return self._predict(data)
+        folds = [str((f.train_start, f.train_end, f.test_start, f.test_end))
+                 for f in self.folds_]
+        key = content_hash("decisions", keys, folds, data.bars, data.headlines)
+
+        def build(folder: Path) -> None:
+            folder.mkdir()
+            self._predict(data).frame.to_parquet(folder / "decisions.parquet")
+
+        return DiskCache(self.cache_dir).folder_entry(
+            f"decisions/{self.base.name}", key, build=build,
+            load=lambda folder: SignalFrame(self.name,
+                                            pd.read_parquet(folder / "decisions.parquet")))
+
+    def _predict(self, data: MarketData) -> SignalFrame:
         parts = []
         for fold, model in zip(self.folds_, self.models_, strict=True):
             seen = data.until(fold.test_end)

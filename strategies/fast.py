@@ -1,9 +1,9 @@
 """The fast path: the built-in signal strategy's rules without backtrader's per-bar loop.
 
-Targets come from the decisions in one vectorised pass; only the bars where the target
-changes are visited, in order, because each order's size depends on the cash the last
-one left. Between them equity is cash plus position times close, charged any borrow fee
-bar by bar, in numpy. The order of operations follows backtrader's broker step by step
+Targets come from the decisions in one vectorised pass; one compiled loop (numba) then
+walks the bars, trading only where the target changes, because each order's size depends
+on the cash the last one left. The order of operations follows backtrader's broker step
+by step
 (with ``cheat_on_open``): the strategy sizes an order on the cash before the bar's
 borrow fee; the broker checks every submitted order at the unslipped open (an order
 whose cash would go negative is refused as ``Margin``), charges the fee, then fills the
@@ -19,13 +19,13 @@ run on backtrader; ``fast_path_refusal`` says why in words.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import backtrader as bt
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from xai_backtest.data_feeds.bt_feeds import aligned_decisions
 from xai_backtest.strategies.buy_and_hold import BuyAndHold
@@ -55,92 +55,6 @@ def fast_path_refusal(strategy: type[bt.Strategy], params: Mapping[str, object])
     if unknown:
         return f"the fast path does not model strategy parameter(s) {unknown}"
     return None
-
-
-class _Broker:
-    """Cash, one position and the fills of one run, updated exactly like backtrader's."""
-
-    def __init__(self, cash: float, costs: Costs) -> None:
-        self.cash = cash
-        self.size = 0.0
-        self.entry_price = 0.0  # backtrader's position.price
-        self.credit = 0.0  # borrow fee charged since the last closing fill
-        self.slip = costs.slippage
-        self.rate = costs.commission + costs.spread / 2
-        self.per_share = costs.per_share
-        self.fixed = max(costs.per_order, costs.minimum)
-        self.per_order = costs.per_order
-        self.minimum = costs.minimum
-        self.fills: list[tuple[int, float, float, float, int, str]] = []
-        self.rejected: list[tuple[int, str, float, str]] = []
-
-    def fee(self, size: float, price: float) -> float:
-        units = abs(size)
-        return max(units * price * self.rate + units * self.per_share + self.per_order,
-                   self.minimum)
-
-    def fill_price(self, size: float, o: float, h: float, lo: float) -> float:
-        """The open moved by slippage against the order, within the bar's range."""
-        if size > 0:
-            return min(o * (1 + self.slip), h) if self.slip else o
-        return max(o * (1 - self.slip), lo) if self.slip else o
-
-    def sizing_equity(self, o: float) -> float:
-        """The strategy's ``_equity_after_exit``: cash once the position is closed at the
-        open moved against it, less the exit's fee."""
-        if not self.size:
-            return self.cash
-        price = o * (1 - self.slip if self.size > 0 else 1 + self.slip)
-        return self.cash + self.size * price - self.fee(self.size, price)
-
-    def units(self, budget: float, o: float, sizing: str, lot: int) -> float:
-        """The strategy's ``_units``: what ``budget`` buys at this open, every cost included."""
-        per_unit = o * (1 + self.slip) * (1 + self.rate) + self.per_share
-        budget -= self.fixed
-        if budget <= 0:
-            return 0.0
-        if sizing == "fractional":
-            return budget / (per_unit * (1 + 1e-9))
-        step = 1 if sizing == "shares" else lot
-        return math.floor(budget / per_unit / step) * step
-
-    def check(self, bar: int, orders: list[tuple[float, int, str]],
-              o: float) -> list[tuple[float, int, str]]:
-        """The orders backtrader's ``check_submitted`` accepts: each is pseudo-executed at the
-        unslipped open on a running cash; one that leaves it negative is refused
-        (``Margin``), and its effect stays in the running cash, as in backtrader."""
-        cash, size, accepted = self.cash, self.size, []
-        for order in orders:
-            amount = order[0]
-            if size and (amount > 0) != (size > 0):
-                cash += -amount * o - self.fee(amount, o)
-            else:
-                cash -= amount * o + self.fee(amount, o)
-            size += amount
-            if cash >= 0:
-                accepted.append(order)
-            else:
-                self.rejected.append((bar, "Margin", amount, order[2]))
-        return accepted
-
-    def fill(self, bar: int, order: tuple[float, int, str], o: float, h: float,
-             lo: float) -> None:
-        amount, decision, reason = order
-        price = self.fill_price(amount, o, h, lo)
-        if self.size and (amount > 0) != (self.size > 0):  # an exit (orders never reverse)
-            fee = self.fee(amount, price)
-            self.cash += -amount * price - fee
-            self.fills.append((bar, amount, price, fee + self.credit, decision, reason))
-            self.credit = 0.0
-            self.size = 0.0
-            return
-        fee = self.fee(amount, price)
-        if self.cash - amount * price - fee < 0:
-            self.rejected.append((bar, "Margin", amount, reason))
-            return
-        self.cash -= amount * price + fee
-        self.size, self.entry_price = amount, price
-        self.fills.append((bar, amount, price, fee, decision, reason))
 
 
 def _targets(direction: np.ndarray, probability: np.ndarray, threshold: float,
@@ -177,18 +91,53 @@ class Tape:
         dates = bars.index.tz_localize(None).normalize()
         days = np.zeros(len(bars))
         days[1:] = (dates[1:] - dates[:-1]).days
-        return cls(*(bars[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close")),
-                   days=days)
+        return cls(*(bars[k].to_numpy(dtype=float, copy=True)  # writable: one compiled
+                     for k in ("open", "high", "low", "close")), days=days)  # signature
+
+
+_EXIT, _ENTRY, _END = 0, 1, 2
+_SIZING = {"fractional": 0, "shares": 1, "lots": 2}
 
 
 @dataclass(frozen=True)
 class Run:
-    """Equity and exposure at each close, fills and refused orders of one simulation."""
+    """Equity and exposure at each close, fills and refused orders of one simulation, as
+    arrays (``fills`` and ``rejected`` give them as ``run_strategy`` reports them)."""
 
     equity: np.ndarray
     exposure: np.ndarray
-    fills: pd.DataFrame
-    rejected: pd.DataFrame
+    fill_bar: np.ndarray
+    fill_size: np.ndarray
+    fill_price: np.ndarray
+    fill_commission: np.ndarray
+    fill_decision: np.ndarray
+    fill_kind: np.ndarray  # _EXIT, _ENTRY or _END
+    rejected_bar: np.ndarray
+    rejected_size: np.ndarray
+    rejected_kind: np.ndarray
+    reason: str  # "signal" or "buy and hold"
+
+    @property
+    def entries(self) -> int:
+        return int((self.fill_kind == _ENTRY).sum())
+
+    def _reasons(self, kinds: np.ndarray) -> list[str]:
+        words = {_EXIT: f"{self.reason}: exit", _ENTRY: f"{self.reason}: entry",
+                 _END: "end of data: exit"}
+        return [words[k] for k in kinds.tolist()]
+
+    @property
+    def fills(self) -> pd.DataFrame:
+        return pd.DataFrame({"bar": self.fill_bar, "size": self.fill_size,
+                             "price": self.fill_price, "commission": self.fill_commission,
+                             "decision": self.fill_decision,
+                             "reason": self._reasons(self.fill_kind)})
+
+    @property
+    def rejected(self) -> pd.DataFrame:
+        return pd.DataFrame({"bar": self.rejected_bar, "status": "Margin",
+                             "size": self.rejected_size,
+                             "reason": self._reasons(self.rejected_kind)})
 
 
 def simulate(bars: pd.DataFrame, decisions: pd.DataFrame | None, *, costs: Costs,
@@ -208,81 +157,147 @@ def simulate_lines(tape: Tape, direction: np.ndarray, probability: np.ndarray,
                    position_size: float = 1.0, sizing: str = "fractional", lot_size: int = 1,
                    position_cash: float | None = None, close_at_end: bool = False) -> Run:
     """``simulate`` on aligned signal lines (NaN where no decision was made)."""
-    o, h, lo, days = tape.open, tape.high, tape.low, tape.days
-    n = len(o)
+    n = len(tape.open)
     if buy_and_hold:
         wanted = np.full(n, np.nan)
         wanted[0] = 1.0
         rows = np.full(n, -1.0)
-        reason = "buy and hold"
     else:
         wanted = _targets(direction, probability, threshold, allow_short)
-        reason = "signal"
     # bars at which an order is placed: the bar after a changed decision
     placed = _changes(wanted) + 1
     placed = placed[placed < (n - 1 if close_at_end else n)]
     if close_at_end:
         placed = np.r_[placed, n - 1]
-    broker = _Broker(cash, costs)
-    cash_at = np.empty(n)  # cash at each close
+    out = _kernel(tape.open, tape.high, tape.low, tape.days, wanted, np.array(rows, dtype=float),
+                  placed.astype(np.int64), n - 1 if close_at_end else -1, float(cash),
+                  costs.slippage, costs.commission + costs.spread / 2, costs.per_share,
+                  costs.per_order, costs.minimum, costs.borrow_fee, float(position_size),
+                  np.nan if position_cash is None else float(position_cash),
+                  _SIZING[sizing], int(lot_size))
+    cash_at, size_at, fills, fill_count, refused, refused_count = out
+    fills, refused = fills[:, :fill_count], refused[:, :refused_count]
+    return Run(equity=cash_at + size_at * tape.close, exposure=size_at != 0,
+               fill_bar=fills[0].astype(int), fill_size=fills[1], fill_price=fills[2],
+               fill_commission=fills[3], fill_decision=fills[4].astype(int),
+               fill_kind=fills[5].astype(int), rejected_bar=refused[0].astype(int),
+               rejected_size=refused[1], rejected_kind=refused[2].astype(int),
+               reason="buy and hold" if buy_and_hold else "signal")
+
+
+@njit(cache=True)
+def _fee(size: float, price: float, rate: float, per_share: float, per_order: float,
+         minimum: float) -> float:
+    """``CostModel._getcommission``."""
+    units = abs(size)
+    return max(units * price * rate + units * per_share + per_order, minimum)
+
+
+@njit(cache=True)
+def _kernel(o, h, lo, days, wanted, rows, placed, end_bar, cash, slip, rate, per_share,
+            per_order, minimum, borrow, position_size, position_cash, sizing, lot):
+    """The bars in order, trading at ``placed`` ones; see the module doc. Returns cash and
+    position at each close, fills (bar, size, price, commission, decision, kind) and
+    refused orders (bar, size, kind), each with its count."""
+    n = len(o)
+    cash_at = np.empty(n)
     size_at = np.empty(n)
+    fills = np.empty((6, 2 * len(placed) + 1))
+    refused = np.empty((3, 2 * len(placed) + 1))
+    n_fills = n_refused = 0
+    orders = np.empty((3, 2))  # size, decision, kind of this bar's orders
+    accepted = np.empty(2, dtype=np.bool_)
+    size = entry = credit = 0.0
     start = 0
-    for bar in placed.tolist():
-        _hold(broker, costs, days, start, bar, cash_at, size_at)  # closes before this bar
-        sizing_equity = broker.sizing_equity(o[bar])  # before this bar's borrow fee
-        if close_at_end and bar == n - 1:
-            orders = [(-broker.size, -1, "end of data: exit")] if broker.size else []
+    for bar in list(placed) + [n]:
+        for b in range(start, bar):  # no order: the position is held, a short pays its fee
+            if size < 0 and borrow > 0 and days[b] > 0:
+                fee = days[b] * (borrow / 365.0) * abs(size) * entry
+                cash -= fee
+                credit += fee
+            cash_at[b] = cash
+            size_at[b] = size
+        if bar == n:
+            break
+        # the strategy's next_open: size on the cash before the bar's borrow fee
+        count = 0
+        if bar == end_bar:
+            if size != 0:
+                orders[0, 0], orders[1, 0], orders[2, 0] = -size, -1.0, _END
+                count = 1
         else:
-            budget = (position_size * sizing_equity if position_cash is None
-                      else min(position_cash, sizing_equity))
-            orders = _orders(broker, int(wanted[bar - 1]), int(rows[bar - 1]), reason,
-                             broker.units(budget, o[bar], sizing, lot_size))
-        accepted = broker.check(bar, orders, o[bar])
-        _charge_borrow(broker, costs, days[bar])
-        for order in accepted:
-            broker.fill(bar, order, o[bar], h[bar], lo[bar])
-        cash_at[bar], size_at[bar] = broker.cash, broker.size
+            equity = cash
+            if size != 0:
+                worst = o[bar] * (1 - slip) if size > 0 else o[bar] * (1 + slip)
+                equity = cash + size * worst - _fee(size, worst, rate, per_share, per_order,
+                                                    minimum)
+                orders[0, 0], orders[1, 0], orders[2, 0] = -size, rows[bar - 1], _EXIT
+                count = 1
+            target = wanted[bar - 1]
+            if target != 0:
+                budget = (position_size * equity if np.isnan(position_cash)
+                          else min(position_cash, equity))
+                per_unit = o[bar] * (1 + slip) * (1 + rate) + per_share
+                budget -= max(per_order, minimum)
+                units = 0.0
+                if budget > 0:
+                    if sizing == 0:
+                        units = budget / (per_unit * (1 + 1e-9))
+                    else:
+                        step = 1 if sizing == 1 else lot
+                        units = np.floor(budget / per_unit / step) * step
+                if units > 0:
+                    orders[0, count], orders[1, count] = target * units, rows[bar - 1]
+                    orders[2, count] = _ENTRY
+                    count += 1
+        # the broker's check at the unslipped open, on a running cash
+        check_cash, check_size = cash, size
+        for i in range(count):
+            amount = orders[0, i]
+            if check_size != 0 and (amount > 0) != (check_size > 0):
+                check_cash += -amount * o[bar] - _fee(amount, o[bar], rate, per_share,
+                                                      per_order, minimum)
+            else:
+                check_cash -= amount * o[bar] + _fee(amount, o[bar], rate, per_share,
+                                                     per_order, minimum)
+            check_size += amount
+            accepted[i] = check_cash >= 0
+            if not accepted[i]:
+                refused[0, n_refused], refused[1, n_refused] = bar, amount
+                refused[2, n_refused] = orders[2, i]
+                n_refused += 1
+        if size < 0 and borrow > 0 and days[bar] > 0:  # this bar's borrow fee
+            fee = days[bar] * (borrow / 365.0) * abs(size) * entry
+            cash -= fee
+            credit += fee
+        for i in range(count):  # fills at the open moved by slippage, within the range
+            if not accepted[i]:
+                continue
+            amount = orders[0, i]
+            if amount > 0:
+                price = min(o[bar] * (1 + slip), h[bar]) if slip else o[bar]
+            else:
+                price = max(o[bar] * (1 - slip), lo[bar]) if slip else o[bar]
+            fee = _fee(amount, price, rate, per_share, per_order, minimum)
+            commission = fee
+            if size != 0 and (amount > 0) != (size > 0):  # an exit: pays the fees owed
+                cash += -amount * price - fee
+                commission += credit
+                credit = 0.0
+                size = 0.0
+            elif cash - amount * price - fee < 0:  # an entry the cash cannot pay for
+                refused[0, n_refused], refused[1, n_refused] = bar, amount
+                refused[2, n_refused] = orders[2, i]
+                n_refused += 1
+                continue
+            else:
+                cash -= amount * price + fee
+                size, entry = amount, price
+            fills[0, n_fills], fills[1, n_fills], fills[2, n_fills] = bar, amount, price
+            fills[3, n_fills], fills[4, n_fills] = commission, orders[1, i]
+            fills[5, n_fills] = orders[2, i]
+            n_fills += 1
+        cash_at[bar] = cash
+        size_at[bar] = size
         start = bar + 1
-    _hold(broker, costs, days, start, n, cash_at, size_at)
-    fills = pd.DataFrame(broker.fills, columns=["bar", "size", "price", "commission",
-                                                "decision", "reason"])
-    rejected = pd.DataFrame(broker.rejected, columns=["bar", "status", "size", "reason"])
-    return Run(equity=cash_at + size_at * tape.close, exposure=size_at != 0, fills=fills,
-               rejected=rejected)
-
-
-def _orders(broker: _Broker, target: int, decision: int, reason: str,
-            units: float) -> list[tuple[float, int, str]]:
-    """The strategy's ``next_open``: close the position, then open ``units`` on
-    ``target``'s side."""
-    orders = [(-broker.size, decision, f"{reason}: exit")] if broker.size else []
-    if target and units > 0:
-        orders.append((target * units, decision, f"{reason}: entry"))
-    return orders
-
-
-def _charge_borrow(broker: _Broker, costs: Costs, days: float) -> None:
-    """One bar's borrow fee on a short position (backtrader's credit interest)."""
-    if broker.size >= 0 or not costs.borrow_fee or days <= 0:
-        return
-    fee = days * (costs.borrow_fee / 365.0) * abs(broker.size) * broker.entry_price
-    broker.cash -= fee
-    broker.credit += fee
-
-
-def _hold(broker: _Broker, costs: Costs, days: np.ndarray, start: int, stop: int,
-          cash_at: np.ndarray, size_at: np.ndarray) -> None:
-    """Bars ``start`` to ``stop - 1`` without an order: the position held, short positions
-    charged their borrow fee bar by bar."""
-    if start >= stop:
-        return
-    size_at[start:stop] = broker.size
-    if broker.size < 0 and costs.borrow_fee:
-        fees = days[start:stop] * (costs.borrow_fee / 365.0) * abs(broker.size) \
-            * broker.entry_price
-        spent = np.cumsum(fees)
-        cash_at[start:stop] = broker.cash - spent
-        broker.cash -= spent[-1]
-        broker.credit += spent[-1]
-    else:
-        cash_at[start:stop] = broker.cash
+    return cash_at, size_at, fills, n_fills, refused, n_refused

@@ -51,3 +51,18 @@ def test_deflation_raises_the_bar():
 def test_bootstrap_is_seeded():
     a, b = _series(0.001, 0.01, seed=6), _series(0.0, 0.01, seed=7)
     assert sharpe_difference_interval(a, b, seed=3) == sharpe_difference_interval(a, b, seed=3)
+
+
+def test_deflated_sharpes_of_many_points_equal_the_one_at_a_time_formula():
+    import numpy as np
+
+    from xai_backtest.reports.significance import deflated_sharpe, deflated_sharpes
+
+    rng = np.random.default_rng(4)
+    returns = rng.standard_t(4, size=(6, 300)) * 0.01 + rng.normal(0.0005, 0.0003, (6, 1))
+    hurdles = rng.normal(0.02, 0.01, 6)
+    for trials, variance in ((1, 0.0), (6, 0.002)):
+        many = deflated_sharpes(returns, hurdles, trials, variance)
+        one = [deflated_sharpe(pd.Series(r), h, trials, variance)
+               for r, h in zip(returns, hurdles, strict=True)]
+        np.testing.assert_allclose(many, one, rtol=1e-9, atol=1e-12)
