@@ -7,6 +7,7 @@ model, shorts, fixed cash per position and closing at the end; then the refusals
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,9 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.test_engine_property import random_bars
+from xai_backtest.engine.config import load_config
+from xai_backtest.engine.data import load_market_data
+from xai_backtest.engine.runner import backtest_all
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.strategies import BuyAndHold, Costs, SignalStrategy
 from xai_backtest.strategies.backtest import FastPathError, run_strategy
+from xai_backtest.strategies.fast import fast_path_refusal
 
 
 def decisions_of(bars: pd.DataFrame, directions: list[float],
@@ -140,3 +145,36 @@ def test_a_short_that_lost_more_than_the_account_cannot_be_covered_in_either_eng
     assert_same(fast, reference)
     assert set(fast.rejected["status"]) == {"Margin"}
     assert fast.rejected["reason"].iloc[0] == "signal: exit"
+
+
+FIXTURES = Path(__file__).parent / "artifacts" / "decisions"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("fixture", sorted(FIXTURES.glob("*.parquet")), ids=lambda p: p.stem)
+def test_fast_path_equals_backtrader_on_every_configs_own_decisions(fixture, monkeypatch,
+                                                                    request):
+    """The decisions each config's signals made (saved by
+    benchmarks/fast_path_equivalence.py --save), replayed with the config's strategy and
+    costs on both engines."""
+    config = load_config(ROOT / "configs" / f"{fixture.stem}.yaml")
+    if config.data.source == "file":
+        request.getfixturevalue("shared_data")  # skipped without ../shared/data
+    refusal = fast_path_refusal(config.strategy.strategy_class,
+                                config.strategy.strategy_params())
+    if refusal:  # intraday rules run on backtrader under auto
+        assert "not the built-in signal strategy" in refusal
+        return
+    monkeypatch.chdir(ROOT)  # data paths in configs are relative to the project
+    data, _ = load_market_data(config.data)
+    stored = pd.read_parquet(fixture)
+    decisions = {name: SignalFrame(name, stored.xs(name, level="signal"))
+                 for name in stored.index.unique("signal")}
+    start = min(frame.frame.index[0] for frame in decisions.values())
+    bars = data.bars[data.bars.index >= start]
+    fast = backtest_all(config, bars, decisions, engine="fast")
+    reference = backtest_all(config, bars, decisions, engine="backtrader")
+    assert set(fast) == set(reference) and len(fast) >= 4
+    for name in reference:
+        assert_same(fast[name], reference[name])
+    assert sum(len(r.fills) for r in fast.values()) > 2 * len(fast)  # the signals trade
