@@ -32,7 +32,7 @@ from xai_backtest.explainers.base import Explanation, explanation_id
 from xai_backtest.explainers.figures import render_figures
 from xai_backtest.reports.comparison import comparison_table
 from xai_backtest.reports.metrics import summarize
-from xai_backtest.reports.tearsheet import write_tearsheet
+from xai_backtest.reports.tearsheet import BackgroundTearsheets, TearsheetJob
 from xai_backtest.reports.trade_log import build_trade_log, decision_times_of_fills
 from xai_backtest.signals.base import SignalFrame, library_versions
 from xai_backtest.signals.ensemble import Ballot, Ensemble
@@ -180,38 +180,41 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
     with watch.stage("backtests"):
         results = backtest_all(config, bars, decisions, progress)
 
-    explanations = _explain_trades(models, decisions, results, data, watch, progress)
-    supporters: dict[pd.Timestamp, list[str]] = {}
-    if ensemble is not None and ballot is not None:
-        with watch.stage(f"explain {ENSEMBLE}"):
-            supporters = _explain_ensemble(ensemble, ballot, models, decisions[ENSEMBLE],
-                                           results[ENSEMBLE], data, explanations)
-    trade_logs = {name: build_trade_log(result, bars, decisions.get(name), explanations)
-                  for name, result in results.items()}
-    trades = pd.concat(trade_logs.values(), ignore_index=True)
-    with watch.stage("explanation figures"):
-        _draw_entry_figures(explanations, trades, folder / "figures", progress)
-    trades["entry_figure"] = [_figure(explanations, key) for key in
-                              trades["entry_explanation_id"]]
-    trades["entry_supporting_explanations"] = [
-        " | ".join(f"{explanations[k].signal}: {explanations[k].summary}"
-                   for k in supporters.get(when, []))
-        if strategy == ENSEMBLE else None
-        for strategy, when in zip(trades["strategy"], trades["entry_decision_time"],
-                                  strict=True)]
-    equity = pd.DataFrame({name: r.equity for name, r in results.items()})
-    rejected = rejected_orders(results)
-    with watch.stage("write outputs"):
-        comparison = _write_outputs(folder, trades, explanations, equity, results, decisions,
-                                    trade_logs)
-        atomic_write(folder / "rejected_orders.csv",
-                     lambda tmp: rejected.to_csv(tmp, index=False))
-    with watch.stage("tearsheets"):
-        tearsheets = _write_tearsheets(folder, config, results, decisions) \
-            if config.tearsheet else {}
+    with BackgroundTearsheets(_tearsheet_jobs(folder, config, results, decisions),
+                              config.cache_dir) as tearsheet_writer:
+        explanations = _explain_trades(models, decisions, results, data, watch, progress)
+        supporters: dict[pd.Timestamp, list[str]] = {}
+        if ensemble is not None and ballot is not None:
+            with watch.stage(f"explain {ENSEMBLE}"):
+                supporters = _explain_ensemble(ensemble, ballot, models, decisions[ENSEMBLE],
+                                               results[ENSEMBLE], data, explanations)
+        trade_logs = {name: build_trade_log(result, bars, decisions.get(name), explanations)
+                      for name, result in results.items()}
+        trades = pd.concat(trade_logs.values(), ignore_index=True)
+        with watch.stage("explanation figures"):
+            _draw_entry_figures(explanations, trades, folder / "figures", progress)
+        trades["entry_figure"] = [_figure(explanations, key) for key in
+                                  trades["entry_explanation_id"]]
+        trades["entry_supporting_explanations"] = [
+            " | ".join(f"{explanations[k].signal}: {explanations[k].summary}"
+                       for k in supporters.get(when, []))
+            if strategy == ENSEMBLE else None
+            for strategy, when in zip(trades["strategy"], trades["entry_decision_time"],
+                                      strict=True)]
+        equity = pd.DataFrame({name: r.equity for name, r in results.items()})
+        rejected = rejected_orders(results)
+        with watch.stage("write outputs"):
+            comparison = _write_outputs(folder, trades, explanations, equity, results, decisions,
+                                        trade_logs)
+            atomic_write(folder / "rejected_orders.csv",
+                         lambda tmp: rejected.to_csv(tmp, index=False))
+        with watch.stage("tearsheets (background)"):
+            tearsheet_writer.wait()
     with watch.stage("report"):
         truth = {name: (model.evaluation_labels(data), model.labels(data))
                  for name, model in models.items()}
+        tearsheets = {name: _tearsheet_name(i, name) for i, name in enumerate(decisions)
+                      } if config.tearsheet else {}
         write_run_report(folder, config, results, equity, decisions, truth, trades,
                          comparison, tearsheets, bars)
     seconds = time.perf_counter() - started
@@ -352,16 +355,20 @@ def backtest_all(config: RunConfig, bars: pd.DataFrame, decisions: dict[str, Sig
                                                disable=not progress, leave=False)}
 
 
-def _write_tearsheets(folder: Path, config: RunConfig, results: dict[str, BacktestResult],
-                      decisions: dict[str, SignalFrame]) -> dict[str, str]:
-    """One QuantStats tearsheet per signal strategy vs buy-and-hold; name -> file name."""
-    files = {}
-    for i, name in enumerate(decisions):
-        target = "tearsheet.html" if i == 0 else f"tearsheet-{name}.html"
-        write_tearsheet(folder / target, results[name].equity, results[BUY_AND_HOLD].equity,
-                        config.cash, title=f"{config.name}: {name} vs buy and hold")
-        files[name] = target
-    return files
+def _tearsheet_jobs(folder: Path, config: RunConfig, results: dict[str, BacktestResult],
+                    decisions: dict[str, SignalFrame]) -> list[TearsheetJob]:
+    """One QuantStats tearsheet per signal strategy vs buy-and-hold (none when
+    ``config.tearsheet`` is false)."""
+    if not config.tearsheet:
+        return []
+    return [TearsheetJob(folder / _tearsheet_name(i, name), results[name].equity,
+                         results[BUY_AND_HOLD].equity, config.cash,
+                         title=f"{config.name}: {name} vs buy and hold")
+            for i, name in enumerate(decisions)]
+
+
+def _tearsheet_name(i: int, name: str) -> str:
+    return "tearsheet.html" if i == 0 else f"tearsheet-{name}.html"
 
 
 def _figure(explanations: dict[str, Explanation], key: object) -> str | None:

@@ -1,19 +1,35 @@
-"""QuantStats HTML tearsheet of a strategy against buy-and-hold, without QuantStats' noise."""
+"""QuantStats HTML tearsheets of strategies against buy-and-hold, without QuantStats' noise.
+
+QuantStats takes about two seconds a tearsheet on one core, so a run writes its
+tearsheets in a fresh interpreter (``python -m``, never re-importing the caller's script)
+while it explains and draws (``BackgroundTearsheets``); a tearsheet of the same curves,
+title, QuantStats version and code is copied from the cache instead.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
+import shutil
+import subprocess
+import sys
+import tempfile
 import warnings
+from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
+from types import TracebackType
 
 import pandas as pd
 
 from xai_backtest.reports.metrics import daily_returns
 from xai_backtest.storage.atomic import atomic_write
+from xai_backtest.storage.cache import DiskCache, content_hash
+from xai_backtest.storage.code_hash import module_fingerprint
 
-__all__ = ["write_tearsheet"]
+__all__ = ["BackgroundTearsheets", "TearsheetJob", "write_tearsheet"]
 
 
 def _naive_daily_returns(equity: pd.Series, start_value: float) -> pd.Series:
@@ -40,3 +56,98 @@ def write_tearsheet(path: str | Path, strategy: pd.Series, benchmark: pd.Series,
         return atomic_write(path, lambda tmp: qs.reports.html(
             returns, benchmark=bench, output=str(tmp), title=title, download_filename=Path(
                 path).name, periods_per_year=252, match_dates=True))
+
+
+@dataclass(frozen=True)
+class TearsheetJob:
+    """One tearsheet to write: ``strategy`` vs ``benchmark`` equity on the same bars."""
+
+    path: Path
+    strategy: pd.Series
+    benchmark: pd.Series
+    start_value: float
+    title: str
+
+    def key(self) -> str:
+        return content_hash("tearsheet", self.strategy, self.benchmark, self.start_value,
+                            self.title, Path(self.path).name, version("quantstats"),
+                            module_fingerprint(__name__))
+
+
+class BackgroundTearsheets:
+    """Write ``jobs`` in a fresh interpreter while the caller goes on; ``wait()`` joins it
+    (raising with the child's last error line if it failed) and fills the cache. Used as a
+    context manager, the child is stopped if the caller fails first."""
+
+    def __init__(self, jobs: list[TearsheetJob], cache_dir: str | None = None) -> None:
+        self._cache = DiskCache(cache_dir) if cache_dir else None
+        self._written: list[tuple[TearsheetJob, str]] = []
+        self._proc: subprocess.Popen[str] | None = None
+        self._tmp = Path(tempfile.mkdtemp(prefix="xai-tearsheets-"))
+        pending = []
+        for job in jobs:
+            key = job.key()
+            entry = self._cache.lookup("tearsheets", key) if self._cache else None
+            if entry is not None:
+                shutil.copyfile(entry / "tearsheet.html", job.path)
+            else:
+                pending.append((job, key))
+        if not pending:
+            return
+        manifest = []
+        for i, (job, key) in enumerate(pending):
+            curves = self._tmp / f"curves-{i}.parquet"
+            pd.DataFrame({"strategy": job.strategy, "benchmark": job.benchmark}).to_parquet(
+                curves)
+            manifest.append({"path": str(job.path), "curves": str(curves),
+                             "name": str(job.strategy.name or "strategy"),
+                             "start_value": job.start_value, "title": job.title})
+            self._written.append((job, key))
+        (self._tmp / "jobs.json").write_text(json.dumps(manifest))
+        self._errors = open(self._tmp / "errors.txt", "w")  # noqa: SIM115 (closed in wait)
+        self._proc = subprocess.Popen([sys.executable, "-m", __name__,
+                                       str(self._tmp / "jobs.json")],
+                                      stdout=subprocess.DEVNULL, stderr=self._errors)
+
+    def wait(self) -> None:
+        try:
+            if self._proc is not None:
+                code = self._proc.wait()
+                self._errors.close()
+                if code != 0:
+                    detail = (self._tmp / "errors.txt").read_text().strip().splitlines()
+                    raise RuntimeError(f"the tearsheet writer failed (exit {code}): "
+                                       f"{detail[-1] if detail else 'no message'}")
+                for job, key in self._written if self._cache else ():
+                    self._cache.folder_entry(  # type: ignore[union-attr]
+                        "tearsheets", key, build=lambda folder, job=job: _keep(job, folder),
+                        load=lambda folder: folder)
+        finally:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self) -> BackgroundTearsheets:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+            self._errors.close()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _keep(job: TearsheetJob, folder: Path) -> None:
+    folder.mkdir()
+    shutil.copyfile(job.path, folder / "tearsheet.html")
+
+
+def _write_jobs(manifest: Path) -> None:
+    for job in json.loads(manifest.read_text()):
+        curves = pd.read_parquet(job["curves"])
+        write_tearsheet(job["path"], curves["strategy"].rename(job["name"]),
+                        curves["benchmark"], job["start_value"], job["title"])
+
+
+if __name__ == "__main__":
+    _write_jobs(Path(sys.argv[1]))

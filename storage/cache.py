@@ -91,6 +91,17 @@ class DiskCache:
         self.hits = 0
         self.misses = 0
 
+    def lookup(self, namespace: str, key: str) -> Path | None:
+        """The folder of an intact entry, or None (a damaged one is discarded)."""
+        entry = self.root / namespace / key
+        if not entry.is_dir():
+            return None
+        if _intact(entry):
+            self.hits += 1
+            return entry
+        self._discard(entry)
+        return None
+
     def folder_entry(self, namespace: str, key: str, build: Callable[[Path], None],
                      load: Callable[[Path], T]) -> T:
         """``load(folder)`` of the cached entry, building it with ``build(tmp_folder)`` first

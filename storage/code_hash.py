@@ -20,7 +20,8 @@ import sysconfig
 from functools import cache
 from pathlib import Path
 
-__all__ = ["SourceUnavailableError", "code_fingerprint", "project_sources"]
+__all__ = ["SourceUnavailableError", "code_fingerprint", "module_fingerprint",
+           "project_sources"]
 
 
 class SourceUnavailableError(ValueError):
@@ -36,10 +37,38 @@ def code_fingerprint(cls: type) -> str:
     return digest.hexdigest()
 
 
+def module_fingerprint(*modules: str) -> str:
+    """SHA-256 over the source files of ``modules`` and the project modules they import;
+    for modules installed as a library, over their names and this package's version."""
+    files = _sources(list(modules))
+    digest = hashlib.sha256()
+    if not files:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            installed = version("xai-backtest")
+        except PackageNotFoundError:
+            installed = "unknown"
+        digest.update(f"{sorted(modules)} {installed}".encode())
+    for name in sorted(files):
+        digest.update(name.encode() + b"\x00" + files[name].read_bytes() + b"\x1f")
+    return digest.hexdigest()
+
+
 def project_sources(cls: type) -> dict[str, Path]:
     """Module name -> source file of every project module behind ``cls``."""
+    files = _sources([c.__module__ for c in cls.__mro__ if c.__module__ != "builtins"])
+    if cls.__module__ not in files:
+        raise SourceUnavailableError(
+            f"cannot read the source of {cls.__qualname__} (module {cls.__module__!r}); "
+            "define it in a .py file, or set the class attribute code_version and bump it "
+            "whenever fit or predict changes")
+    return files
+
+
+def _sources(pending: list[str]) -> dict[str, Path]:
+    """Module name -> source file of ``pending`` and the project modules they import."""
     files: dict[str, Path] = {}
-    pending = [c.__module__ for c in cls.__mro__ if c.__module__ != "builtins"]
     while pending:
         name = pending.pop()
         if name in files:
@@ -49,11 +78,6 @@ def project_sources(cls: type) -> dict[str, Path]:
             continue
         files[name] = path
         pending.extend(_imports(name, path))
-    if cls.__module__ not in files:
-        raise SourceUnavailableError(
-            f"cannot read the source of {cls.__qualname__} (module {cls.__module__!r}); "
-            "define it in a .py file, or set the class attribute code_version and bump it "
-            "whenever fit or predict changes")
     return files
 
 

@@ -71,10 +71,12 @@ def test_rerun_is_identical(runs):
 def test_a_crash_in_the_report_step_loses_no_trades(tmp_path, monkeypatch):
     from xai_backtest.engine import runner
 
-    def broken_tearsheet(*args, **kwargs):
-        raise RuntimeError("injected failure in the report step")
+    class BrokenTearsheets(runner.BackgroundTearsheets):
+        def wait(self):
+            super().wait()
+            raise RuntimeError("injected failure in the report step")
 
-    monkeypatch.setattr(runner, "write_tearsheet", broken_tearsheet)
+    monkeypatch.setattr(runner, "BackgroundTearsheets", BrokenTearsheets)
     config = load_config(ROOT / "configs" / "sp500_ma_crossover.yaml",
                          {"output_dir": str(tmp_path), "data.start": "2010-01-01",
                           "cache_dir": None})
