@@ -25,6 +25,7 @@ from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.data_feeds.sessions import SESSIONS
 from xai_backtest.engine.config import ConfigError, RunConfig, SignalConfig
 from xai_backtest.engine.data import load_market_data
+from xai_backtest.engine.prefit import Prefit, prefit_signals
 from xai_backtest.engine.report import rejected_orders, write_run_report
 from xai_backtest.engine.seeding import seed_everything
 from xai_backtest.engine.stopwatch import Stopwatch
@@ -136,11 +137,12 @@ def _write_status(folder: Path, config: RunConfig, status: str, **extra: object)
 
 
 def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None = None, *,
-                 data: MarketData | None = None) -> RunResult:
+                 data: MarketData | None = None, prefit: bool = True) -> RunResult:
     """Run the backtest ``config`` describes and write its run folder (by default a new
     ``<output_dir>/<time>-<name>/``; an existing ``folder`` is cleanly replaced).
     ``data`` gives the bars (and headlines) from Python; then ``config.data.source`` is
-    ``"python"``."""
+    ``"python"``. ``prefit=False`` fits every signal in this process (a sweep's worker
+    does; see engine/prefit.py)."""
     if (data is None) != (config.data.source != "python"):
         raise ConfigError("pass data=MarketData(...) exactly when data.source is 'python' "
                           f"(data.source is {config.data.source!r}, data is "
@@ -174,7 +176,7 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
     _write_status(folder, config, "incomplete", started=datetime.now(UTC).isoformat())
     for report in cleaning:
         report.warn()
-    decided = _decide(config, models, data, watch)
+    decided = _decide(config, models, data, watch, prefit)
     decisions, ensemble, ballot, bars = (decided.decisions, decided.ensemble, decided.ballot,
                                          decided.bars)
     with watch.stage("backtests"):
@@ -192,7 +194,8 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
                       for name, result in results.items()}
         trades = pd.concat(trade_logs.values(), ignore_index=True)
         with watch.stage("explanation figures"):
-            _draw_entry_figures(explanations, trades, folder / "figures", progress)
+            _draw_entry_figures(explanations, trades, folder / "figures", progress,
+                                config.cache_dir)
         trades["entry_figure"] = [_figure(explanations, key) for key in
                                   trades["entry_explanation_id"]]
         trades["entry_supporting_explanations"] = [
@@ -246,21 +249,32 @@ class Decisions:
     bars: pd.DataFrame
 
 
-def signal_decisions(config: RunConfig, data: MarketData, progress: bool = False) -> Decisions:
+def signal_decisions(config: RunConfig, data: MarketData, progress: bool = False,
+                     prefit: bool = True) -> Decisions:
     """Fit (or load from the cache) and predict every signal of ``config`` on ``data``: the
-    decisions a run trades, without backtests, explanations or files."""
+    decisions a run trades, without backtests, explanations or files (seeded and threaded
+    as the run is, so the fold models and the cache entries are the same)."""
+    seed_everything(config.seed, config.threads)
     models = {spec.name: build_signal(spec, config, progress) for spec in config.signals}
-    return _decide(config, models, data, Stopwatch())
+    return _decide(config, models, data, Stopwatch(), prefit)
 
 
 def _decide(config: RunConfig, models: dict[str, WalkForwardSignal], data: MarketData,
-            watch: Stopwatch) -> Decisions:
+            watch: Stopwatch, prefit: bool) -> Decisions:
+    """Every signal's decisions; with ``prefit`` (and where engine/prefit.py applies) half
+    of the signals are fitted by a second interpreter meanwhile."""
     decisions = {}
-    for name, model in models.items():
-        with watch.stage(f"fit and predict {name}"):
-            decisions[name] = model.fit(data).predict(data)
+    cached = frozenset(n for n in prefit_signals(config) if models[n].is_cached(data)) \
+        if prefit else frozenset()
+    with Prefit(config if prefit else None, cached) as second:
+        for name in [n for n in models if n not in second.names] + second.names:
+            if name == next(iter(second.names), None):
+                with watch.stage("fits in the second interpreter"):
+                    second.wait()
+            with watch.stage(f"fit and predict {name}"):
+                decisions[name] = models[name].fit(data).predict(data)
     start = max(frame.frame.index[0] for frame in decisions.values())
-    decisions = {name: frame.between(start, None) for name, frame in decisions.items()}
+    decisions = {name: decisions[name].between(start, None) for name in models}
     ensemble = ensemble_of(config)
     ballot = ensemble.ballot(decisions) if ensemble is not None else None
     if ensemble is not None and ballot is not None:
@@ -390,9 +404,9 @@ def _explain_trades(models: dict[str, WalkForwardSignal], decisions: dict[str, S
 
 
 def _draw_entry_figures(explanations: dict[str, Explanation], trades: pd.DataFrame,
-                        folder: Path, progress: bool) -> None:
+                        folder: Path, progress: bool, cache_dir: str | None) -> None:
     """Render the figure of every trade's entry explanation (in place, on two processes)."""
     keys = sorted({k for k in trades["entry_explanation_id"].dropna() if k in explanations})
     drawn = render_figures([explanations[k] for k in keys], folder, workers=2,
-                           progress=progress)
+                           progress=progress, cache_dir=cache_dir)
     explanations.update({e.id: e for e in drawn})

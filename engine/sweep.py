@@ -115,7 +115,7 @@ def execute_run(run: SweepRun) -> dict[str, Any]:
     try:
         from xai_backtest.engine.runner import run_backtest
 
-        run_backtest(run.config, progress=False, folder=run.folder)
+        run_backtest(run.config, progress=False, folder=run.folder, prefit=False)
     except Exception as e:  # a failed run is recorded, and the sweep goes on
         run.folder.mkdir(parents=True, exist_ok=True)
         (run.folder / "error.txt").write_text(traceback.format_exc())

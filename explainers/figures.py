@@ -5,21 +5,26 @@ from __future__ import annotations
 import importlib
 import json
 import queue
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import cache
+from importlib.metadata import version
 from pathlib import Path
 from typing import IO
 
 from tqdm.auto import tqdm
 
 from xai_backtest.explainers.base import Explanation
+from xai_backtest.storage.cache import DiskCache, content_hash
+from xai_backtest.storage.code_hash import module_fingerprint
 from xai_backtest.storage.interrupts import check_interrupt
 
-__all__ = ["FIGURE_RENDERERS", "render_figure", "render_figures"]
+__all__ = ["FIGURE_RENDERERS", "figure_name", "render_figure", "render_figures"]
 
 _BARS = ("xai_backtest.explainers.bars:render_bars", ".svg")
 #: Explanation.method -> ("module:function(explanation, path) -> None", file suffix)
@@ -38,24 +43,71 @@ def render_figure(explanation: Explanation, folder: str | Path) -> Explanation:
     relative to ``folder``)."""
     if explanation.method not in FIGURE_RENDERERS:
         raise ValueError(f"no figure renderer for explanation method {explanation.method!r}")
-    target, suffix = FIGURE_RENDERERS[explanation.method]
+    target, _ = FIGURE_RENDERERS[explanation.method]
     module, _, name = target.partition(":")
     render = getattr(importlib.import_module(module), name)
-    safe = explanation.id.replace(":", "").replace("+", "p").replace("@", "_")
-    path = Path(folder) / f"{safe}{suffix}"
+    path = Path(folder) / figure_name(explanation)
     path.parent.mkdir(parents=True, exist_ok=True)
     render(explanation, path)
     return replace(explanation, figure=path.name)
 
 
+def figure_name(explanation: Explanation) -> str:
+    """The file name of ``explanation``'s figure: its id, made safe for file systems."""
+    safe = explanation.id.replace(":", "").replace("+", "p").replace("@", "_")
+    return f"{safe}{FIGURE_RENDERERS[explanation.method][1]}"
+
+
 def render_figures(explanations: Sequence[Explanation], folder: str | Path, workers: int = 1,
-                   progress: bool = False) -> list[Explanation]:
+                   progress: bool = False, cache_dir: str | None = None) -> list[Explanation]:
     """``render_figure`` for many explanations, on ``workers`` processes, in input order.
 
     The workers are fresh interpreters running this module (``python -m``), so they never
     re-import the caller's script: a notebook or a script without an
-    ``if __name__ == "__main__":`` guard is safe.
+    ``if __name__ == "__main__":`` guard is safe. With ``cache_dir`` a figure of the same
+    explanation, drawn by the same code and matplotlib, is copied instead of drawn.
     """
+    store = DiskCache(cache_dir) if cache_dir else None
+    keys = [_figure_key(e) for e in explanations] if store else []
+    out: dict[int, Explanation] = {}
+    if store is not None:
+        for i, (explanation, key) in enumerate(zip(explanations, keys, strict=True)):
+            entry = store.lookup("figures", key)
+            if entry is not None:
+                Path(folder).mkdir(parents=True, exist_ok=True)
+                name = figure_name(explanation)
+                shutil.copyfile(entry / "figure", Path(folder) / name)
+                out[i] = replace(explanation, figure=name)
+    todo = [i for i in range(len(explanations)) if i not in out]
+    drawn = _draw([explanations[i] for i in todo], Path(folder), workers,
+                  progress)
+    for i, explanation in zip(todo, drawn, strict=True):
+        out[i] = explanation
+        if store is not None and explanation.figure:
+            source = Path(folder) / explanation.figure
+            store.folder_entry("figures", keys[i], build=lambda entry, source=source: _keep(
+                source, entry), load=lambda entry: entry)
+    return [out[i] for i in range(len(explanations))]
+
+
+def _keep(source: Path, entry: Path) -> None:
+    entry.mkdir()
+    shutil.copyfile(source, entry / "figure")
+
+
+@cache
+def _renderer_code(method: str) -> str:
+    module = FIGURE_RENDERERS[method][0].partition(":")[0]
+    return module_fingerprint(module, __name__) + version("matplotlib")
+
+
+def _figure_key(explanation: Explanation) -> str:
+    return content_hash("figure", replace(explanation, figure=None).to_json(),
+                        _renderer_code(explanation.method))
+
+
+def _draw(explanations: Sequence[Explanation], folder: Path, workers: int,
+          progress: bool) -> list[Explanation]:
     bar = tqdm(total=len(explanations), desc="explanation figures", unit="fig",
                disable=not progress, leave=False)
     with bar:

@@ -177,13 +177,26 @@ class WalkForwardSignal(Signal):
         bytes were fitted before."""
         if cache is None or self.fold_keys_ is None:
             return self.base.clone().fit(history)
-        key = content_hash(type(self.base).__module__, type(self.base).__qualname__, code,
-                           self.base.get_params(), library_versions(), _torch_threads(),
-                           history.bars, history.headlines)
+        key = self._fold_key(history, code)
         self.fold_keys_.append(key)
         return cache.folder_entry(f"models/{self.base.name}", key,
                                   build=lambda folder: self.base.clone().fit(history).save(folder),
                                   load=type(self.base).load)
+
+    def _fold_key(self, history: MarketData, code: str | None) -> str:
+        return content_hash(type(self.base).__module__, type(self.base).__qualname__, code,
+                            self.base.get_params(), library_versions(), _torch_threads(),
+                            history.bars, history.headlines)
+
+    def is_cached(self, data: MarketData) -> bool:
+        """Whether every fold model ``fit(data)`` needs is in the model cache already."""
+        if not self.cache_dir or not self.base.learns:
+            return not self.base.learns
+        code = _code_key(type(self.base))
+        root = Path(self.cache_dir) / "models" / self.base.name
+        return code is not None and all(
+            (root / self._fold_key(data.between(f.train_start, f.train_end), code)).is_dir()
+            for f in self.plan(data))
 
     def predict(self, data: MarketData) -> SignalFrame:
         """Each fold model's decisions on its test block. With the model cache on, the
@@ -224,18 +237,38 @@ class WalkForwardSignal(Signal):
                          f"({self.folds_[0].test_start}); no fold model decided there")
 
     def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
+        """Each decision at ``at`` explained by the fold model that made it (one call per
+        fold; cached like the decisions when the model cache is on)."""
         self.check_fitted()
         by_fold: dict[int, list[pd.Timestamp]] = {}
         for stamp in at:
             by_fold.setdefault(self.fold_of(pd.Timestamp(stamp)).number, []).append(stamp)
         found: dict[pd.Timestamp, Explanation] = {}
         for number, stamps in by_fold.items():
-            fold, model = self.folds_[number], self.models_[number]
-            for explanation in model.explain(data.until(fold.test_end), stamps):
+            for explanation in self._explain_fold(number, data, stamps):
                 found[explanation.decision_time] = replace(explanation, fold=number,
                                                            signal=self.name)
         return [found[pd.Timestamp(s)] for s in at]
 
+    def _explain_fold(self, number: int, data: MarketData,
+                      stamps: list[pd.Timestamp]) -> list[Explanation]:
+        fold, model = self.folds_[number], self.models_[number]
+        seen = data.until(fold.test_end)
+        keys = getattr(self, "fold_keys_", None)
+        if not self.cache_dir or not keys:
+            return model.explain(seen, stamps)
+        key = content_hash("explanations", keys[number], [str(s) for s in stamps], seen.bars,
+                           seen.headlines)
+
+        def build(folder: Path) -> None:
+            folder.mkdir()
+            (folder / "explanations.jsonl").write_text(
+                "".join(e.to_json() + "\n" for e in model.explain(seen, stamps)))
+
+        return DiskCache(self.cache_dir).folder_entry(
+            f"explanations/{self.base.name}", key, build=build,
+            load=lambda folder: [Explanation.from_json(line) for line in
+                                 (folder / "explanations.jsonl").read_text().splitlines()])
 
 
 def _code_key(cls: type[Signal]) -> str | None:
