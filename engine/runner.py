@@ -36,6 +36,7 @@ from xai_backtest.reports.metrics import summarize
 from xai_backtest.reports.tearsheet import BackgroundTearsheets, TearsheetJob
 from xai_backtest.reports.trade_log import build_trade_log, decision_times_of_fills
 from xai_backtest.signals.base import SignalFrame, library_versions
+from xai_backtest.signals.device import OnDevice
 from xai_backtest.signals.ensemble import Ballot, Ensemble
 from xai_backtest.signals.walk_forward import WalkForwardSignal
 from xai_backtest.storage.atomic import atomic_write, atomic_write_text
@@ -230,6 +231,8 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
                   trades={n: int((trades["strategy"] == n).sum()) for n in results},
                   rejected_orders={n: len(r.rejected) for n, r in results.items()},
                   engines={n: r.engine for n, r in results.items()},
+                  devices={n: m.base.resolved_device() for n, m in models.items()
+                           if isinstance(m.base, OnDevice)},
                   data_hash=content_hash(data.bars, data.headlines)[:16],
                   versions=library_versions())
     return RunResult(folder=folder, config=config, comparison=comparison, trades=trades,

@@ -67,7 +67,7 @@ def build_net(architecture: str, channels: int, filters: int, dropout: float) ->
 
 def train_net(net: nn.Module, images: np.ndarray, targets: np.ndarray, *, valid: int,
               epochs: int, batch_size: int, learning_rate: float, weight_decay: float,
-              patience: int, seed: int) -> FitReport:
+              patience: int, seed: int, device: torch.device | None = None) -> FitReport:
     """Train ``net`` in place with Adam and cross-entropy; the last ``valid`` samples (the end
     of the training window) are the early-stopping slice, and the best epoch's weights are
     kept. Shuffling uses its own seeded generator, so two calls give identical weights."""
@@ -78,7 +78,8 @@ def train_net(net: nn.Module, images: np.ndarray, targets: np.ndarray, *, valid:
     optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate, weight_decay=weight_decay)
     return fit_net(net, [x[:-valid]], y[:-valid], nn.CrossEntropyLoss(), optimizer,
                    epochs=epochs, batch_size=batch_size, generator=generator,
-                   valid=([x[-valid:]], y[-valid:]), patience=patience, min_batch=2)
+                   valid=([x[-valid:]], y[-valid:]), patience=patience, min_batch=2,
+                   device=device)
 
 
 def predict_proba(net: nn.Module, images: np.ndarray, batch_size: int = 256) -> np.ndarray:

@@ -52,7 +52,7 @@ def _tensors(arrays: Sequence[np.ndarray]) -> list[torch.Tensor]:
 def train_net(net: nn.Module, inputs: Sequence[np.ndarray], target: np.ndarray,
               val_inputs: Sequence[np.ndarray], val_target: np.ndarray, *, loss: str,
               epochs: int, batch_size: int, learning_rate: float, patience: int,
-              seed: int) -> dict[str, float]:
+              seed: int, device: torch.device | None = None) -> dict[str, float]:
     """Adam with early stopping (best validation loss restored) and halving of the learning
     rate after one epoch without improvement. ``loss`` is ``"bce"`` (logits) or ``"mse"``."""
     criterion = nn.BCEWithLogitsLoss() if loss == "bce" else nn.MSELoss()
@@ -62,7 +62,8 @@ def train_net(net: nn.Module, inputs: Sequence[np.ndarray], target: np.ndarray,
     valid = (_tensors(val_inputs), torch.as_tensor(val_target, dtype=torch.float32))
     report = fit_net(net, _tensors(inputs), torch.as_tensor(target, dtype=torch.float32),
                      criterion, optimizer, epochs=epochs, batch_size=batch_size,
-                     generator=generator, valid=valid, patience=patience, scheduler=scheduler)
+                     generator=generator, valid=valid, patience=patience, scheduler=scheduler,
+                     device=device)
     return {"best_epoch": float(report.best_epoch), "val_loss": report.best_valid_loss}
 
 

@@ -32,9 +32,19 @@ def fit_net(net: nn.Module, inputs: Sequence[torch.Tensor], target: torch.Tensor
             valid: tuple[Sequence[torch.Tensor], torch.Tensor] | None = None,
             patience: int | None = None,
             scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau | None = None,
-            min_batch: int = 1) -> FitReport:
+            min_batch: int = 1, device: torch.device | None = None) -> FitReport:
     """Train ``net(*inputs) -> target`` in place; see the module doc. Batches smaller than
-    ``min_batch`` are skipped (batch norm needs two samples in training mode)."""
+    ``min_batch`` are skipped (batch norm needs two samples in training mode). On a
+    ``device`` other than the CPU the net trains there and comes back to the CPU."""
+    away = device is not None and device.type != "cpu"
+    if away:
+        net.to(device)
+        if isinstance(loss_fn, nn.Module):
+            loss_fn.to(device)
+        inputs = [x.to(device) for x in inputs]
+        target = target.to(device)
+        if valid is not None:
+            valid = ([x.to(device) for x in valid[0]], valid[1].to(device))
     best_loss, best_epoch = float("inf"), 0
     best_state = {k: v.clone() for k, v in net.state_dict().items()}
     stale = epoch = 0
@@ -43,6 +53,8 @@ def fit_net(net: nn.Module, inputs: Sequence[torch.Tensor], target: torch.Tensor
         order = torch.randperm(len(target), generator=generator)
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
+            if away:
+                batch = batch.to(device)
             if len(batch) < min_batch:
                 continue
             optimizer.zero_grad()
@@ -67,4 +79,6 @@ def fit_net(net: nn.Module, inputs: Sequence[torch.Tensor], target: torch.Tensor
     else:
         best_epoch = epoch
     net.eval()
+    if away:
+        net.cpu()
     return FitReport(epochs_run=epoch, best_epoch=best_epoch, best_valid_loss=best_loss)

@@ -36,7 +36,7 @@ class TrendNet(nn.Module):
 
 def train_net(x: np.ndarray, y: np.ndarray, n_classes: int, *, dropout: float, epochs: int,
               batch_size: int, learning_rate: float, class_weight: np.ndarray | None,
-              seed: int) -> TrendNet:
+              seed: int, device: torch.device | None = None) -> TrendNet:
     """Adam on categorical cross-entropy; deterministic for a seed. Returns the net in
     float64 and eval mode (predictions and SHAP then run on the very same weights)."""
     with torch.random.fork_rng(devices=[]):
@@ -49,7 +49,7 @@ def train_net(x: np.ndarray, y: np.ndarray, n_classes: int, *, dropout: float, e
                                                                    dtype=torch.float32)
         optimiser = torch.optim.Adam(net.parameters(), lr=learning_rate)
         fit_net(net, [inputs], targets, nn.CrossEntropyLoss(weight=weight), optimiser,
-                epochs=epochs, batch_size=batch_size, generator=generator)
+                epochs=epochs, batch_size=batch_size, generator=generator, device=device)
     return net.double().eval()
 
 

@@ -29,6 +29,7 @@ import pandas as pd
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import Signal, SignalFrame
+from xai_backtest.signals.device import OnDevice, resolve_device
 from xai_backtest.signals.trend_features import (
     FAMILIES,
     WARMUP,
@@ -83,7 +84,7 @@ def class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
     return weights
 
 
-class FiveTrendDNN(Signal):
+class FiveTrendDNN(OnDevice, Signal):
     """The paper's DNN over 270 window features; see the module docstring."""
 
     name = "five_trend"
@@ -94,7 +95,8 @@ class FiveTrendDNN(Signal):
                  balance: Literal["smote", "class_weight", "none"] = "smote",
                  epochs: int = 20, batch_size: int = 256, learning_rate: float = 1e-3,
                  dropout: float = 0.2, background: int = 100, lime_samples: int = 500,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None,
+                 device: str = "auto") -> None:
         self.horizon = horizon
         self.min_range = min_range
         self.min_fit = min_fit
@@ -108,6 +110,8 @@ class FiveTrendDNN(Signal):
         self.background = background
         self.lime_samples = lime_samples
         self.seed = seed
+        self.device = device
+        self._check_device()
 
     # -- data --------------------------------------------------------------------------------
     @property
@@ -193,7 +197,8 @@ class FiveTrendDNN(Signal):
             weights = class_weights(y, len(self.classes))
         self.net_ = train_net(train_x, train_y, len(self.classes), dropout=self.dropout,
                               epochs=self.epochs, batch_size=self.batch_size,
-                              learning_rate=self.learning_rate, class_weight=weights, seed=seed)
+                              learning_rate=self.learning_rate, class_weight=weights, seed=seed,
+                              device=resolve_device(self.device))
         self.classes_ = self.classes
         self.class_counts_ = {c: int(n) for c, n in
                               zip(self.classes, np.bincount(y, minlength=len(self.classes)),

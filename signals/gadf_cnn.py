@@ -42,6 +42,7 @@ from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.data_feeds.sessions import SESSIONS
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import Signal, SignalFrame
+from xai_backtest.signals.device import OnDevice, resolve_device
 from xai_backtest.signals.gadf import gadf, gasf
 
 __all__ = ["GADFCNN", "GADFParameterError", "Windows"]
@@ -70,7 +71,7 @@ class Windows:
     skipped: dict[str, int]
 
 
-class GADFCNN(Signal):
+class GADFCNN(OnDevice, Signal):
     """CNN on Gramian angular difference fields of the first hour (or last N daily closes)."""
 
     name = "gadf_cnn"
@@ -84,7 +85,8 @@ class GADFCNN(Signal):
                  batch_size: int = 32, learning_rate: float = 0.001,
                  weight_decay: float = 0.0001, patience: int = 5, valid_fraction: float = 0.2,
                  min_samples: int = 40, cam_layer: Literal["last", "first"] = "last",
-                 seed: int | None = None) -> None:
+                 seed: int | None = None,
+                 device: str = "auto") -> None:
         self.frequency = frequency
         self.window = window
         self.session = session
@@ -103,6 +105,8 @@ class GADFCNN(Signal):
         self.min_samples = min_samples
         self.cam_layer = cam_layer
         self.seed = seed
+        self.device = device
+        self._check_device()
 
     # -- checks ----------------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -275,7 +279,8 @@ class GADFCNN(Signal):
         net = build_net(self.architecture, images.shape[1], self.filters, self.dropout)
         report = train_net(net, images, truth[known], valid=valid, epochs=self.epochs,
                            batch_size=self.batch_size, learning_rate=self.learning_rate,
-                           weight_decay=self.weight_decay, patience=self.patience, seed=seed)
+                           weight_decay=self.weight_decay, patience=self.patience, seed=seed,
+                           device=resolve_device(self.device))
         self._net = net
         self.n_train_ = n - valid
         self.n_valid_ = valid

@@ -28,6 +28,7 @@ import pandas as pd
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import SignalFrame
+from xai_backtest.signals.device import OnDevice, resolve_device
 from xai_backtest.signals.labels import LabelBasis
 from xai_backtest.signals.news_base import NewsSignal
 from xai_backtest.signals.text import Vocabulary
@@ -36,7 +37,7 @@ from xai_backtest.signals.vader import VADER_FEATURES, vader_scores
 __all__ = ["NewsLSTM"]
 
 
-class NewsLSTM(NewsSignal):
+class NewsLSTM(OnDevice, NewsSignal):
     """Headline LSTM-CNN with VADER inputs; decisions average headline P(up) per day."""
 
     name = "news_lstm"
@@ -48,7 +49,8 @@ class NewsLSTM(NewsSignal):
                  batch_size: int = 64, learning_rate: float = 1e-3, patience: int = 2,
                  validation: float = 0.15, lime_samples: int = 500, lime_headlines: int = 1,
                  lime_words: int = 8, label_basis: LabelBasis = "open_to_open",
-                 seed: int | None = None) -> None:
+                 seed: int | None = None,
+                 device: str = "auto") -> None:
         self.max_words = max_words
         self.label_basis = label_basis
         self.max_len = max_len
@@ -67,6 +69,8 @@ class NewsLSTM(NewsSignal):
         self.lime_headlines = lime_headlines
         self.lime_words = lime_words
         self.seed = seed
+        self.device = device
+        self._check_device()
 
     # -- headline level -------------------------------------------------------------------
     def _new_net(self, vocab_size: int) -> Any:
@@ -111,7 +115,7 @@ class NewsLSTM(NewsSignal):
             self.net_, self._inputs(texts), np.asarray(up, dtype=np.float32),
             self._inputs(val_texts), np.asarray(val_up, dtype=np.float32), loss="bce",
             epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
-            patience=self.patience, seed=seed)
+            patience=self.patience, seed=seed, device=resolve_device(self.device))
         self.n_train_headlines_ = len(texts)
         return self
 

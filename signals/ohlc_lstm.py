@@ -27,13 +27,14 @@ import pandas as pd
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import Signal, SignalFrame
+from xai_backtest.signals.device import OnDevice, resolve_device
 
 __all__ = ["OHLCLSTM"]
 
 _COLUMNS = ("open", "high", "low", "close")
 
 
-class OHLCLSTM(Signal):
+class OHLCLSTM(OnDevice, Signal):
     """LSTM over OHLC windows -> next open -> gap direction."""
 
     name = "ohlc_lstm"
@@ -41,7 +42,8 @@ class OHLCLSTM(Signal):
 
     def __init__(self, window: int = 10, units: int = 50, epochs: int = 30,
                  batch_size: int = 32, learning_rate: float = 1e-3, patience: int = 3,
-                 validation: float = 0.15, seed: int | None = None) -> None:
+                 validation: float = 0.15, seed: int | None = None,
+                 device: str = "auto") -> None:
         self.window = window
         self.units = units
         self.epochs = epochs
@@ -50,6 +52,8 @@ class OHLCLSTM(Signal):
         self.patience = patience
         self.validation = validation
         self.seed = seed
+        self.device = device
+        self._check_device()
 
     def decision_times(self, data: MarketData) -> pd.DatetimeIndex:
         return pd.DatetimeIndex(data.bars.index[self.window - 1:])
@@ -98,7 +102,8 @@ class OHLCLSTM(Signal):
         self.history_ = train_net(self.net_, [x[:-n_val]], y[:-n_val], [x[-n_val:]],
                                   y[-n_val:], loss="mse", epochs=self.epochs,
                                   batch_size=self.batch_size, learning_rate=self.learning_rate,
-                                  patience=self.patience, seed=seed)
+                                  patience=self.patience, seed=seed,
+                                  device=resolve_device(self.device))
         residual = self._unscale_open(self._raw_predict(x[-n_val:])) - next_open[-n_val:]
         self.residual_std_ = float(max(residual.std(), 1e-12))
         self.train_start_ = bars.index[0]

@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import Signal, SignalFrame, library_versions
+from xai_backtest.signals.device import OnDevice
 from xai_backtest.storage.cache import DiskCache, content_hash
 from xai_backtest.storage.code_hash import SourceUnavailableError, code_fingerprint
 from xai_backtest.storage.interrupts import check_interrupt
@@ -184,9 +185,10 @@ class WalkForwardSignal(Signal):
                                   load=type(self.base).load)
 
     def _fold_key(self, history: MarketData, code: str | None) -> str:
+        device = self.base.resolved_device() if isinstance(self.base, OnDevice) else None
         return content_hash(type(self.base).__module__, type(self.base).__qualname__, code,
                             self.base.get_params(), library_versions(), _torch_threads(),
-                            history.bars, history.headlines)
+                            device, history.bars, history.headlines)
 
     def is_cached(self, data: MarketData) -> bool:
         """Whether every fold model ``fit(data)`` needs is in the model cache already."""
