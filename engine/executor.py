@@ -6,7 +6,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 __all__ = ["Executor", "LocalExecutor", "RayExecutor", "make_executor"]
 
@@ -46,34 +46,73 @@ class LocalExecutor:
 
 
 class RayExecutor:
-    """Ray tasks, one CPU each. ``address=None`` starts a local Ray with ``workers`` CPUs;
-    an address (e.g. ``ray://head:10001`` or ``auto``) joins an existing cluster."""
+    """A pool of long-lived Ray actors, one CPU each, that import torch and the run code
+    once and then take items as they come free (results in the items' order).
+    ``address=None`` starts a local Ray with ``workers`` CPUs and no dashboard; an address
+    (e.g. ``ray://head:10001`` or ``auto``) joins an existing cluster. ``put`` places an
+    object in Ray's object store once (the sweep shares each data set that way)."""
 
     def __init__(self, workers: int = 1, address: str | None = None) -> None:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self.workers = workers
         self.address = address
+        self._started_here = False
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    def _ray(self) -> Any:
         try:
             import ray
         except ImportError as e:
             raise ImportError("the Ray executor needs Ray: pip install 'ray>=2.9'") from e
-        started_here = not ray.is_initialized()
-        if started_here:
-            env = {"env_vars": {n: "1" for n in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
+        if not ray.is_initialized():
+            env = {"env_vars": {n: "1" for n in ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                                                 "OPENBLAS_NUM_THREADS")}}
             if self.address is None:
                 ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False,
-                         runtime_env=env)
+                         runtime_env=env, configure_logging=False)
             else:
                 ray.init(address=self.address, log_to_driver=False, runtime_env=env)
+            self._started_here = True
+        return ray
+
+    def put(self, value: Any) -> Any:
+        """An object-store reference to ``value`` (starts Ray if needed)."""
+        return self._ray().put(value)
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        ray = self._ray()
+        from ray.util import ActorPool
+
         try:
-            task = ray.remote(num_cpus=1, max_retries=0)(fn)
-            return list(ray.get([task.remote(item) for item in items]))
+            worker = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
+            actors = [worker.remote() for _ in range(min(self.workers, len(items)))]
+            pool = ActorPool(actors)
+            return list(pool.map(lambda actor, item: actor.call.remote(fn, item), items))
         finally:
-            if started_here:
-                ray.shutdown()
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        """Stop the local Ray this executor started (a joined cluster keeps running)."""
+        if self._started_here:
+            import ray
+
+            ray.shutdown()
+            self._started_here = False
+
+
+class _Worker:
+    """A Ray actor: one thread, the heavy modules imported once, then any number of calls."""
+
+    def __init__(self) -> None:
+        _single_threaded()
+        import torch
+
+        import xai_backtest.engine.runner  # noqa: F401  (imported once per worker)
+
+        torch.set_num_threads(1)
+
+    def call(self, fn: Callable[[T], R], item: T) -> R:
+        return fn(item)
 
 
 def make_executor(kind: str = "local", workers: int = 1,

@@ -21,6 +21,7 @@ import backtrader as bt
 import pandas as pd
 from tqdm.auto import tqdm
 
+from xai_backtest.data_feeds.cleaning import CleaningReport
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.data_feeds.sessions import SESSIONS
 from xai_backtest.engine.config import ConfigError, RunConfig, SignalConfig
@@ -138,12 +139,14 @@ def _write_status(folder: Path, config: RunConfig, status: str, **extra: object)
 
 
 def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None = None, *,
-                 data: MarketData | None = None, prefit: bool = True) -> RunResult:
+                 data: MarketData | None = None, prefit: bool = True,
+                 loaded: tuple[MarketData, list[CleaningReport]] | None = None) -> RunResult:
     """Run the backtest ``config`` describes and write its run folder (by default a new
     ``<output_dir>/<time>-<name>/``; an existing ``folder`` is cleanly replaced).
     ``data`` gives the bars (and headlines) from Python; then ``config.data.source`` is
     ``"python"``. ``prefit=False`` fits every signal in this process (a sweep's worker
-    does; see engine/prefit.py)."""
+    does; see engine/prefit.py). ``loaded`` is ``load_market_data(config.data)`` done
+    already (a sweep loads each data set once)."""
     if (data is None) != (config.data.source != "python"):
         raise ConfigError("pass data=MarketData(...) exactly when data.source is 'python' "
                           f"(data.source is {config.data.source!r}, data is "
@@ -152,7 +155,8 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
     seed_everything(config.seed, config.threads)
     watch = Stopwatch()
     with watch.stage("load data"):
-        data, cleaning = (data, []) if data is not None else load_market_data(config.data)
+        data, cleaning = ((data, []) if data is not None else loaded if loaded is not None
+                          else load_market_data(config.data))
     strategy = config.strategy.strategy_class
     if config.strategy.allow_short and not config.data.shortable:
         raise StrategyDataError("strategy.allow_short is true, but data.shortable is false "

@@ -27,7 +27,7 @@ import pandas as pd
 import yaml
 
 from xai_backtest.engine.config import ConfigError, RunConfig, apply_overrides, build_config
-from xai_backtest.engine.executor import Executor, LocalExecutor
+from xai_backtest.engine.executor import Executor, LocalExecutor, RayExecutor
 from xai_backtest.storage.atomic import atomic_write
 
 __all__ = ["SweepRun", "expand_sweep", "load_sweep", "run_sweep"]
@@ -107,15 +107,22 @@ def _row(run: SweepRun, status: str, seconds: float, error: str = "") -> dict[st
     return row
 
 
-def execute_run(run: SweepRun) -> dict[str, Any]:
-    """Run one sweep member (skipping it when already complete); never raises."""
+def execute_run(run: SweepRun, data: Any = None) -> dict[str, Any]:
+    """Run one sweep member (skipping it when already complete); never raises. ``data``:
+    its bars already loaded, as ``load_market_data`` returns them (or an object-store
+    reference to them)."""
     if _done(run):
         return _row(run, "skipped (already complete)", 0.0)
     started = time.perf_counter()
     try:
         from xai_backtest.engine.runner import run_backtest
 
-        run_backtest(run.config, progress=False, folder=run.folder, prefit=False)
+        if data is not None and not isinstance(data, tuple):  # a Ray object reference
+            import ray
+
+            data = ray.get(data)
+        run_backtest(run.config, progress=False, folder=run.folder, prefit=False,
+                     loaded=data)
     except Exception as e:  # a failed run is recorded, and the sweep goes on
         run.folder.mkdir(parents=True, exist_ok=True)
         (run.folder / "error.txt").write_text(traceback.format_exc())
@@ -123,9 +130,40 @@ def execute_run(run: SweepRun) -> dict[str, Any]:
     return _row(run, "ok", time.perf_counter() - started)
 
 
+def _execute_with_data(item: tuple[SweepRun, Any]) -> dict[str, Any]:
+    return execute_run(*item)
+
+
+def _data_key(run: SweepRun) -> str:
+    return run.config.data.model_dump_json()
+
+
+def _shared_data(runs: list[SweepRun], executor: RayExecutor) -> dict[str, Any]:
+    """Data key -> object-store reference of the loaded data of every run still to do
+    (a data set that fails to load is left to its runs, which record the error)."""
+    from xai_backtest.engine.data import load_market_data
+
+    shared: dict[str, Any] = {}
+    for run in runs:
+        key = _data_key(run)
+        if key in shared or _done(run) or run.config.data.source == "python":
+            continue
+        try:
+            shared[key] = executor.put(load_market_data(run.config.data))
+        except Exception:  # noqa: BLE001 (the run loads it again and records why it fails)
+            shared[key] = None
+    return shared
+
+
 def run_sweep(name: str, runs: list[SweepRun], executor: Executor | None = None) -> pd.DataFrame:
     """Run every member through ``executor``; write and return the results table."""
-    rows = (executor or LocalExecutor()).map(execute_run, runs)
+    executor = executor or LocalExecutor()
+    if isinstance(executor, RayExecutor):  # each data set in the object store once
+        shared = _shared_data(runs, executor)
+        rows = executor.map(_execute_with_data,
+                            [(run, shared.get(_data_key(run))) for run in runs])
+    else:
+        rows = executor.map(execute_run, runs)
     table = pd.DataFrame(rows)
     folder = Path(runs[0].config.output_dir) / name
     folder.mkdir(parents=True, exist_ok=True)
