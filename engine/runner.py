@@ -139,14 +139,15 @@ def _write_status(folder: Path, config: RunConfig, status: str, **extra: object)
 
 
 def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None = None, *,
-                 data: MarketData | None = None, prefit: bool = True,
+                 data: MarketData | None = None, parallel: bool = True,
                  loaded: tuple[MarketData, list[CleaningReport]] | None = None) -> RunResult:
     """Run the backtest ``config`` describes and write its run folder (by default a new
     ``<output_dir>/<time>-<name>/``; an existing ``folder`` is cleanly replaced).
     ``data`` gives the bars (and headlines) from Python; then ``config.data.source`` is
-    ``"python"``. ``prefit=False`` fits every signal in this process (a sweep's worker
-    does; see engine/prefit.py). ``loaded`` is ``load_market_data(config.data)`` done
-    already (a sweep loads each data set once)."""
+    ``"python"``. ``parallel=False`` keeps the run on one core (a sweep's worker does):
+    no second interpreter fitting signals (engine/prefit.py), figures drawn here and
+    tearsheets written here, not in the background. ``loaded`` is
+    ``load_market_data(config.data)`` done already (a sweep loads each data set once)."""
     if (data is None) != (config.data.source != "python"):
         raise ConfigError("pass data=MarketData(...) exactly when data.source is 'python' "
                           f"(data.source is {config.data.source!r}, data is "
@@ -181,14 +182,14 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
     _write_status(folder, config, "incomplete", started=datetime.now(UTC).isoformat())
     for report in cleaning:
         report.warn()
-    decided = _decide(config, models, data, watch, prefit)
+    decided = _decide(config, models, data, watch, parallel)
     decisions, ensemble, ballot, bars = (decided.decisions, decided.ensemble, decided.ballot,
                                          decided.bars)
     with watch.stage("backtests"):
         results = backtest_all(config, bars, decisions, progress)
 
     with BackgroundTearsheets(_tearsheet_jobs(folder, config, results, decisions),
-                              config.cache_dir) as tearsheet_writer:
+                              config.cache_dir, background=parallel) as tearsheet_writer:
         explanations = _explain_trades(models, decisions, results, data, watch, progress)
         supporters: dict[pd.Timestamp, list[str]] = {}
         if ensemble is not None and ballot is not None:
@@ -200,7 +201,7 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
         trades = pd.concat(trade_logs.values(), ignore_index=True)
         with watch.stage("explanation figures"):
             _draw_entry_figures(explanations, trades, folder / "figures", progress,
-                                config.cache_dir)
+                                config.cache_dir, workers=2 if parallel else 1)
         trades["entry_figure"] = [_figure(explanations, key) for key in
                                   trades["entry_explanation_id"]]
         trades["entry_supporting_explanations"] = [
@@ -411,9 +412,11 @@ def _explain_trades(models: dict[str, WalkForwardSignal], decisions: dict[str, S
 
 
 def _draw_entry_figures(explanations: dict[str, Explanation], trades: pd.DataFrame,
-                        folder: Path, progress: bool, cache_dir: str | None) -> None:
-    """Render the figure of every trade's entry explanation (in place, on two processes)."""
+                        folder: Path, progress: bool, cache_dir: str | None,
+                        workers: int) -> None:
+    """Render the figure of every trade's entry explanation (in place, on ``workers``
+    processes)."""
     keys = sorted({k for k in trades["entry_explanation_id"].dropna() if k in explanations})
-    drawn = render_figures([explanations[k] for k in keys], folder, workers=2,
+    drawn = render_figures([explanations[k] for k in keys], folder, workers=workers,
                            progress=progress, cache_dir=cache_dir)
     explanations.update({e.id: e for e in drawn})

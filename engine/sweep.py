@@ -121,7 +121,7 @@ def execute_run(run: SweepRun, data: Any = None) -> dict[str, Any]:
             import ray
 
             data = ray.get(data)
-        run_backtest(run.config, progress=False, folder=run.folder, prefit=False,
+        run_backtest(run.config, progress=False, folder=run.folder, parallel=False,
                      loaded=data)
     except Exception as e:  # a failed run is recorded, and the sweep goes on
         run.folder.mkdir(parents=True, exist_ok=True)

@@ -77,11 +77,14 @@ class TearsheetJob:
 class BackgroundTearsheets:
     """Write ``jobs`` in a fresh interpreter while the caller goes on; ``wait()`` joins it
     (raising with the child's last error line if it failed) and fills the cache. Used as a
-    context manager, the child is stopped if the caller fails first."""
+    context manager, the child is stopped if the caller fails first. With
+    ``background=False`` ``wait()`` writes them in this process instead."""
 
-    def __init__(self, jobs: list[TearsheetJob], cache_dir: str | None = None) -> None:
+    def __init__(self, jobs: list[TearsheetJob], cache_dir: str | None = None,
+                 background: bool = True) -> None:
         self._cache = DiskCache(cache_dir) if cache_dir else None
         self._written: list[tuple[TearsheetJob, str]] = []
+        self._inline: list[TearsheetJob] = []
         self._proc: subprocess.Popen[str] | None = None
         self._tmp = Path(tempfile.mkdtemp(prefix="xai-tearsheets-"))
         pending = []
@@ -93,6 +96,10 @@ class BackgroundTearsheets:
             else:
                 pending.append((job, key))
         if not pending:
+            return
+        if not background:
+            self._inline = [job for job, _ in pending]
+            self._written = pending
             return
         manifest = []
         for i, (job, key) in enumerate(pending):
@@ -111,6 +118,9 @@ class BackgroundTearsheets:
 
     def wait(self) -> None:
         try:
+            for job in self._inline:
+                write_tearsheet(job.path, job.strategy, job.benchmark, job.start_value,
+                                job.title)
             if self._proc is not None:
                 code = self._proc.wait()
                 self._errors.close()
@@ -118,7 +128,7 @@ class BackgroundTearsheets:
                     detail = (self._tmp / "errors.txt").read_text().strip().splitlines()
                     raise RuntimeError(f"the tearsheet writer failed (exit {code}): "
                                        f"{detail[-1] if detail else 'no message'}")
-                for job, key in self._written if self._cache else ():
+            for job, key in self._written if self._cache else ():
                     self._cache.folder_entry(  # type: ignore[union-attr]
                         "tearsheets", key, build=lambda folder, job=job: _keep(job, folder),
                         load=lambda folder: folder)
