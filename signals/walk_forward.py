@@ -16,6 +16,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -27,7 +28,11 @@ from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import Signal, SignalFrame, library_versions
 from xai_backtest.signals.device import OnDevice
 from xai_backtest.storage.cache import DiskCache, content_hash
-from xai_backtest.storage.code_hash import SourceUnavailableError, code_fingerprint
+from xai_backtest.storage.code_hash import (
+    SourceUnavailableError,
+    code_fingerprint,
+    module_fingerprint,
+)
 from xai_backtest.storage.interrupts import check_interrupt
 
 __all__ = ["MAX_FOLDS", "Fold", "LookAheadError", "WalkForwardError", "WalkForwardSignal",
@@ -210,7 +215,8 @@ class WalkForwardSignal(Signal):
             return self._predict(data)
         folds = [str((f.train_start, f.train_end, f.test_start, f.test_end))
                  for f in self.folds_]
-        key = content_hash("decisions", keys, folds, data.bars, data.headlines)
+        key = content_hash("decisions", keys, folds, _trainer_code(), data.bars,
+                           data.headlines)
 
         def build(folder: Path) -> None:
             folder.mkdir()
@@ -259,8 +265,8 @@ class WalkForwardSignal(Signal):
         keys = getattr(self, "fold_keys_", None)
         if not self.cache_dir or not keys:
             return model.explain(seen, stamps)
-        key = content_hash("explanations", keys[number], [str(s) for s in stamps], seen.bars,
-                           seen.headlines)
+        key = content_hash("explanations", keys[number], [str(s) for s in stamps],
+                           _trainer_code(), seen.bars, seen.headlines)
 
         def build(folder: Path) -> None:
             folder.mkdir()
@@ -284,6 +290,12 @@ def _code_key(cls: type[Signal]) -> str | None:
     except SourceUnavailableError as e:
         warnings.warn(f"fold models of {cls.__qualname__} are not cached: {e}", stacklevel=3)
         return None
+
+
+@cache
+def _trainer_code() -> str:
+    """A fingerprint of this module: cached decisions and explanations go stale with it."""
+    return module_fingerprint(__name__)
 
 
 def _torch_threads() -> int:
