@@ -190,12 +190,14 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
 
     with BackgroundTearsheets(_tearsheet_jobs(folder, config, results, decisions),
                               config.cache_dir, background=parallel) as tearsheet_writer:
-        explanations = _explain_trades(models, decisions, results, data, watch, progress)
-        supporters: dict[pd.Timestamp, list[str]] = {}
+        supporters = _supporters(ensemble, ballot, decisions, results)
+        explanations = _explain_trades(models, decisions, results, data, watch, progress,
+                                       supporters)
         if ensemble is not None and ballot is not None:
             with watch.stage(f"explain {ENSEMBLE}"):
-                supporters = _explain_ensemble(ensemble, ballot, models, decisions[ENSEMBLE],
-                                               results[ENSEMBLE], data, explanations)
+                for explanation in ensemble.explain(ballot, list(supporters),
+                                                    decisions[ENSEMBLE]):
+                    explanations[explanation.id] = explanation
         trade_logs = {name: build_trade_log(result, bars, decisions.get(name), explanations)
                       for name, result in results.items()}
         trades = pd.concat(trade_logs.values(), ignore_index=True)
@@ -206,7 +208,8 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
                                   trades["entry_explanation_id"]]
         trades["entry_supporting_explanations"] = [
             " | ".join(f"{explanations[k].signal}: {explanations[k].summary}"
-                       for k in supporters.get(when, []))
+                       for k in (explanation_id(n, at)
+                                 for n, at in supporters.get(when, {}).items()))
             if strategy == ENSEMBLE else None
             for strategy, when in zip(trades["strategy"], trades["entry_decision_time"],
                                       strict=True)]
@@ -320,28 +323,16 @@ def ensemble_of(config: RunConfig) -> Ensemble | None:
                     thresholds=own)  # members vote with the thresholds they trade with
 
 
-def _explain_ensemble(ensemble: Ensemble, ballot: Ballot,
-                      models: dict[str, WalkForwardSignal], decisions: SignalFrame,
-                      result: BacktestResult, data: MarketData,
-                      explanations: dict[str, Explanation]) -> dict[pd.Timestamp, list[str]]:
-    """Explain the ensemble's trading decisions, and each supporting member's own decision
-    (added to ``explanations``); returns decision time -> supporting explanation ids."""
-    times = decision_times_of_fills(result, decisions)
-    for explanation in ensemble.explain(ballot, times, decisions):
-        explanations[explanation.id] = explanation
-    supporting: dict[pd.Timestamp, list[str]] = {}
-    missing: dict[str, set[pd.Timestamp]] = {}
-    for when in times:
-        direction = int(decisions.frame.loc[when, "direction"])
-        voters = ensemble.supporters(ballot, when, direction)
-        supporting[when] = [explanation_id(name, at) for name, at in voters.items()]
-        for name, at in voters.items():
-            if explanation_id(name, at) not in explanations:
-                missing.setdefault(name, set()).add(at)
-    for name, stamps in missing.items():  # one batched call per member signal
-        for explanation in models[name].explain(data, sorted(stamps)):
-            explanations[explanation.id] = explanation
-    return supporting
+def _supporters(ensemble: Ensemble | None, ballot: Ballot | None,
+                decisions: dict[str, SignalFrame],
+                results: dict[str, BacktestResult]) -> dict[pd.Timestamp, dict[str, pd.Timestamp]]:
+    """For each decision of the ensemble that caused a fill: the members that voted for
+    it and the times of their votes (empty without an ensemble)."""
+    if ensemble is None or ballot is None:
+        return {}
+    frame = decisions[ENSEMBLE].frame
+    return {when: ensemble.supporters(ballot, when, int(frame.loc[when, "direction"]))
+            for when in decision_times_of_fills(results[ENSEMBLE], decisions[ENSEMBLE])}
 
 
 def backtest_all(config: RunConfig, bars: pd.DataFrame, decisions: dict[str, SignalFrame],
@@ -400,11 +391,19 @@ def _figure(explanations: dict[str, Explanation], key: object) -> str | None:
 
 def _explain_trades(models: dict[str, WalkForwardSignal], decisions: dict[str, SignalFrame],
                     results: dict[str, BacktestResult], data: MarketData, watch: Stopwatch,
-                    progress: bool) -> dict[str, Explanation]:
-    """Explanations of the decisions that became fills, and of no other decision."""
+                    progress: bool,
+                    supporters: dict[pd.Timestamp, dict[str, pd.Timestamp]],
+                    ) -> dict[str, Explanation]:
+    """Explanations of the decisions that became fills, and of the members' votes behind
+    the ensemble's fills; no other decision. One call per signal for both."""
+    votes: dict[str, set[pd.Timestamp]] = {}
+    for voters in supporters.values():
+        for name, at in voters.items():
+            votes.setdefault(name, set()).add(at)
     out: dict[str, Explanation] = {}
     for name in tqdm(list(models), desc="explanations", disable=not progress, leave=False):
-        times = decision_times_of_fills(results[name], decisions[name])
+        times = sorted(set(decision_times_of_fills(results[name], decisions[name]))
+                       | votes.get(name, set()))
         with watch.stage(f"explain {name}"):
             for explanation in models[name].explain(data, times):
                 out[explanation.id] = explanation
