@@ -278,10 +278,17 @@ def _decide(config: RunConfig, models: dict[str, WalkForwardSignal], data: Marke
     cached = frozenset(n for n in prefit_signals(config) if models[n].is_cached(data)) \
         if prefit else frozenset()
     with Prefit(config if prefit else None, cached) as second:
-        for name in [n for n in models if n not in second.names] + second.names:
-            if name == next(iter(second.names), None):
-                with watch.stage("fits in the second interpreter"):
-                    second.wait()
+        theirs = []
+        for name, model in models.items():
+            if not second.claim(name):  # the second interpreter fits it
+                theirs.append(name)
+                continue
+            with watch.stage(f"fit and predict {name}"):
+                decisions[name] = model.fit(data).predict(data)
+        if theirs:
+            with watch.stage("fits in the second interpreter"):
+                second.wait()
+        for name in theirs:
             with watch.stage(f"fit and predict {name}"):
                 decisions[name] = models[name].fit(data).predict(data)
     start = max(frame.frame.index[0] for frame in decisions.values())

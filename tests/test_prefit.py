@@ -3,11 +3,14 @@ fit in the run's own process, and only where it cannot change a result."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pandas as pd
 
 from xai_backtest.engine.config import build_config
 from xai_backtest.engine.data import load_market_data
-from xai_backtest.engine.prefit import prefit_signals
+from xai_backtest.engine.prefit import _claim, prefit_signals
 from xai_backtest.engine.runner import signal_decisions
 
 PAYLOAD = {"data": {"start": "2015-01-01", "end": "2018-12-31"},
@@ -22,19 +25,29 @@ def test_models_fitted_by_the_second_interpreter_equal_those_fitted_here(tmp_pat
                                                                          monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = build_config({**PAYLOAD, "cache_dir": str(tmp_path / "cache")})
-    assert prefit_signals(config) == ["five_trend"]
+    (tmp_path / "config.yaml").write_text(config.to_yaml())
+    (tmp_path / "claims").mkdir()
+    subprocess.run([sys.executable, "-m", "xai_backtest.engine.prefit",
+                    str(tmp_path / "config.yaml"), str(tmp_path / "claims"), "five_trend"],
+                   check=True, cwd=tmp_path)
     data, _ = load_market_data(config.data)
-    parallel = signal_decisions(config, data)
-    model = parallel.models["five_trend"]
+    loaded = signal_decisions(config, data)
+    model = loaded.models["five_trend"]
     assert model.cache_hits_ == len(model.folds_) and model.cache_misses_ == 0  # from there
     here = signal_decisions(config.model_copy(update={"cache_dir": None}), data)
     for name in ("ma_crossover", "five_trend"):
-        pd.testing.assert_frame_equal(parallel.decisions[name].frame,
+        pd.testing.assert_frame_equal(loaded.decisions[name].frame,
                                       here.decisions[name].frame)
+
+
+def test_a_signal_is_claimed_by_one_interpreter_only(tmp_path):
+    assert _claim(tmp_path, "five_trend")
+    assert not _claim(tmp_path, "five_trend")
+    assert _claim(tmp_path, "gadf_cnn")
 
 
 def test_prefit_applies_only_where_it_cannot_change_a_result(tmp_path):
     base = {**PAYLOAD, "cache_dir": str(tmp_path)}
     assert prefit_signals(build_config({**base, "cache_dir": None})) == []
     assert prefit_signals(build_config({**base, "signals": PAYLOAD["signals"][:1]})) == []
-    assert prefit_signals(build_config(base)) == ["five_trend"]
+    assert prefit_signals(build_config(base)) == ["ma_crossover", "five_trend"]
