@@ -58,21 +58,25 @@ class RayExecutor:
         self.workers = workers
         self.address = address
         self._started_here = False
+        self._actors: list[Any] = []
 
     def _ray(self) -> Any:
+        """Ray, started (or joined) with the worker actors created, once."""
         try:
             import ray
         except ImportError as e:
             raise ImportError("the Ray executor needs Ray: pip install 'ray>=2.9'") from e
         if not ray.is_initialized():
-            env = {"env_vars": {n: "1" for n in ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                                                 "OPENBLAS_NUM_THREADS")}}
-            if self.address is None:
+            if self.address is None:  # no runtime_env: it adds an agent to every worker
                 ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False,
-                         runtime_env=env, configure_logging=False)
+                         configure_logging=False)
             else:
-                ray.init(address=self.address, log_to_driver=False, runtime_env=env)
+                ray.init(address=self.address, log_to_driver=False)
             self._started_here = True
+        if not self._actors:  # they start importing while the caller goes on
+            worker = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
+            cpus = int(ray.cluster_resources().get("CPU", 1))  # more would wait forever
+            self._actors = [worker.remote() for _ in range(max(1, min(self.workers, cpus)))]
         return ray
 
     def put(self, value: Any) -> Any:
@@ -80,19 +84,24 @@ class RayExecutor:
         return self._ray().put(value)
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        ray = self._ray()
+        self._ray()
         from ray.util import ActorPool
 
         try:
-            worker = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
-            actors = [worker.remote() for _ in range(min(self.workers, len(items)))]
-            pool = ActorPool(actors)
+            pool = ActorPool(self._actors)
             return list(pool.map(lambda actor, item: actor.call.remote(fn, item), items))
         finally:
             self.shutdown()
 
     def shutdown(self) -> None:
-        """Stop the local Ray this executor started (a joined cluster keeps running)."""
+        """Stop the workers, and the local Ray this executor started (a joined cluster
+        keeps running)."""
+        if self._actors:
+            import ray
+
+            for actor in self._actors:
+                ray.kill(actor)
+            self._actors = []
         if self._started_here:
             import ray
 
