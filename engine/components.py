@@ -21,6 +21,7 @@ import importlib
 import inspect
 import typing
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import metadata
 from typing import Any, Literal
 
@@ -166,7 +167,7 @@ def validate_params(cls: type, group: Group, params: dict[str, Any],
                                  f"{sorted(accepted)})")
         if key in hints:
             try:
-                value = TypeAdapter(hints[key]).validate_python(value, strict=True)
+                value = _adapter(hints[key]).validate_python(value, strict=True)
             except ValidationError as e:
                 raise ComponentError(f"{label} parameter {key!r}: expected {hints[key]}, got "
                                      f"{value!r}") from e
@@ -177,6 +178,20 @@ def validate_params(cls: type, group: Group, params: dict[str, Any],
                 raise ComponentError(f"{label} needs parameter {key!r}")
             resolved[key] = default
     return resolved
+
+
+def _adapter(hint: Any) -> TypeAdapter[Any]:
+    """A validator of ``hint``, built once per hint (building one costs about a
+    millisecond; a sweep checks thousands of parameters)."""
+    try:
+        return _cached_adapter(hint)
+    except TypeError:  # an unhashable hint
+        return TypeAdapter(hint)
+
+
+@lru_cache(maxsize=512)
+def _cached_adapter(hint: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(hint)
 
 
 def _hints(cls: type) -> dict[str, Any]:
