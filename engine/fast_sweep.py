@@ -86,7 +86,7 @@ class _Lines:
 class _Scorer:
     """Daily figures of an equity curve on fixed bars (numpy only)."""
 
-    def __init__(self, bars: pd.DataFrame, cash: float) -> None:
+    def __init__(self, bars: pd.DataFrame) -> None:
         days = bars.index.normalize()
         self.last_of_day = np.flatnonzero(np.r_[days[1:] != days[:-1], True])
         self.years = max((days[-1] - days[0]).days / 365.25, 1 / 365.25)
@@ -127,7 +127,7 @@ def run_fast_sweep(name: str, runs: list[SweepRun], progress: bool = True,
     decided = signal_decisions(base, data, progress)
     bars = decided.bars
     tape = Tape.of(bars)
-    scorer = _Scorer(bars, base.cash)
+    scorer = _Scorer(bars)
     signals = {n: d for n, d in decided.decisions.items() if n != ENSEMBLE}
     lines = {n: _Lines.of(bars, d) for n, d in signals.items()}
     lines[ALWAYS_LONG] = _Lines.of(bars, always_long(next(iter(signals.values()))))
