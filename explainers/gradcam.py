@@ -2,7 +2,8 @@
 
 ``pytorch-grad-cam`` weighs the activations of the network's last conv block
 (``net.cam_layer("last")``; the first block on request) by the gradient of the
-predicted class's logit; the heatmap is scaled to ``[0, 1]`` and resized to the
+predicted class's logit (``method="gradcam"``; the other methods of ``CAM_METHODS``
+weigh them their own way); the heatmap is scaled to ``[0, 1]`` and resized to the
 image. Because GADF pixel ``(i, j)`` relates step ``i`` to step ``j``, the
 importance of step ``i`` is the mean of the heatmap's row ``i`` and column ``i``.
 The explanation names the span of steps that weighed most and what price did
@@ -22,29 +23,58 @@ import pandas as pd
 
 from xai_backtest.explainers.base import Explanation
 
-__all__ = ["Faithfulness", "deletion_test", "describe", "explain_windows", "gradcam_heatmaps",
-           "render_gradcam", "strongest_span", "time_importance"]
+__all__ = ["CAM_METHODS", "Faithfulness", "cell_width", "deletion_changes", "deletion_test",
+           "describe", "explain_windows", "gradcam_heatmaps", "render_gradcam",
+           "strongest_span", "time_importance"]
 
 _CLASSES = ("down", "up")
 
+#: method name -> pytorch-grad-cam class
+CAM_METHODS = {"gradcam": "GradCAM", "gradcam++": "GradCAMPlusPlus", "xgradcam": "XGradCAM",
+               "hirescam": "HiResCAM", "layercam": "LayerCAM", "scorecam": "ScoreCAM",
+               "eigencam": "EigenCAM"}
+_NAMES = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "xgradcam": "XGrad-CAM",
+          "hirescam": "HiResCAM", "layercam": "LayerCAM", "scorecam": "Score-CAM",
+          "eigencam": "Eigen-CAM"}
+
 
 def gradcam_heatmaps(net: Any, images: np.ndarray, classes: Sequence[int],
-                     layer: str = "last") -> np.ndarray:
-    """Grad-CAM heatmaps ``(n, h, w)`` in ``[0, 1]`` of ``images`` for the given class indices,
-    on the ``last`` (or ``first``) conv block, ``net.cam_layer(layer)``."""
+                     layer: str = "last", method: str = "gradcam") -> np.ndarray:
+    """CAM heatmaps ``(n, h, w)`` in ``[0, 1]`` of ``images`` for the given class indices,
+    on the ``last`` (or ``first``) conv block, ``net.cam_layer(layer)``, by ``method`` (a
+    key of ``CAM_METHODS``)."""
+    import pytorch_grad_cam
     import torch
-    from pytorch_grad_cam import GradCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
+    if method not in CAM_METHODS:
+        raise ValueError(f"CAM method must be one of {sorted(CAM_METHODS)}, got {method!r}")
     if len(images) != len(classes):
         raise ValueError(f"{len(images)} images but {len(classes)} classes")
     if not len(images):
         return np.zeros((0, *images.shape[2:]), dtype=np.float32)
     net.eval()
-    with GradCAM(model=net, target_layers=[net.cam_layer(layer)]) as cam:
+    cam_class = getattr(pytorch_grad_cam, CAM_METHODS[method])
+    with cam_class(model=net, target_layers=[net.cam_layer(layer)]) as cam:
         heat = cam(input_tensor=torch.from_numpy(np.ascontiguousarray(images)),
                    targets=[ClassifierOutputTarget(int(c)) for c in classes])
     return np.asarray(heat, dtype=np.float32)
+
+
+def cell_width(net: Any, layer: str, image_shape: Sequence[int]) -> float:
+    """Steps per heatmap cell: the image's width over the width of the layer's activations
+    (the heatmap is upsampled from those, so finer detail than a cell is interpolation)."""
+    import torch
+
+    widths: list[int] = []
+    hook = net.cam_layer(layer).register_forward_hook(
+        lambda _module, _inputs, out: widths.append(int(out.shape[-1])))
+    try:
+        with torch.no_grad():
+            net(torch.zeros((1, *image_shape)))
+    finally:
+        hook.remove()
+    return image_shape[-1] / widths[0]
 
 
 def time_importance(heatmaps: np.ndarray) -> np.ndarray:
@@ -67,9 +97,13 @@ def strongest_span(importance: np.ndarray, share: float = 0.75) -> tuple[int, in
 
 
 def describe(importance: np.ndarray, closes: np.ndarray, steps: Sequence[str], prediction: str,
-             probability: float, unit: str = "minute") -> str:
-    """One sentence: which steps weighed most for ``prediction`` and what price did there."""
-    head = f"Grad-CAM for '{prediction}' (p={probability:.2f}):"
+             probability: float, unit: str = "minute", method: str = "gradcam",
+             cell: float | None = None) -> str:
+    """One sentence: which steps weighed most for ``prediction`` and what price did there
+    (and, given ``cell``, the heatmap's resolution in steps)."""
+    resolution = "" if cell is None else (
+        f" (heatmap cells of {cell:g} {unit}{'' if cell == 1 else 's'})")
+    head = f"{_NAMES[method]} for '{prediction}' (p={probability:.2f}){resolution}:"
     whole = closes[-1] / closes[0] - 1
     overall = f"the window as a whole {'rose' if whole >= 0 else 'fell'} {abs(whole):.2%}"
     if not np.any(importance > 0):
@@ -88,7 +122,7 @@ def describe(importance: np.ndarray, closes: np.ndarray, steps: Sequence[str], p
 def explain_windows(net: Any, images: np.ndarray, closes: np.ndarray, p_up: np.ndarray,
                     steps: Sequence[Sequence[str]], *, signal: str,
                     decision_times: Sequence[pd.Timestamp], unit: str,
-                    layer: str = "last") -> list[Explanation]:
+                    layer: str = "last", method: str = "gradcam") -> list[Explanation]:
     """One Grad-CAM ``Explanation`` per image, for the class ``net`` predicts on it
     (``p_up``: the network's P(up) of each image; class ``up`` when >= 0.5).
 
@@ -97,8 +131,9 @@ def explain_windows(net: Any, images: np.ndarray, closes: np.ndarray, p_up: np.n
     and ``time_importance``.
     """
     classes = (p_up >= 0.5).astype(int)
-    heat = gradcam_heatmaps(net, images, classes, layer)
+    heat = gradcam_heatmaps(net, images, classes, layer, method)
     importance = time_importance(heat)
+    cell = cell_width(net, layer, images.shape[1:]) if len(images) else 1.0
     out = []
     for i, stamp in enumerate(decision_times):
         prediction = _CLASSES[classes[i]]
@@ -107,8 +142,10 @@ def explain_windows(net: Any, images: np.ndarray, closes: np.ndarray, p_up: np.n
             method="gradcam", signal=signal, decision_time=stamp, prediction=prediction,
             probability=float(probability), base_value=0.0, values=importance[i],
             feature_names=tuple(steps[i]), data=closes[i],
-            summary=describe(importance[i], closes[i], steps[i], prediction, probability, unit),
-            raw={"heatmap": heat[i], "gadf": images[i, 0], "time_importance": importance[i]}))
+            summary=describe(importance[i], closes[i], steps[i], prediction, probability, unit,
+                             method, cell),
+            raw={"heatmap": heat[i], "gadf": images[i, 0], "time_importance": importance[i],
+                 "cell_width": [cell]}))
     return out
 
 
@@ -126,11 +163,11 @@ class Faithfulness:
         return self.top_k_change > self.random_change
 
 
-def deletion_test(closes: np.ndarray, importance: np.ndarray,
-                  proba_up: Callable[[np.ndarray], np.ndarray], k: int,
-                  seed: int = 0) -> Faithfulness:
-    """Replace the ``k`` most important steps of each window by the window mean and measure
-    how far P(up) moves, against replacing ``k`` random steps (seeded)."""
+def deletion_changes(closes: np.ndarray, importance: np.ndarray,
+                     proba_up: Callable[[np.ndarray], np.ndarray], k: int,
+                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Per window, how far P(up) moves when its ``k`` most important steps are replaced by
+    the window mean, and when ``k`` random steps are (seeded): two arrays of ``n``."""
     closes = np.asarray(closes, dtype=np.float64)
     n, w = closes.shape
     if not 1 <= k < w:
@@ -147,8 +184,18 @@ def deletion_test(closes: np.ndarray, importance: np.ndarray,
     for pick in (top, rand):
         blanked = closes.copy()
         blanked[rows, pick] = closes.mean(axis=1, keepdims=True)
-        changes.append(float(np.mean(np.abs(proba_up(blanked) - base))))
-    return Faithfulness(k=k, n=n, top_k_change=changes[0], random_change=changes[1])
+        changes.append(np.abs(proba_up(blanked) - base))
+    return changes[0], changes[1]
+
+
+def deletion_test(closes: np.ndarray, importance: np.ndarray,
+                  proba_up: Callable[[np.ndarray], np.ndarray], k: int,
+                  seed: int = 0) -> Faithfulness:
+    """Replace the ``k`` most important steps of each window by the window mean and measure
+    how far P(up) moves, against replacing ``k`` random steps (seeded)."""
+    top, random = deletion_changes(closes, importance, proba_up, k, seed)
+    return Faithfulness(k=k, n=len(top), top_k_change=float(np.mean(top)),
+                        random_change=float(np.mean(random)))
 
 
 def render_gradcam(explanation: Explanation, path: str | Path) -> None:
@@ -183,7 +230,7 @@ def render_gradcam(explanation: Explanation, path: str | Path) -> None:
     axes[1].set_title("GADF image", fontsize=9)
     axes[2].imshow(explanation.raw["gadf"], cmap="gray", vmin=-1, vmax=1)
     axes[2].imshow(explanation.raw["heatmap"], cmap="jet", alpha=0.5, vmin=0, vmax=1)
-    axes[2].set_title(f"Grad-CAM for '{explanation.prediction}'", fontsize=9)
+    axes[2].set_title(f"heatmap for '{explanation.prediction}'", fontsize=9)
     for image_ax in axes[1:]:
         image_ax.set_xticks(ticks, [names[i] for i in ticks], fontsize=7, rotation=45)
         image_ax.set_yticks(ticks, [names[i] for i in ticks], fontsize=7)

@@ -186,3 +186,25 @@ def test_bad_parameters_and_data_are_refused(daily_bars, minute_data):
 def test_importing_the_signal_does_not_import_torch():
     code = "import sys, signals.gadf_cnn; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+@pytest.mark.parametrize("method", ["gradcam", "gradcam++", "xgradcam", "hirescam", "layercam",
+                                    "scorecam", "eigencam"])
+def test_every_cam_method_gives_a_heatmap_per_image(method):
+    import torch
+
+    from xai_backtest.explainers.gradcam import gradcam_heatmaps
+    from xai_backtest.signals._gadf_net import build_net
+
+    torch.manual_seed(0)
+    net = build_net("small", 1, 4, 0.0).eval()
+    images = np.random.default_rng(0).uniform(-1, 1, (3, 1, 20, 20)).astype(np.float32)
+    for layer in ("first", "last"):
+        heat = gradcam_heatmaps(net, images, [0, 1, 1], layer, method)
+        assert heat.shape == (3, 20, 20)
+        assert heat.min() >= 0 and heat.max() <= 1 + 1e-6
+
+
+def test_an_unknown_cam_method_is_refused():
+    with pytest.raises(GADFParameterError, match="cam_method must be one of"):
+        GADFCNN(cam_method="gradcam3")._check_params()
