@@ -102,8 +102,8 @@ def describe(importance: np.ndarray, closes: np.ndarray, steps: Sequence[str], p
     """One sentence: which steps weighed most for ``prediction`` and what price did there
     (and, given ``cell``, the heatmap's resolution in steps)."""
     resolution = "" if cell is None else (
-        f" (heatmap cells of {cell:g} {unit}{'' if cell == 1 else 's'})")
-    head = f"{_NAMES[method]} for '{prediction}' (p={probability:.2f}){resolution}:"
+        f"; heatmap cells of {cell:g} {unit}{'' if cell == 1 else 's'}")
+    head = f"{_NAMES[method]} for '{prediction}' (p={probability:.2f}{resolution}):"
     whole = closes[-1] / closes[0] - 1
     overall = f"the window as a whole {'rose' if whole >= 0 else 'fell'} {abs(whole):.2%}"
     if not np.any(importance > 0):
