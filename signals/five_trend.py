@@ -41,8 +41,8 @@ from xai_backtest.signals.trend_features import (
 )
 from xai_backtest.signals.trend_labels import CLASSES, NONE, trend_labels
 
-__all__ = ["DIRECTION", "FiveTrendDNN", "InsufficientHistoryError", "TrendParameterError",
-           "class_weights", "smote_resample"]
+__all__ = ["DIRECTION", "LIME_MIN_R2", "FiveTrendDNN", "InsufficientHistoryError",
+           "TrendParameterError", "class_weights", "smote_resample", "top_k_overlap"]
 
 #: what each class means for trading
 DIRECTION: dict[str, int] = {"upward": 1, "rounded_bottom": 1, "downward": -1,
@@ -260,9 +260,11 @@ class FiveTrendDNN(OnDevice, Signal):
                                      shap.outputs[i], shap.base_values[i])
             if self.lime_samples:
                 lime = self._lime(scaled[i], target)
+                overlap = top_k_overlap(shap.values[i], lime.weights)
                 raw |= {"lime_weights": lime.weights, "lime_score": [lime.score],
-                        "lime_intercept": [lime.intercept]}
-                summary += " " + _lime_sentence(lime.rules, lime.score)
+                        "lime_intercept": [lime.intercept],
+                        "shap_lime_top5_overlap": [overlap]}
+                summary += " " + _lime_sentence(lime.rules, lime.score, overlap)
             out.append(Explanation(
                 method="shap", signal=self.name, decision_time=pd.Timestamp(stamp),
                 prediction=label, probability=float(proba[i, target]),
@@ -312,12 +314,18 @@ class FiveTrendDNN(OnDevice, Signal):
                             seed=0 if self.seed is None else self.seed)
 
     def _sentence(self, families: np.ndarray, x: np.ndarray, scaled: np.ndarray, label: str,
-                  logit: float, base: float, top: int = 3) -> str:
-        """One sentence over the ``top`` families with the largest |SHAP| sum, e.g. "rsi_15
-        low (+0.42) and momentum_10 negative (+0.31) pushed towards rounded bottom"."""
+                  logit: float, base: float, top: int = 2) -> str:
+        """One sentence: the ``top`` families with the largest positive SHAP sums (towards
+        the predicted class) and the ``top`` largest negative ones (against it), e.g.
+        "rsi_15 low (+0.42) and momentum_10 negative (+0.31) pushed towards rounded bottom;
+        close high (-0.12) pushed against it"."""
         last = np.arange(len(FAMILIES)) * WINDOW + WINDOW - 1  # column of each family at t
+        order = np.argsort(-np.abs(families), kind="stable")
         parts: dict[bool, list[str]] = {True: [], False: []}
-        for f in np.argsort(-np.abs(families), kind="stable")[:top]:
+        for f in order:
+            side = bool(families[f] > 0)
+            if families[f] == 0 or len(parts[side]) == top:
+                continue
             family = FAMILIES[f]
             if family.startswith(_SIGNED):
                 state = "negative" if x[last[f]] < 0 else "positive"
@@ -325,15 +333,16 @@ class FiveTrendDNN(OnDevice, Signal):
                 state = "low" if x[last[f]] < x[last[f] - WINDOW + 1:last[f] + 1].mean() else "high"
             else:
                 state = "low" if scaled[last[f]] < 0 else "high"
-            parts[families[f] >= 0].append(f"{family} {state} ({families[f]:+.2f})")
+            parts[side].append(f"{family} {state} ({families[f]:+.2f})")
         name = label.replace("_", " ")
         clauses = []
         if parts[True]:
             clauses.append(f"{_joined(parts[True])} pushed towards {name}")
         if parts[False]:
-            clauses.append(f"{_joined(parts[False])} pushed away from {name}")
-        return (f"{'; '.join(clauses)} (SHAP of the {name} logit {logit:.2f} = base "
-                f"{base:.2f} {logit - base:+.2f}).")
+            clauses.append(f"{_joined(parts[False])} pushed against "
+                           f"{'it' if parts[True] else name}")
+        return (f"{'; '.join(clauses) or 'no input moved the decision'} (SHAP of the {name} "
+                f"logit {logit:.2f} = base {base:.2f} {logit - base:+.2f}).")
 
     # -- persistence -------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -356,6 +365,26 @@ def _joined(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def _lime_sentence(rules: Sequence[tuple[str, float]], score: float, top: int = 3) -> str:
+#: below this local R^2 a LIME surrogate does not describe the model near the decision
+LIME_MIN_R2 = 0.3
+
+
+def top_k_overlap(shap_values: np.ndarray, lime_weights: np.ndarray, k: int = 5) -> float:
+    """Share of the ``k`` inputs with the largest |SHAP| that are also among LIME's ``k``
+    largest |weights| (1: the two explainers name the same inputs)."""
+    shap_top = set(np.argsort(-np.abs(shap_values), kind="stable")[:k].tolist())
+    lime_top = set(np.argsort(-np.abs(lime_weights), kind="stable")[:k].tolist())
+    return len(shap_top & lime_top) / k
+
+
+def _lime_sentence(rules: Sequence[tuple[str, float]], score: float,
+                   overlap: float | None = None, top: int = 3) -> str:
+    """LIME's top rules and fit; with ``overlap`` (``top_k_overlap``) also its agreement
+    with SHAP."""
     shown = ", ".join(f"{rule} ({weight:+.3f})" for rule, weight in rules[:top])
-    return f"LIME (local R^2 {score:.2f}): {shown}."
+    fit = (f"local R^2 {score:.2f}" if score >= LIME_MIN_R2 else
+           f"local R^2 {score:.2f}, below {LIME_MIN_R2}: unreliable, the linear surrogate "
+           "does not fit the model here")
+    agreement = ("" if overlap is None else
+                 f" SHAP and LIME share {round(overlap * 5)} of their top 5 inputs.")
+    return f"LIME ({fit}): {shown}.{agreement}"

@@ -160,3 +160,27 @@ def test_close_is_described_against_its_own_window(fitted):
     families[0] = 1.0
     text = fitted._sentence(families, x, np.zeros(270), "upward", 1.0, 0.0)
     assert text.startswith("close low (+1.00)") and "pushed towards upward" in text
+
+
+def test_the_sentence_names_what_pushed_towards_and_what_pushed_against(fitted):
+    families = np.zeros(len(FAMILIES))
+    families[[0, 3, 5]] = [0.8, -0.5, 0.2]
+    text = fitted._sentence(families, np.ones(270), np.zeros(270), "upward", 1.0, 0.5)
+    towards, against = text.split("; ")
+    assert "pushed towards upward" in towards and "(+0.80)" in towards and "(+0.20)" in towards
+    assert f"{FAMILIES[3]}" in against and "(-0.50) pushed against it" in against
+    only_against = fitted._sentence(-np.abs(families), np.ones(270), np.zeros(270),
+                                    "downward", -1.0, 0.5)
+    assert "pushed against downward" in only_against and "towards" not in only_against
+
+
+def test_a_poor_lime_fit_is_called_unreliable_and_agreement_is_counted():
+    from xai_backtest.signals.five_trend import LIME_MIN_R2, _lime_sentence, top_k_overlap
+
+    rules = [("rsi_15 @ t", 0.2), ("close @ t", -0.1)]
+    assert "unreliable" in _lime_sentence(rules, LIME_MIN_R2 - 0.01, 0.4)
+    good = _lime_sentence(rules, 0.9, 0.4)
+    assert "unreliable" not in good and "share 2 of their top 5 inputs" in good
+    shap = np.array([5.0, -4.0, 3.0, 0.1, 0.2, 2.0, 1.0])
+    lime = np.array([0.0, 0.3, 0.0, 0.9, 0.8, 0.1, 0.7])
+    assert top_k_overlap(shap, lime) == 0.6  # {0,1,2,5,6} & {1,3,4,5,6}
