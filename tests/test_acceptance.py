@@ -93,17 +93,18 @@ def test_sigint_leaves_a_folder_marked_incomplete(tmp_path):
     import signal
     import subprocess
     import sys
-    import time
 
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "run_backtest.py"), "--quiet", "--output-dir",
-         str(tmp_path), "--retrain-every", "5"],
+        [sys.executable, str(ROOT / "run_backtest.py"), "--output-dir", str(tmp_path),
+         "--retrain-every", "5"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 300
-    while not list(tmp_path.glob("*/run.json")):  # the marker: the run folder exists
-        assert proc.poll() is None and time.monotonic() < deadline, "the run never started"
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)  # the walk-forward fits start right after the marker
+    seen = ""  # the marker: the first fit's progress bar, drawn once the run folder exists
+    while "walk-forward" not in seen:
+        chunk = proc.stderr.read(1)  # blocks until the run writes; "" when it has ended
+        assert chunk, f"the run ended before its first fit: {seen[-500:]}"
+        seen += chunk
+    assert list(tmp_path.glob("*/run.json"))
+    proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "incomplete" in err

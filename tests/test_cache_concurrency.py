@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 import multiprocessing
-import time
 from pathlib import Path
+from threading import BrokenBarrierError
+from typing import Any
 
 from xai_backtest.storage.cache import DiskCache, _intact
 
 
-def _wait_for(paths: list[Path], limit: float = 60.0) -> None:
-    """Block until every marker file exists (the other process reached the same point)."""
-    deadline = time.monotonic() + limit
-    while not all(p.exists() for p in paths):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"markers never appeared: {paths}")
-        time.sleep(0.01)
-
-
-def _fill(root: str, me: str, other: str, out: str) -> None:
-    markers = Path(root) / "markers"
-
+def _fill(root: str, me: str, built: Any, out: str) -> None:
     def build(folder: Path) -> None:
         folder.mkdir()
         (folder / "who").write_text(me)
-        (markers / f"built-{me}").touch()
-        _wait_for([markers / f"built-{other}"])  # both builds done before either renames
+        try:  # both builds done before either renames
+            built.wait(timeout=120)
+        except BrokenBarrierError as e:
+            raise TimeoutError("the other writer never finished its build") from e
 
     def load(folder: Path) -> str:
         return (folder / "who").read_text()
@@ -36,11 +28,11 @@ def _fill(root: str, me: str, other: str, out: str) -> None:
 
 
 def test_two_writers_of_one_key_end_with_one_intact_entry(tmp_path):
-    (tmp_path / "markers").mkdir()
     context = multiprocessing.get_context("spawn")
-    procs = [context.Process(target=_fill, args=(str(tmp_path), me, other,
+    built = context.Barrier(2)
+    procs = [context.Process(target=_fill, args=(str(tmp_path), me, built,
                                                  str(tmp_path / f"out-{me}")))
-             for me, other in (("a", "b"), ("b", "a"))]
+             for me in ("a", "b")]
     for proc in procs:
         proc.start()
     for proc in procs:
