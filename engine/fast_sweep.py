@@ -14,7 +14,6 @@ allowing for the number of points tried. No run folders are written; the table l
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +32,7 @@ from xai_backtest.engine.runner import (
     signal_decisions,
 )
 from xai_backtest.engine.sweep import SweepRun
-from xai_backtest.reports.metrics import TRADING_DAYS
+from xai_backtest.reports.metrics import max_drawdown, sharpe
 from xai_backtest.reports.significance import deflated_sharpes, per_period_sharpe
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.storage.atomic import atomic_write
@@ -96,17 +95,14 @@ class _Scorer:
         daily = equity[self.last_of_day]
         return daily / np.r_[cash, daily[:-1]] - 1
 
-    def figures(self, run: Run, cash: float) -> dict[str, float]:
-        returns = self.daily_returns(run.equity, cash)
+    def figures(self, run: Run, returns: np.ndarray, cash: float) -> dict[str, float]:
+        """The figures of ``run``, whose daily returns are ``returns``."""
         final = float(run.equity[-1])
-        std = returns.std(ddof=1) if len(returns) > 1 else 0.0
-        curve = np.r_[1.0, np.cumprod(1 + returns)]
         slippage = np.abs(run.fill_price - self.opens[run.fill_bar]) * np.abs(run.fill_size)
         return {"total_return": final / cash - 1,
                 "cagr": (final / cash) ** (1 / self.years) - 1,
-                "sharpe": float(np.sqrt(TRADING_DAYS) * returns.mean() / std) if std > 0
-                else 0.0,
-                "max_drawdown": float(np.min(curve / np.maximum.accumulate(curve) - 1)),
+                "sharpe": sharpe(returns) if len(returns) > 1 else 0.0,
+                "max_drawdown": max_drawdown(returns),
                 "trades": run.entries,
                 "exposure": float(run.exposure.mean()),
                 "costs_paid": float(run.fill_commission.sum() + slippage.sum()),
@@ -114,16 +110,15 @@ class _Scorer:
                 "final_equity": final}
 
 
-def run_fast_sweep(name: str, runs: list[SweepRun], progress: bool = True,
-                   on_point: Callable[[int], None] | None = None) -> pd.DataFrame:
+def run_fast_sweep(name: str, runs: list[SweepRun], progress: bool = True) -> pd.DataFrame:
     """Every point of ``runs`` on the fast path over one set of decisions; writes and
     returns the results table (see the module doc)."""
     base = runs[0].config
-    started = time.perf_counter()
-    data, _ = load_market_data(base.data) if base.data.source != "python" else (None, None)
-    if data is None:
+    if base.data.source == "python":
         raise ValueError("a fast sweep loads its data from the config; data.source 'python' "
                          "is not supported")
+    started = time.perf_counter()
+    data, _ = load_market_data(base.data)
     decided = signal_decisions(base, data, progress)
     bars = decided.bars
     tape = Tape.of(bars)
@@ -133,60 +128,55 @@ def run_fast_sweep(name: str, runs: list[SweepRun], progress: bool = True,
     lines[ALWAYS_LONG] = _Lines.of(bars, always_long(next(iter(signals.values()))))
     own = {s.name: s.threshold for s in base.signals if s.threshold is not None}
     ensembles: dict[float, _Lines] = {}
-    references: dict[tuple, dict[str, float]] = {}
+    references: dict[tuple[Costs, float], tuple[dict[str, float], float]] = {}
     nothing = np.full(len(bars), np.nan)
     setup = time.perf_counter() - started
-    rows, returns = [], {n: [] for n in decided.decisions}
-    for number, run in enumerate(tqdm(runs, desc=f"fast sweep {name}", unit="point",
-                                      disable=not progress, leave=False)):
+    rows, hurdles = [], []
+    returns: dict[str, list[np.ndarray]] = {n: [] for n in decided.decisions}
+    for run in tqdm(runs, desc=f"fast sweep {name}", unit="point", disable=not progress,
+                    leave=False):
         config = run.config
         costs = Costs(**config.costs.model_dump())
         params = {k: v for k, v in config.strategy.strategy_params().items()
                   if k in FAST_PARAMS}
         row: dict[str, Any] = {"run": run.name, "status": "ok", "engine": "fast",
-                               "config_hash": config.hash()}
-        row.update(dict(run.values))
-
-        def play(strategy: str, signal_lines: _Lines, threshold: float,
-                 row: dict[str, Any] = row, costs: Costs = costs,
-                 params: dict[str, Any] = params, cash: float = config.cash) -> Run:
-            result = simulate_lines(tape, signal_lines.direction, signal_lines.probability,
-                                    signal_lines.rows, costs=costs, cash=cash,
-                                    **{**params, "threshold": threshold})
-            row.update({f"{strategy}.{k}": v for k, v in scorer.figures(result, cash).items()})
-            return result
-
-        for signal, signal_lines in lines.items():
-            threshold = 0.0 if signal == ALWAYS_LONG else own.get(signal, params["threshold"])
-            result = play(signal, signal_lines, threshold)
-            if signal in returns:
-                returns[signal].append(scorer.daily_returns(result.equity, config.cash))
+                               "config_hash": config.hash(), **dict(run.values)}
+        plays = [(signal, signal_lines,
+                  0.0 if signal == ALWAYS_LONG else own.get(signal, params["threshold"]))
+                 for signal, signal_lines in lines.items()]
         if decided.ensemble is not None and decided.ballot is not None:
             threshold = params["threshold"]
-            if threshold not in ensembles:
+            if threshold not in ensembles:  # the members vote at the strategy's threshold
                 vote = ensemble_of(config)
                 ensembles[threshold] = _Lines.of(bars, vote.combine(vote.ballot(signals)))
-            result = play(ENSEMBLE, ensembles[threshold], threshold)
-            returns[ENSEMBLE].append(scorer.daily_returns(result.equity, config.cash))
+            plays.append((ENSEMBLE, ensembles[threshold], threshold))
+        for strategy, signal_lines, threshold in plays:
+            result = simulate_lines(tape, signal_lines.direction, signal_lines.probability,
+                                    signal_lines.rows, costs=costs, cash=config.cash,
+                                    **{**params, "threshold": threshold})
+            daily = scorer.daily_returns(result.equity, config.cash)
+            row.update({f"{strategy}.{k}": v
+                        for k, v in scorer.figures(result, daily, config.cash).items()})
+            if strategy in returns:
+                returns[strategy].append(daily)
         key = (costs, config.cash)
         if key not in references:
             held = simulate_lines(tape, nothing, nothing, nothing, costs=costs,
                                   cash=config.cash, buy_and_hold=True)
-            references[key] = {f"{BUY_AND_HOLD}.{k}": v
-                               for k, v in scorer.figures(held, config.cash).items()}
-            held_returns = scorer.daily_returns(held.equity, config.cash)
-            references[key]["_hurdle"] = float(per_period_sharpe(held_returns))
-        row.update({k: v for k, v in references[key].items() if k != "_hurdle"})
-        row["_hurdle"] = references[key]["_hurdle"]
+            daily = scorer.daily_returns(held.equity, config.cash)
+            references[key] = ({f"{BUY_AND_HOLD}.{k}": v for k, v in
+                                scorer.figures(held, daily, config.cash).items()},
+                               float(per_period_sharpe(daily)))
+        figures, hurdle = references[key]
+        row.update(figures)
         rows.append(row)
-        if on_point is not None:
-            on_point(number)
+        hurdles.append(hurdle)
     table = pd.DataFrame(rows)
     for signal, series in returns.items():
         if series:
-            table[f"{signal}.deflated_sharpe"] = _deflated(series, table["_hurdle"].to_numpy())
+            table[f"{signal}.deflated_sharpe"] = _deflated(series, np.array(hurdles))
     seconds = time.perf_counter() - started
-    table = table.drop(columns="_hurdle").assign(seconds=round(seconds / len(runs), 6))
+    table = table.assign(seconds=round(seconds / len(runs), 6))
     table.attrs.update(setup_seconds=setup, seconds=seconds,
                        keys=[key for key, _ in runs[0].values])
     folder = runs[0].folder.parent

@@ -54,7 +54,7 @@ def daily_returns(equity: pd.Series, start_value: float) -> pd.Series:
     return daily / previous - 1
 
 
-def sharpe(returns: pd.Series) -> float:
+def sharpe(returns: pd.Series | np.ndarray) -> float:
     std = returns.std(ddof=1)
     return float(np.sqrt(TRADING_DAYS) * returns.mean() / std) if std > 0 else 0.0
 
@@ -65,9 +65,9 @@ def sortino(returns: pd.Series) -> float:
     return float(np.sqrt(TRADING_DAYS) * returns.mean() / downside) if downside > 0 else 0.0
 
 
-def max_drawdown(returns: pd.Series) -> float:
+def max_drawdown(returns: pd.Series | np.ndarray) -> float:
     """Worst fall from a running peak of the compounded curve, starting at 1 (<= 0)."""
-    curve = np.r_[1.0, np.cumprod(1 + returns.to_numpy())]
+    curve = np.r_[1.0, np.cumprod(1 + np.asarray(returns))]
     return float(np.min(curve / np.maximum.accumulate(curve) - 1))
 
 
