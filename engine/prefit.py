@@ -29,9 +29,9 @@ from xai_backtest.engine.config import RunConfig, load_config
 __all__ = ["Prefit", "prefit_signals"]
 
 
-def prefit_signals(config: RunConfig | None) -> list[str]:
+def prefit_signals(config: RunConfig) -> list[str]:
     """Names of the signals two interpreters may share (empty: prefit does not apply)."""
-    if (config is None or not config.cache_dir or config.data.source == "python"
+    if (not config.cache_dir or config.data.source == "python"
             or len(config.signals) < 2):
         return []
     for spec in config.signals:
@@ -51,14 +51,14 @@ def _claim(folder: Path, name: str) -> bool:
 
 
 class Prefit:
-    """The second interpreter, as a context manager (stopped if the run fails first).
-    ``claim(name)`` is True when the run should fit ``name`` itself; signals in
-    ``cached`` (all fold models cached) are never handed over."""
+    """The second interpreter, as a context manager (stopped if the run fails first),
+    sharing the signals ``shared`` (names from ``prefit_signals``, less those already
+    cached) with the run; none when fewer than two. ``claim(name)`` is True when the run
+    should fit ``name`` itself."""
 
-    def __init__(self, config: RunConfig | None, cached: frozenset[str] = frozenset()) -> None:
-        shared = [name for name in prefit_signals(config) if name not in cached]
+    def __init__(self, config: RunConfig, shared: list[str]) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
-        if len(shared) < 2 or config is None:
+        if len(shared) < 2:
             return
         self._tmp = tempfile.TemporaryDirectory(prefix="xai-prefit-")
         self._claims = Path(self._tmp.name) / "claims"

@@ -188,8 +188,9 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
     with watch.stage("backtests"):
         results = backtest_all(config, bars, decisions, progress)
 
-    with BackgroundTearsheets(_tearsheet_jobs(folder, config, results, decisions),
-                              config.cache_dir, background=parallel) as tearsheet_writer:
+    jobs = _tearsheet_jobs(folder, config, results, decisions)
+    with BackgroundTearsheets(list(jobs.values()), config.cache_dir,
+                              background=parallel) as tearsheet_writer:
         supporters = _supporters(ensemble, ballot, decisions, results)
         explanations = _explain_trades(models, decisions, results, data, watch, progress,
                                        supporters)
@@ -225,10 +226,8 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
     with watch.stage("report"):
         truth = {name: (model.evaluation_labels(data), model.labels(data))
                  for name, model in models.items()}
-        tearsheets = {name: _tearsheet_name(i, name) for i, name in enumerate(decisions)
-                      } if config.tearsheet else {}
         write_run_report(folder, config, results, equity, decisions, truth, trades,
-                         comparison, tearsheets, bars)
+                         comparison, {name: job.path.name for name, job in jobs.items()}, bars)
     seconds = time.perf_counter() - started
     _write_status(folder, config, "complete", seconds=round(seconds, 3),
                   stages=watch.rounded(), peak_memory_mb=round(peak_memory_mb(), 1),
@@ -272,12 +271,12 @@ def signal_decisions(config: RunConfig, data: MarketData, progress: bool = False
 
 def _decide(config: RunConfig, models: dict[str, WalkForwardSignal], data: MarketData,
             watch: Stopwatch, prefit: bool) -> Decisions:
-    """Every signal's decisions; with ``prefit`` (and where engine/prefit.py applies) half
-    of the signals are fitted by a second interpreter meanwhile."""
+    """Every signal's decisions; with ``prefit`` (and where engine/prefit.py applies) a
+    second interpreter fits, meanwhile, the signals it claims before the run does."""
     decisions = {}
-    cached = frozenset(n for n in prefit_signals(config) if models[n].is_cached(data)) \
-        if prefit else frozenset()
-    with Prefit(config if prefit else None, cached) as second:
+    shared = [n for n in prefit_signals(config) if not models[n].is_cached(data)] \
+        if prefit else []
+    with Prefit(config, shared) as second:
         theirs = []
         for name, model in models.items():
             if not second.claim(name):  # the second interpreter fits it
@@ -376,19 +375,16 @@ def backtest_all(config: RunConfig, bars: pd.DataFrame, decisions: dict[str, Sig
 
 
 def _tearsheet_jobs(folder: Path, config: RunConfig, results: dict[str, BacktestResult],
-                    decisions: dict[str, SignalFrame]) -> list[TearsheetJob]:
-    """One QuantStats tearsheet per signal strategy vs buy-and-hold (none when
-    ``config.tearsheet`` is false)."""
+                    decisions: dict[str, SignalFrame]) -> dict[str, TearsheetJob]:
+    """Signal name -> its QuantStats tearsheet vs buy-and-hold (none when
+    ``config.tearsheet`` is false); the first signal's is ``tearsheet.html``."""
     if not config.tearsheet:
-        return []
-    return [TearsheetJob(folder / _tearsheet_name(i, name), results[name].equity,
-                         results[BUY_AND_HOLD].equity, config.cash,
-                         title=f"{config.name}: {name} vs buy and hold")
-            for i, name in enumerate(decisions)]
-
-
-def _tearsheet_name(i: int, name: str) -> str:
-    return "tearsheet.html" if i == 0 else f"tearsheet-{name}.html"
+        return {}
+    return {name: TearsheetJob(folder / ("tearsheet.html" if i == 0 else
+                                         f"tearsheet-{name}.html"),
+                               results[name].equity, results[BUY_AND_HOLD].equity,
+                               config.cash, title=f"{config.name}: {name} vs buy and hold")
+            for i, name in enumerate(decisions)}
 
 
 def _figure(explanations: dict[str, Explanation], key: object) -> str | None:
