@@ -83,33 +83,29 @@ class BackgroundTearsheets:
     def __init__(self, jobs: list[TearsheetJob], cache_dir: str | None = None,
                  background: bool = True) -> None:
         self._cache = DiskCache(cache_dir) if cache_dir else None
-        self._written: list[tuple[TearsheetJob, str]] = []
-        self._inline: list[TearsheetJob] = []
         self._proc: subprocess.Popen[str] | None = None
-        self._tmp = Path(tempfile.mkdtemp(prefix="xai-tearsheets-"))
-        pending = []
+        self._tmp: Path | None = None
+        self._pending: list[tuple[TearsheetJob, str]] = []  # to write, with cache keys
         for job in jobs:
             key = job.key()
             entry = self._cache.lookup("tearsheets", key) if self._cache else None
             if entry is not None:
                 shutil.copyfile(entry / "tearsheet.html", job.path)
             else:
-                pending.append((job, key))
-        if not pending:
-            return
-        if not background:
-            self._inline = [job for job, _ in pending]
-            self._written = pending
-            return
+                self._pending.append((job, key))
+        if background and self._pending:
+            self._start()
+
+    def _start(self) -> None:
+        self._tmp = Path(tempfile.mkdtemp(prefix="xai-tearsheets-"))
         manifest = []
-        for i, (job, key) in enumerate(pending):
+        for i, (job, _) in enumerate(self._pending):
             curves = self._tmp / f"curves-{i}.parquet"
             pd.DataFrame({"strategy": job.strategy, "benchmark": job.benchmark}).to_parquet(
                 curves)
             manifest.append({"path": str(job.path), "curves": str(curves),
                              "name": str(job.strategy.name or "strategy"),
                              "start_value": job.start_value, "title": job.title})
-            self._written.append((job, key))
         (self._tmp / "jobs.json").write_text(json.dumps(manifest))
         self._errors = open(self._tmp / "errors.txt", "w")  # noqa: SIM115 (closed in wait)
         self._proc = subprocess.Popen([sys.executable, "-m", __name__,
@@ -118,21 +114,26 @@ class BackgroundTearsheets:
 
     def wait(self) -> None:
         try:
-            for job in self._inline:
-                write_tearsheet(job.path, job.strategy, job.benchmark, job.start_value,
-                                job.title)
-            if self._proc is not None:
+            if self._proc is None:  # not in the background: write them here
+                for job, _ in self._pending:
+                    write_tearsheet(job.path, job.strategy, job.benchmark, job.start_value,
+                                    job.title)
+            else:
                 code = self._proc.wait()
                 self._errors.close()
                 if code != 0:
                     detail = (self._tmp / "errors.txt").read_text().strip().splitlines()
                     raise RuntimeError(f"the tearsheet writer failed (exit {code}): "
                                        f"{detail[-1] if detail else 'no message'}")
-            for job, key in self._written if self._cache else ():
-                    self._cache.folder_entry(  # type: ignore[union-attr]
-                        "tearsheets", key, build=lambda folder, job=job: _keep(job, folder),
-                        load=lambda folder: folder)
+            for job, key in self._pending if self._cache else ():
+                self._cache.folder_entry(  # type: ignore[union-attr]
+                    "tearsheets", key, build=lambda folder, job=job: _keep(job, folder),
+                    load=lambda folder: folder)
         finally:
+            self._remove_tmp()
+
+    def _remove_tmp(self) -> None:
+        if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> BackgroundTearsheets:
@@ -144,7 +145,7 @@ class BackgroundTearsheets:
             self._proc.kill()
             self._proc.wait()
             self._errors.close()
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        self._remove_tmp()
 
 
 def _keep(job: TearsheetJob, folder: Path) -> None:
