@@ -50,7 +50,7 @@ def fast_path_refusal(strategy: type[bt.Strategy], params: Mapping[str, object])
         if params.get(name) is not None:
             return (f"strategy.{name} is a rule checked at every close while a position is "
                     "open; the fast path does not model it")
-    unknown = sorted(k for k, v in params.items() if k not in FAST_PARAMS and k not in
+    unknown = sorted(k for k in params if k not in FAST_PARAMS and k not in
                      _BAR_BY_BAR and k not in ("volatility_lookback", "bars_per_year"))
     if unknown:
         return f"the fast path does not model strategy parameter(s) {unknown}"
