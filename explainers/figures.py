@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import json
 import queue
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -71,12 +70,10 @@ def render_figures(explanations: Sequence[Explanation], folder: str | Path, work
     keys = [_figure_key(e) for e in explanations] if store else []
     out: dict[int, Explanation] = {}
     if store is not None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
         for i, (explanation, key) in enumerate(zip(explanations, keys, strict=True)):
-            entry = store.lookup("figures", key)
-            if entry is not None:
-                Path(folder).mkdir(parents=True, exist_ok=True)
-                name = figure_name(explanation)
-                shutil.copyfile(entry / "figure", Path(folder) / name)
+            name = figure_name(explanation)
+            if store.fetch_file("figures", key, Path(folder) / name):
                 out[i] = replace(explanation, figure=name)
     todo = [i for i in range(len(explanations)) if i not in out]
     drawn = _draw([explanations[i] for i in todo], Path(folder), workers,
@@ -84,15 +81,8 @@ def render_figures(explanations: Sequence[Explanation], folder: str | Path, work
     for i, explanation in zip(todo, drawn, strict=True):
         out[i] = explanation
         if store is not None and explanation.figure:
-            source = Path(folder) / explanation.figure
-            store.folder_entry("figures", keys[i], build=lambda entry, source=source: _keep(
-                source, entry), load=lambda entry: entry)
+            store.store_file("figures", keys[i], Path(folder) / explanation.figure)
     return [out[i] for i in range(len(explanations))]
-
-
-def _keep(source: Path, entry: Path) -> None:
-    entry.mkdir()
-    shutil.copyfile(source, entry / "figure")
 
 
 @cache

@@ -88,10 +88,7 @@ class BackgroundTearsheets:
         self._pending: list[tuple[TearsheetJob, str]] = []  # to write, with cache keys
         for job in jobs:
             key = job.key()
-            entry = self._cache.lookup("tearsheets", key) if self._cache else None
-            if entry is not None:
-                shutil.copyfile(entry / "tearsheet.html", job.path)
-            else:
+            if not (self._cache and self._cache.fetch_file("tearsheets", key, job.path)):
                 self._pending.append((job, key))
         if background and self._pending:
             self._start()
@@ -126,9 +123,7 @@ class BackgroundTearsheets:
                     raise RuntimeError(f"the tearsheet writer failed (exit {code}): "
                                        f"{detail[-1] if detail else 'no message'}")
             for job, key in self._pending if self._cache else ():
-                self._cache.folder_entry(  # type: ignore[union-attr]
-                    "tearsheets", key, build=lambda folder, job=job: _keep(job, folder),
-                    load=lambda folder: folder)
+                self._cache.store_file("tearsheets", key, job.path)  # type: ignore[union-attr]
         finally:
             self._remove_tmp()
 
@@ -146,11 +141,6 @@ class BackgroundTearsheets:
             self._proc.wait()
             self._errors.close()
         self._remove_tmp()
-
-
-def _keep(job: TearsheetJob, folder: Path) -> None:
-    folder.mkdir()
-    shutil.copyfile(job.path, folder / "tearsheet.html")
 
 
 def _write_jobs(manifest: Path) -> None:

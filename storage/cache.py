@@ -91,6 +91,24 @@ class DiskCache:
         self.hits = 0
         self.misses = 0
 
+    def fetch_file(self, namespace: str, key: str, target: Path) -> bool:
+        """Copy the file cached under ``key`` (by ``store_file``) to ``target``; False
+        when there is none."""
+        entry = self.lookup(namespace, key)
+        if entry is None:
+            return False
+        shutil.copyfile(entry / "file", target)
+        return True
+
+    def store_file(self, namespace: str, key: str, source: Path) -> None:
+        """Cache a copy of the file ``source`` under ``key``."""
+
+        def build(folder: Path) -> None:
+            folder.mkdir()
+            shutil.copyfile(source, folder / "file")
+
+        self.folder_entry(namespace, key, build=build, load=lambda folder: folder)
+
     def lookup(self, namespace: str, key: str) -> Path | None:
         """The folder of an intact entry, or None (a damaged one is discarded)."""
         entry = self.root / namespace / key

@@ -79,3 +79,23 @@ def test_bar_figure_is_valid_svg(tmp_path):
     bars = [r for r in root.iter("{http://www.w3.org/2000/svg}rect") if r.get("fill") != "white"]
     assert len(bars) == 3
     assert [b.get("fill") for b in bars] == ["#c0392b", "#2a9d5b", "#2a9d5b"]  # -0.5, .3, .1
+
+
+def test_a_figure_drawn_once_is_copied_from_the_cache_the_next_time(tmp_path, monkeypatch):
+    import xai_backtest.explainers.figures as figures
+    from xai_backtest.explainers.figures import render_figures
+
+    explanation = Explanation(
+        method="rule", signal="rsi", decision_time=pd.Timestamp("2020-01-02", tz="UTC"),
+        prediction="up", probability=1.0, base_value=0.0, values=np.array([1.0, -0.5]),
+        feature_names=("rsi", "ma"), data=np.array([25.0, 1.0]), summary="rsi = 25 -> up")
+    (first,) = render_figures([explanation], tmp_path / "a", cache_dir=str(tmp_path / "c"))
+    drawn = (tmp_path / "a" / first.figure).read_bytes()
+
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("drew a figure the cache holds")
+
+    monkeypatch.setattr(figures, "render_figure", no_drawing)
+    (again,) = render_figures([explanation], tmp_path / "b", cache_dir=str(tmp_path / "c"))
+    assert again.figure == first.figure
+    assert (tmp_path / "b" / again.figure).read_bytes() == drawn
