@@ -367,9 +367,12 @@ def _joined(items: Sequence[str]) -> str:
 
 #: below this local R^2 a LIME surrogate does not describe the model near the decision
 LIME_MIN_R2 = 0.3
+#: how many top inputs of SHAP and LIME are compared for their agreement
+AGREEMENT_TOP = 5
 
 
-def top_k_overlap(shap_values: np.ndarray, lime_weights: np.ndarray, k: int = 5) -> float:
+def top_k_overlap(shap_values: np.ndarray, lime_weights: np.ndarray,
+                  k: int = AGREEMENT_TOP) -> float:
     """Share of the ``k`` inputs with the largest |SHAP| that are also among LIME's ``k``
     largest |weights| (1: the two explainers name the same inputs)."""
     shap_top = set(np.argsort(-np.abs(shap_values), kind="stable")[:k].tolist())
@@ -386,5 +389,6 @@ def _lime_sentence(rules: Sequence[tuple[str, float]], score: float,
            f"local R^2 {score:.2f}, below {LIME_MIN_R2}: unreliable, the linear surrogate "
            "does not fit the model here")
     agreement = ("" if overlap is None else
-                 f" SHAP and LIME share {round(overlap * 5)} of their top 5 inputs.")
+                 f" SHAP and LIME share {round(overlap * AGREEMENT_TOP)} of their top "
+                 f"{AGREEMENT_TOP} inputs.")
     return f"LIME ({fit}): {shown}.{agreement}"
