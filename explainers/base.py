@@ -33,7 +33,9 @@ class Explanation:
     of ``feature_names[i]`` to the predicted class's score, relative to
     ``base_value``. ``data`` optionally holds the input value of each feature.
     ``raw`` holds named arrays an explainer produced (a Grad-CAM heatmap, a LIME
-    fit score), ``figure`` the path of a rendered PNG.
+    fit score), ``texts`` the input texts of a text explanation (``data`` then indexes
+    them), ``figure`` the path of a rendered figure, ``faithfulness`` how true the
+    explanation is to the decision (explainers/faithfulness.py; empty: not measured).
     """
 
     method: str
@@ -49,6 +51,8 @@ class Explanation:
     raw: Mapping[str, np.ndarray] = field(default_factory=dict)
     figure: str | None = None
     fold: int | None = None
+    texts: tuple[str, ...] = ()
+    faithfulness: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         values = _frozen_array(self.values)
@@ -65,6 +69,8 @@ class Explanation:
             raise ValueError("Explanation.decision_time must be tz-aware")
         raw = MappingProxyType({k: _frozen_array(v) for k, v in self.raw.items()})
         for name, value in (("values", values), ("feature_names", names), ("data", data),
+                            ("texts", tuple(str(t) for t in self.texts)),
+                            ("faithfulness", MappingProxyType(dict(self.faithfulness))),
                             ("decision_time", stamp), ("raw", raw),
                             ("probability", float(self.probability)),
                             ("base_value", float(self.base_value))):
@@ -103,8 +109,10 @@ class Explanation:
                 value = {k: v.tolist() for k, v in value.items()}
             elif f.name == "decision_time":
                 value = value.isoformat()
-            elif f.name == "feature_names":
+            elif f.name in ("feature_names", "texts"):
                 value = list(value)
+            elif f.name == "faithfulness":
+                value = dict(value)
             out[f.name] = value
         out["id"] = self.id
         return out
