@@ -318,6 +318,9 @@ class RunConfig(_Frozen):
     cache_dir: str | None = Field(".cache", description="cache of fitted fold models, keyed by "
                                   "a hash of signal, parameters and training data; null: off")
     tearsheet: bool = Field(True, description="write the QuantStats HTML tearsheet")
+    faithfulness: bool = Field(True, description="measure how true every explanation is "
+                               "(deletion test vs random inputs, infidelity, randomisation "
+                               "check) and report it; false saves that time")
 
     @field_validator("name")
     @classmethod

@@ -96,7 +96,7 @@ def build_signal(spec: SignalConfig, config: RunConfig, progress: bool) -> WalkF
                              min_train=walk.min_train,
                              retrain_every=walk.retrain_every, window=walk.window,
                              embargo=walk.embargo, progress=progress,
-                             cache_dir=config.cache_dir)
+                             cache_dir=config.cache_dir, faithfulness=config.faithfulness)
 
 
 def _run_folder(config: RunConfig) -> Path:
@@ -232,7 +232,9 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
     _write_status(folder, config, "complete", seconds=round(seconds, 3),
                   stages=watch.rounded(), peak_memory_mb=round(peak_memory_mb(), 1),
                   explained={n: sum(e.signal == n for e in explanations.values())
-                             for n in decisions}, cleaning=[r.summary() for r in cleaning],
+                             for n in decisions},
+                  faithfulness_seconds={n: round(m.measure_seconds_, 3)
+                                        for n, m in models.items()}, cleaning=[r.summary() for r in cleaning],
                   fold_models={n: {"fitted": m.cache_misses_, "from_cache": m.cache_hits_}
                                for n, m in models.items()},
                   trades={n: int((trades["strategy"] == n).sum()) for n in results},

@@ -27,14 +27,22 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RANDOMISATION_FLAG", "RANDOM_DRAWS", "deletion_changes", "deletion_record", "exact",
-           "infidelity", "randomisation_correlation", "randomised_copy", "verdict"]
+__all__ = ["DELETION_SHARE", "RANDOMISATION_FLAG", "RANDOM_DRAWS", "deletion_changes",
+           "deletion_k", "deletion_record", "exact", "infidelity", "randomisation_correlation",
+           "randomised_copy", "sanity_fields", "verdict"]
 
 #: random deletions per decision; their mean is the baseline of the top-k change
 RANDOM_DRAWS = 8
+#: share of an explanation's inputs the deletion test blanks (at least one)
+DELETION_SHARE = 0.1
 #: rank correlation with the randomised model's explanation above which an explainer is
 #: flagged as insensitive to the model
 RANDOMISATION_FLAG = 0.5
+
+
+def deletion_k(inputs: int) -> int:
+    """How many of ``inputs`` the deletion test blanks: ``DELETION_SHARE`` of them."""
+    return max(1, round(DELETION_SHARE * inputs))
 
 
 def deletion_changes(inputs: np.ndarray, attributions: np.ndarray, baseline: np.ndarray,
@@ -72,7 +80,7 @@ def deletion_record(k: int, baseline: str, top_change: float,
                     random_changes: np.ndarray) -> dict[str, Any]:
     """The deletion result of one explanation, as stored in ``faithfulness``."""
     random_change = float(np.mean(random_changes))
-    ratio = top_change / random_change if random_change > 0 else None
+    ratio = float(top_change / random_change) if random_change > 0 else None
     return {"kind": "deletion", "k": int(k), "baseline": baseline,
             "top_k_change": float(top_change), "random_change": random_change,
             "ratio": ratio, "better_than_random": bool(top_change > random_change)}
@@ -113,30 +121,40 @@ def randomised_copy(net: Any, seed: int) -> Any:
 
 
 def infidelity(forward: Callable[[np.ndarray], np.ndarray], inputs: np.ndarray,
-               attributions: np.ndarray, noise: float | np.ndarray, samples: int = 10,
-               seed: int = 0) -> np.ndarray:
-    """captum's infidelity of ``attributions`` of the scalar outputs ``forward(rows)``
-    ``(m,)`` at each row of ``inputs`` ``(n, d)``, under Gaussian perturbations of standard
-    deviation ``noise`` (a scalar or one per input), attributions rescaled optimally; per
+               attributions: np.ndarray, classes: np.ndarray, noise: float,
+               samples: int = 10, seed: int = 0) -> np.ndarray:
+    """captum's infidelity of ``attributions`` of output ``classes[i]`` of
+    ``forward(rows)`` ``(m, outputs)`` at each row of ``inputs`` ``(n, d)``, under Gaussian
+    perturbations of standard deviation ``noise``, attributions rescaled optimally; per
     row ``(n,)``. One batched forward call for all perturbed copies."""
     import torch
     from captum.metrics import infidelity as captum_infidelity
 
     x = torch.as_tensor(np.asarray(inputs, dtype=np.float64))
-    scale = torch.as_tensor(np.broadcast_to(np.asarray(noise, dtype=np.float64), x.shape[1:]).copy())
     generator = torch.Generator().manual_seed(seed)
 
     def perturb(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        step = torch.randn(rows.shape, generator=generator, dtype=rows.dtype) * scale
+        step = torch.randn(rows.shape, generator=generator, dtype=rows.dtype) * noise
         return step, rows - step
 
     def model(rows: torch.Tensor) -> torch.Tensor:
         return torch.as_tensor(np.asarray(forward(rows.detach().numpy()), dtype=np.float64))
 
     found = captum_infidelity(model, perturb, x, torch.as_tensor(np.asarray(
-        attributions, dtype=np.float64)), n_perturb_samples=samples, normalize=True,
+        attributions, dtype=np.float64)), target=[int(c) for c in classes],
+        n_perturb_samples=samples, normalize=True,
         max_examples_per_batch=len(x) * samples)
     return found.detach().numpy().astype(float)
+
+
+def sanity_fields(correlation: float, infidelity: float | None = None) -> dict[str, Any]:
+    """The randomisation check (and infidelity, when measured) for ``faithfulness``."""
+    rho = None if np.isnan(correlation) else float(correlation)
+    out: dict[str, Any] = {"randomisation_corr": rho,
+                           "randomisation_flagged": rho is not None and rho > RANDOMISATION_FLAG}
+    if infidelity is not None:
+        out["infidelity"] = float(infidelity)
+    return out
 
 
 def verdict(faithfulness: Mapping[str, Any]) -> str:

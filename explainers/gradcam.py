@@ -14,17 +14,18 @@ the prediction more than blanking k random ones.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from xai_backtest.explainers import faithfulness
 from xai_backtest.explainers.base import Explanation
 
 __all__ = ["CAM_METHODS", "Faithfulness", "cell_width", "deletion_changes", "deletion_test",
-           "describe", "explain_windows", "gradcam_heatmaps", "render_gradcam",
+           "describe", "explain_windows", "gradcam_heatmaps", "measure_windows", "render_gradcam",
            "strongest_span", "time_importance"]
 
 _CLASSES = ("down", "up")
@@ -165,27 +166,23 @@ class Faithfulness:
 
 def deletion_changes(closes: np.ndarray, importance: np.ndarray,
                      proba_up: Callable[[np.ndarray], np.ndarray], k: int,
-                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                     seed: int = 0, draws: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Per window, how far P(up) moves when its ``k`` most important steps are replaced by
-    the window mean, and when ``k`` random steps are (seeded): two arrays of ``n``."""
+    the window mean, and when ``k`` random steps are (``draws`` seeded draws): ``(n,)`` and
+    ``(n,)`` (``(n, draws)`` for ``draws > 1``)."""
     closes = np.asarray(closes, dtype=np.float64)
-    n, w = closes.shape
-    if not 1 <= k < w:
-        raise ValueError(f"k must be in [1, {w - 1}] for windows of {w} steps, got {k}")
-    if importance.shape != closes.shape:
-        raise ValueError(f"importance shape {importance.shape} differs from closes "
-                         f"{closes.shape}")
-    rng = np.random.default_rng(seed)
-    top = np.argsort(-importance, axis=1, kind="stable")[:, :k]
-    rand = np.argsort(rng.random((n, w)), axis=1)[:, :k]
-    base = proba_up(closes)
-    rows = np.arange(n)[:, None]
-    changes = []
-    for pick in (top, rand):
-        blanked = closes.copy()
-        blanked[rows, pick] = closes.mean(axis=1, keepdims=True)
-        changes.append(np.abs(proba_up(blanked) - base))
-    return changes[0], changes[1]
+    top, random = faithfulness.deletion_changes(
+        closes, importance, closes.mean(axis=1, keepdims=True), _two_classes(proba_up),
+        np.zeros(len(closes), dtype=int), k, draws=draws, seed=seed)
+    return top, random[:, 0] if draws == 1 else random
+
+
+def _two_classes(proba_up: Callable[[np.ndarray], np.ndarray]
+                 ) -> Callable[[np.ndarray], np.ndarray]:
+    def proba(rows: np.ndarray) -> np.ndarray:
+        p = np.asarray(proba_up(rows), dtype=np.float64)
+        return np.column_stack([1 - p, p])
+    return proba
 
 
 def deletion_test(closes: np.ndarray, importance: np.ndarray,
@@ -196,6 +193,53 @@ def deletion_test(closes: np.ndarray, importance: np.ndarray,
     top, random = deletion_changes(closes, importance, proba_up, k, seed)
     return Faithfulness(k=k, n=len(top), top_k_change=float(np.mean(top)),
                         random_change=float(np.mean(random)))
+
+
+def measure_windows(explanations: Sequence[Explanation], net: Any,
+                    encode: Callable[[np.ndarray], np.ndarray],
+                    proba_up: Callable[[np.ndarray], np.ndarray], *, layer: str, method: str,
+                    unit: str, seed: int = 0) -> list[Explanation]:
+    """``explanations`` (of ``explain_windows``) with ``faithfulness`` measured on their own
+    windows and ``net``, in batches: the deletion test (the top ``deletion_k`` steps set to
+    the window mean vs as many random steps), captum's infidelity on the standardised window
+    (the GADF image does not change under it), and the rank correlation with the CAM of a
+    re-initialised copy of ``net``; the summary gains one sentence."""
+    if not explanations:
+        return []
+    closes = np.stack([e.data for e in explanations]).astype(np.float64)
+    importance = np.stack([e.values for e in explanations])
+    classes = np.array([_CLASSES.index(e.prediction) for e in explanations])
+    k = faithfulness.deletion_k(closes.shape[1])
+    proba = _two_classes(proba_up)
+    top, random = faithfulness.deletion_changes(closes, importance,
+                                                closes.mean(axis=1, keepdims=True), proba,
+                                                classes, k, seed=seed)
+    twin = faithfulness.randomised_copy(net, seed + 1)
+    twin_importance = time_importance(gradcam_heatmaps(twin, encode(closes), classes, layer,
+                                                       method))
+    correlation = faithfulness.randomisation_correlation(importance, twin_importance)
+    spread = closes.std(axis=1, keepdims=True)
+    standard = (closes - closes.mean(axis=1, keepdims=True)) / np.where(spread > 0, spread, 1)
+    infidelity = faithfulness.infidelity(proba, standard, importance, classes, noise=0.1,
+                                         seed=seed)
+    out = []
+    for i, e in enumerate(explanations):
+        record = faithfulness.deletion_record(k, f"the window's mean close, {k} {unit}s",
+                                              top[i], random[i])
+        record |= faithfulness.sanity_fields(correlation[i], infidelity[i])
+        out.append(replace(e, faithfulness=record,
+                           summary=f"{e.summary} {_deletion_sentence(record, unit)}"))
+    return out
+
+
+def _deletion_sentence(record: dict[str, Any], unit: str) -> str:
+    k = record["k"]
+    ratio = record["ratio"]
+    times = "" if ratio is None else f" ({ratio:.1f}x)"
+    verdict = "more" if record["better_than_random"] else "no more"
+    return (f"Faithfulness: blanking the top {k} {unit}s moved P(up) by "
+            f"{record['top_k_change']:.4f}, {verdict} than {k} random {unit}s "
+            f"({record['random_change']:.4f}){times}.")
 
 
 def render_gradcam(explanation: Explanation, path: str | Path) -> None:

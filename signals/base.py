@@ -182,6 +182,13 @@ class Signal(ABC):
     def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
         """Explanations of the decisions at times ``at`` (each a decision time of ``data``)."""
 
+    def measure(self, explanations: Sequence[Explanation]) -> list[Explanation]:
+        """``explanations`` made by this fitted model, with ``faithfulness`` measured
+        (explainers/faithfulness.py: the deletion test and the randomisation check, batched).
+        By default they are returned as they are: not measured, unless ``explain`` labelled
+        them exact."""
+        return list(explanations)
+
     @abstractmethod
     def labels(self, data: MarketData) -> pd.Series:
         """The true class of each decision time of ``data`` (looks forward by definition;

@@ -339,6 +339,18 @@ class GADFCNN(OnDevice, Signal):
                                unit="minute" if self.frequency == "minute" else "day",
                                layer=self.cam_layer, method=self.cam_method)
 
+    def measure(self, explanations: Sequence[Explanation]) -> list[Explanation]:
+        """The deletion test (top 10% of the window's steps set to the window mean vs as
+        many random steps), captum's infidelity and the randomisation check, per
+        explanation (explainers/gradcam.py ``measure_windows``)."""
+        self.check_fitted()
+        from xai_backtest.explainers.gradcam import measure_windows
+
+        return measure_windows(explanations, self._net, self.images, self.proba_up,
+                               layer=self.cam_layer, method=self.cam_method,
+                               unit="minute" if self.frequency == "minute" else "day",
+                               seed=0 if self.seed is None else self.seed)
+
     # -- persistence ---------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
         return {"net": self._net.state_dict()}

@@ -13,6 +13,7 @@ time that it ends before the fold's cut (``LookAheadError`` naming signal and fo
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -103,13 +104,15 @@ class WalkForwardSignal(Signal):
 
     ``fit(data)`` fits one clone of ``base`` per fold; ``predict(data)`` returns the
     out-of-sample decisions of all folds (none during the warm-up);
-    ``explain(data, at)`` explains each decision with the fold model that made it.
+    ``explain(data, at)`` explains each decision with the fold model that made it and,
+    with ``faithfulness`` (default), measures how true each explanation is with that model
+    (``Signal.measure``); ``measure_seconds_`` adds up the time that took.
     """
 
     def __init__(self, base: Signal, scheme: Scheme = "expanding", min_train: int = 252,
                  retrain_every: int = 21, window: int | None = None, embargo: int = 0,
                  progress: bool = True, cache_dir: str | None = None,
-                 name: str | None = None) -> None:
+                 name: str | None = None, faithfulness: bool = True) -> None:
         self.base = base
         self.instance_name = name
         self.scheme = scheme
@@ -119,6 +122,7 @@ class WalkForwardSignal(Signal):
         self.embargo = embargo
         self.progress = progress
         self.cache_dir = cache_dir
+        self.faithfulness = faithfulness
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -157,6 +161,7 @@ class WalkForwardSignal(Signal):
         if code is None:
             cache = None
         self.models_ = []
+        self.measure_seconds_ = 0.0
         self.fold_keys_: list[str] | None = [] if cache else None
         for fold in tqdm(self.folds_, desc=f"walk-forward {self.name}", unit="fold",
                          disable=not self.progress, leave=False):
@@ -262,16 +267,26 @@ class WalkForwardSignal(Signal):
                       stamps: list[pd.Timestamp]) -> list[Explanation]:
         fold, model = self.folds_[number], self.models_[number]
         seen = data.until(fold.test_end)
+
+        def explained() -> list[Explanation]:
+            found = model.explain(seen, stamps)
+            if not self.faithfulness:
+                return found
+            started = time.perf_counter()
+            found = model.measure(found)
+            self.measure_seconds_ += time.perf_counter() - started
+            return found
+
         keys = getattr(self, "fold_keys_", None)
         if not self.cache_dir or not keys:
-            return model.explain(seen, stamps)
+            return explained()
         key = content_hash("explanations", keys[number], [str(s) for s in stamps],
-                           _trainer_code(), seen.bars, seen.headlines)
+                           self.faithfulness, _trainer_code(), seen.bars, seen.headlines)
 
         def build(folder: Path) -> None:
             folder.mkdir()
             (folder / "explanations.jsonl").write_text(
-                "".join(e.to_json() + "\n" for e in model.explain(seen, stamps)))
+                "".join(e.to_json() + "\n" for e in explained()))
 
         return DiskCache(self.cache_dir).folder_entry(
             f"explanations/{self.base.name}", key, build=build,
