@@ -234,7 +234,8 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
                   explained={n: sum(e.signal == n for e in explanations.values())
                              for n in decisions},
                   faithfulness_seconds={n: round(m.measure_seconds_, 3)
-                                        for n, m in models.items()}, cleaning=[r.summary() for r in cleaning],
+                                        for n, m in models.items()},
+                  cleaning=[r.summary() for r in cleaning],
                   fold_models={n: {"fitted": m.cache_misses_, "from_cache": m.cache_hits_}
                                for n, m in models.items()},
                   trades={n: int((trades["strategy"] == n).sum()) for n in results},

@@ -227,19 +227,9 @@ def measure_windows(explanations: Sequence[Explanation], net: Any,
         record = faithfulness.deletion_record(k, f"the window's mean close, {k} {unit}s",
                                               top[i], random[i])
         record |= faithfulness.sanity_fields(correlation[i], infidelity[i])
-        out.append(replace(e, faithfulness=record,
-                           summary=f"{e.summary} {_deletion_sentence(record, unit)}"))
+        sentence = faithfulness.deletion_sentence(record, "blanking", f"{unit}s", "P(up)")
+        out.append(replace(e, faithfulness=record, summary=f"{e.summary} {sentence}"))
     return out
-
-
-def _deletion_sentence(record: dict[str, Any], unit: str) -> str:
-    k = record["k"]
-    ratio = record["ratio"]
-    times = "" if ratio is None else f" ({ratio:.1f}x)"
-    verdict = "more" if record["better_than_random"] else "no more"
-    return (f"Faithfulness: blanking the top {k} {unit}s moved P(up) by "
-            f"{record['top_k_change']:.4f}, {verdict} than {k} random {unit}s "
-            f"({record['random_change']:.4f}){times}.")
 
 
 def render_gradcam(explanation: Explanation, path: str | Path) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["AdditivityError", "ShapValues", "deep_shap"]
+__all__ = ["AdditivityError", "ShapValues", "deep_shap", "deep_shap_of_classes"]
 
 
 class AdditivityError(ValueError):
@@ -29,6 +29,31 @@ class ShapValues:
     values: np.ndarray
     base_values: np.ndarray
     outputs: np.ndarray
+
+
+def deep_shap_of_classes(model: object, background: np.ndarray, inputs: np.ndarray,
+                         classes: np.ndarray, atol: float = 1e-5) -> np.ndarray:
+    """SHAP values ``(n, d)`` of ``model``'s logit of class ``classes[i]`` at row ``i`` of
+    ``inputs`` (not necessarily the class it predicts): one ``deep_shap`` per class, on a
+    module whose only output is that logit."""
+    from torch import nn
+
+    class Logit(nn.Module):
+        def __init__(self, net: nn.Module, column: int) -> None:
+            super().__init__()
+            self.net, self.column = net, column
+
+        def forward(self, x: object) -> object:
+            return self.net(x)[:, self.column:self.column + 1]
+
+    inputs = np.atleast_2d(inputs)
+    classes = np.asarray(classes, dtype=int)
+    out = np.zeros(inputs.shape)
+    for column in np.unique(classes):
+        rows = classes == column
+        out[rows] = deep_shap(Logit(model, int(column)).eval(), background, inputs[rows],
+                              atol).values
+    return out
 
 
 def deep_shap(model: object, background: np.ndarray, inputs: np.ndarray,

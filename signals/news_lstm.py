@@ -12,14 +12,17 @@ rate halving on a validation slice made of the last ``validation`` fraction of t
 training window's news days.
 
 A decision's score is the mean P(up) of its headlines (days without news make no
-decision). ``explain`` runs lime's ``LimeTextExplainer`` over the whole pipeline
-(tokeniser, vocabulary, VADER, network) on the ``lime_headlines`` headlines that
-pushed hardest towards the decision, with a fixed seed.
+decision). ``explain`` splits that mean exactly into each headline's part
+(``(P_i - 0.5) / n``) and runs lime's ``LimeTextExplainer`` over the whole pipeline
+(tokeniser, vocabulary, VADER, network) on the ``lime_headlines`` headlines (three by
+default) that pushed hardest towards the decision, with a fixed seed; a word's value is
+its LIME weight over ``n``, its share of the day's mean.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Self
 
 import numpy as np
@@ -47,7 +50,7 @@ class NewsLSTM(OnDevice, NewsSignal):
                  filters: int = 32, kernel_size: int = 3, lstm_units: int = 100,
                  use_vader: bool = True, finance_lexicon: bool = False, epochs: int = 10,
                  batch_size: int = 64, learning_rate: float = 1e-3, patience: int = 2,
-                 validation: float = 0.15, lime_samples: int = 500, lime_headlines: int = 1,
+                 validation: float = 0.15, lime_samples: int = 500, lime_headlines: int = 3,
                  lime_words: int = 8, label_basis: LabelBasis = "open_to_open",
                  seed: int | None = None,
                  device: str = "auto") -> None:
@@ -119,13 +122,14 @@ class NewsLSTM(OnDevice, NewsSignal):
         self.n_train_headlines_ = len(texts)
         return self
 
-    def headline_probability(self, texts: Sequence[str]) -> np.ndarray:
-        """P(up) of each headline text through the full pipeline."""
+    def headline_probability(self, texts: Sequence[str], net: Any = None) -> np.ndarray:
+        """P(up) of each headline text through the full pipeline (with ``net`` in place of
+        the fitted network when given: the randomisation check's)."""
         from xai_backtest.signals._news_nets import predict_net
 
         if not hasattr(self, "net_"):
             self.check_fitted()
-        logits = predict_net(self.net_, self._inputs(list(texts)))
+        logits = predict_net(self.net_ if net is None else net, self._inputs(list(texts)))
         return (1 / (1 + np.exp(-logits.astype(np.float64))))
 
     # -- the signal contract ---------------------------------------------------------------
@@ -165,46 +169,80 @@ class NewsLSTM(OnDevice, NewsSignal):
         return out
 
     def _explain_day(self, stamp: pd.Timestamp, day: pd.DataFrame) -> Explanation:
-        from xai_backtest.explainers.lime_text import lime_text_weights, push_sentence
+        """The day's mean P(up) split exactly into each headline's part, and LIME word
+        weights of the ``lime_headlines`` headlines that pushed most towards the decision,
+        scaled to their share of the day's mean."""
+        from xai_backtest.explainers import faithfulness
+        from xai_backtest.explainers.lime_text import news_sentence
 
         texts = day["text"].tolist()
         p_head = self.headline_probability(texts)
+        n = len(texts)
+        part = (p_head - 0.5) / n  # 0.5 + sum(part) is the day's mean P(up), exactly
         p_day = float(p_head.mean())
-        up = p_day >= 0.5
-        label, sign = ("up", 1.0) if up else ("down", -1.0)
-        picked = np.argsort(-sign * p_head, kind="stable")[:self.lime_headlines]
-
-        def classify(batch: list[str]) -> np.ndarray:
-            p = self.headline_probability(batch)
-            return np.column_stack([1 - p, p])
-
+        label, sign = ("up", 1.0) if p_day >= 0.5 else ("down", -1.0)
+        picked = np.argsort(-sign * part, kind="stable")[:self.lime_headlines]
         words: list[str] = []
         values: list[float] = []
         which: list[float] = []
-        scores, intercepts, sentences = [], [], []
-        for rank, i in enumerate(picked, start=1):
-            weights = lime_text_weights(texts[i], classify, seed=self._seed(),
-                                        num_samples=self.lime_samples,
-                                        num_features=self.lime_words)
-            towards = [sign * v for v in weights.weights]
-            suffix = f" [h{rank}]" if len(picked) > 1 else ""
-            words += [w + suffix for w in weights.words]
-            values += towards
-            which += [float(rank)] * len(towards)
+        scores, intercepts = [], []
+        for i in picked:
+            weights = self._lime(texts[i])
+            words += list(weights.words)
+            values += [sign * v / n for v in weights.weights]
+            which += [float(i)] * len(weights.words)
             scores.append(weights.score)
-            intercepts.append(sign * weights.intercept)
-            sentences.append(f"Headline '{texts[i]}' (P(up)={p_head[i]:.2f}): "
-                             f"{push_sentence(weights.words, towards, label)} "
-                             f"(LIME local fit R\u00b2={weights.score:.2f}).")
-        summary = (f"{label} (mean P(up)={p_day:.2f} over {len(texts)} headline"
-                   f"{'s' if len(texts) > 1 else ''}). " + " ".join(sentences))
+            intercepts.append(weights.intercept)
+        summary = news_sentence(texts, part, picked, words, values, which, scores, label, p_day)
         return Explanation(
             method="lime_text", signal=self.name, decision_time=stamp, prediction=label,
-            probability=p_day if up else 1 - p_day, base_value=intercepts[0],
+            probability=p_day if label == "up" else 1 - p_day, base_value=0.5,
             values=np.array(values), feature_names=tuple(words), summary=summary,
-            data=np.array(which),
-            raw={"lime_score": np.array(scores), "lime_intercept": np.array(intercepts),
-                 "headline_probability": p_head[picked]})
+            data=np.array(which), texts=tuple(texts),
+            raw={"headline_probability": p_head, "headline_part": part,
+                 "lime_headline": picked.astype(float), "lime_score": np.array(scores),
+                 "lime_intercept": np.array(intercepts)},
+            faithfulness={"headline_split": faithfulness.exact(
+                "the day's mean P(up) is 0.5 plus the headlines' parts")})
+
+    def _lime(self, text: str, net: Any = None) -> Any:
+        from xai_backtest.explainers.lime_text import lime_text_weights
+
+        def classify(batch: list[str]) -> np.ndarray:
+            p = self.headline_probability(batch, net)
+            return np.column_stack([1 - p, p])
+
+        return lime_text_weights(text, classify, seed=self._seed(),
+                                 num_samples=self.lime_samples, num_features=self.lime_words)
+
+    def measure(self, explanations: Sequence[Explanation]) -> list[Explanation]:
+        """Per explanation: the deletion test (its top words removed from their headlines
+        vs as many random words of the same headlines, the change of the day's P of the
+        predicted class) and the rank correlation of the first headline's LIME weights with
+        those under a re-initialised network; one batch of headlines for the fold."""
+        from xai_backtest.explainers import faithfulness
+        from xai_backtest.explainers.lime_text import word_deletion, word_weights_on
+
+        self.check_fitted()
+        seed = self._seed()
+        changes = word_deletion(explanations, self.headline_probability, seed=seed)
+        twin = faithfulness.randomised_copy(self.net_, seed + 1)
+        out = []
+        for e, (k, top, random) in zip(explanations, changes, strict=True):
+            first = e.texts[int(e.raw["lime_headline"][0])]
+            trained = word_weights_on(first, e.feature_names, e.values,
+                                      e.data == e.raw["lime_headline"][0])
+            twin_weights = self._lime(first, twin)
+            randomised = word_weights_on(first, twin_weights.words, twin_weights.weights)
+            record = faithfulness.deletion_record(k, f"{k} words removed from their headlines",
+                                                  top, random)
+            record |= faithfulness.sanity_fields(
+                faithfulness.randomisation_correlation(trained, randomised)[0])
+            record["headline_split"] = dict(e.faithfulness["headline_split"])
+            sentence = faithfulness.deletion_sentence(record, "removing", "words",
+                                                      "the day's mean P(up)")
+            out.append(replace(e, faithfulness=record, summary=f"{e.summary} {sentence}"))
+        return out
 
     def _seed(self) -> int:
         return 0 if self.seed is None else self.seed
