@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from xai_backtest.explainers.base import Explanation
+from xai_backtest.explainers.faithfulness import exact
 from xai_backtest.signals.base import SignalFrame
 
 __all__ = ["Ballot", "Ensemble"]
@@ -113,7 +114,7 @@ class Ensemble:
                 method="rule", signal=NAME, decision_time=stamp, prediction=row["label"],
                 probability=float(row["probability"]), base_value=0.0,
                 values=ballot.votes.loc[stamp].to_numpy(), feature_names=ballot.members,
-                summary=summary))
+                summary=summary, faithfulness=exact("the decision is the members' vote")))
         return out
 
     def supporters(self, ballot: Ballot, stamp: pd.Timestamp,

@@ -17,6 +17,7 @@ import pandas as pd
 
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
+from xai_backtest.explainers.faithfulness import exact
 from xai_backtest.signals.base import Signal, SignalFrame
 from xai_backtest.signals.labels import LabelBasis, direction_labels, label_reach
 
@@ -99,5 +100,6 @@ class MACrossover(Signal):
                 probability=self.p_up_ if up else self.p_down_, base_value=0.0,
                 values=np.array([fast_part, slow_part]),
                 feature_names=(f"sma_{self.fast}", f"sma_{self.slow}"),
-                data=np.array([row["fast"], row["slow"]]), summary=summary))
+                data=np.array([row["fast"], row["slow"]]), summary=summary,
+                faithfulness=exact("the two averages' parts add up to the gap decided on")))
         return out

@@ -35,6 +35,7 @@ import pandas as pd
 
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
+from xai_backtest.explainers.faithfulness import exact
 from xai_backtest.signals.base import Signal, SignalFrame
 from xai_backtest.signals.labels import direction_labels
 
@@ -123,7 +124,8 @@ class RuleSignal(Signal):
                 prediction=_LABELS[int(direction[i])], probability=float(probability[i]),
                 base_value=0.0, values=row.to_numpy(dtype=float),
                 feature_names=tuple(values.columns), data=row.to_numpy(dtype=float),
-                summary=self.describe(row, int(direction[i]))))
+                summary=self.describe(row, int(direction[i])),
+                faithfulness=exact("the rule's own inputs decide")))
         return out
 
     def labels(self, data: MarketData) -> pd.Series:

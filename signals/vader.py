@@ -24,6 +24,7 @@ import pandas as pd
 
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
+from xai_backtest.explainers.faithfulness import exact
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.signals.labels import LabelBasis
 from xai_backtest.signals.news_base import NewsSignal
@@ -197,5 +198,6 @@ class VaderSentiment(NewsSignal):
             out.append(Explanation(
                 method="rule", signal=self.name, decision_time=pd.Timestamp(stamp),
                 prediction=label, probability=p_up if up else 1 - p_up, base_value=base,
-                values=parts, feature_names=VADER_FEATURES, data=x, summary=summary))
+                values=parts, feature_names=VADER_FEATURES, data=x, summary=summary,
+                faithfulness=exact("the coefficient parts add up to the logit")))
         return out
