@@ -203,10 +203,11 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
                       for name, result in results.items()}
         trades = pd.concat(trade_logs.values(), ignore_index=True)
         with watch.stage("explanation figures"):
-            _draw_entry_figures(explanations, trades, folder / "figures", progress,
-                                config.cache_dir, workers=2 if parallel else 1)
-        trades["entry_figure"] = [_figure(explanations, key) for key in
-                                  trades["entry_explanation_id"]]
+            _draw_figures(explanations, trades, folder / "figures", progress,
+                          config.cache_dir, workers=2 if parallel else 1)
+        for side in ("entry", "exit"):
+            trades[f"{side}_figure"] = [_figure(explanations, key) for key in
+                                        trades[f"{side}_explanation_id"]]
         trades["entry_supporting_explanations"] = [
             " | ".join(f"{explanations[k].signal}: {explanations[k].summary}"
                        for k in (explanation_id(n, at)
@@ -416,12 +417,12 @@ def _explain_trades(models: dict[str, WalkForwardSignal], decisions: dict[str, S
     return out
 
 
-def _draw_entry_figures(explanations: dict[str, Explanation], trades: pd.DataFrame,
-                        folder: Path, progress: bool, cache_dir: str | None,
-                        workers: int) -> None:
-    """Render the figure of every trade's entry explanation (in place, on ``workers``
-    processes)."""
-    keys = sorted({k for k in trades["entry_explanation_id"].dropna() if k in explanations})
+def _draw_figures(explanations: dict[str, Explanation], trades: pd.DataFrame, folder: Path,
+                  progress: bool, cache_dir: str | None, workers: int) -> None:
+    """Render the figure of every trade's entry and exit explanation (in place, on
+    ``workers`` processes)."""
+    ids = pd.concat([trades["entry_explanation_id"], trades["exit_explanation_id"]])
+    keys = sorted({k for k in ids.dropna() if k in explanations})
     drawn = render_figures([explanations[k] for k in keys], folder, workers=workers,
                            progress=progress, cache_dir=cache_dir)
     explanations.update({e.id: e for e in drawn})

@@ -29,7 +29,7 @@ _BARS = ("xai_backtest.explainers.bars:render_bars", ".svg")
 #: Explanation.method -> ("module:function(explanation, path) -> None", file suffix)
 FIGURE_RENDERERS: dict[str, tuple[str, str]] = {
     "rule": _BARS,
-    "shap": _BARS,
+    "shap": ("xai_backtest.explainers.waterfall:render_waterfall", ".svg"),
     "lime_tabular": _BARS,
     "occlusion": _BARS,
     "gradcam": ("xai_backtest.explainers.gradcam:render_gradcam", ".png"),

@@ -8,18 +8,20 @@ import numpy as np
 import pandas as pd
 
 from xai_backtest.explainers.base import Explanation, explanation_id
+from xai_backtest.explainers.faithfulness import verdict
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.strategies.backtest import BacktestResult
 
 __all__ = ["TRADE_COLUMNS", "build_trade_log", "decision_times_of_fills"]
 
 _SIDE = ("entry", "exit")
+_DECISION_COLUMNS = ("decision_time", "label", "probability", "score", "explanation_id",
+                     "explanation", "faithfulness", "faithfulness_ratio", "randomisation_corr")
 TRADE_COLUMNS = (
     ["trade", "strategy", "side", "status", "entry_time", "entry_price", "exit_time",
      "exit_price", "size", "gross_pnl", "commission", "net_pnl", "return_pct", "bars_held",
      "entry_reason", "exit_reason"]
-    + [f"{s}_{c}" for s in _SIDE for c in ("decision_time", "label", "probability", "score",
-                                            "explanation_id", "explanation")]
+    + [f"{s}_{c}" for s in _SIDE for c in _DECISION_COLUMNS]
 )
 
 
@@ -52,8 +54,7 @@ def build_trade_log(result: BacktestResult, bars: pd.DataFrame, signals: SignalF
 
 def _decision(fill: pd.Series | None, side: str, signals: SignalFrame | None,
               explanations: Mapping[str, Explanation]) -> dict[str, object]:
-    empty = {f"{side}_{c}": None for c in ("decision_time", "label", "probability", "score",
-                                          "explanation_id", "explanation")}
+    empty: dict[str, object] = {f"{side}_{c}": None for c in _DECISION_COLUMNS}
     if fill is None or signals is None or fill["decision"] < 0:
         if fill is not None:
             empty[f"{side}_explanation"] = fill["reason"]
@@ -69,6 +70,10 @@ def _decision(fill: pd.Series | None, side: str, signals: SignalFrame | None,
         f"{side}_score": float(row["score"]),
         f"{side}_explanation_id": key if found else None,
         f"{side}_explanation": found.summary if found else None,
+        f"{side}_faithfulness": verdict(found.faithfulness) if found else None,
+        f"{side}_faithfulness_ratio": found.faithfulness.get("ratio") if found else None,
+        f"{side}_randomisation_corr": (found.faithfulness.get("randomisation_corr")
+                                       if found else None),
     }
 
 
