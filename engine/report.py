@@ -9,7 +9,10 @@ import pandas as pd
 
 from xai_backtest.engine.config import RunConfig
 from xai_backtest.engine.data import price_basis
+from xai_backtest.explainers.base import Explanation
+from xai_backtest.explainers.lime_text import highlighted_headlines_html
 from xai_backtest.reports.calibration import calibration_table, render_calibration
+from xai_backtest.reports.explanation_quality import faithfulness_summary, winners_and_losers
 from xai_backtest.reports.html_report import ModelReport, ReportInputs, write_report
 from xai_backtest.reports.metrics import daily_returns
 from xai_backtest.reports.model_quality import Quality, classification_quality, confusion
@@ -28,8 +31,10 @@ def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, Back
                      equity: pd.DataFrame, decisions: Mapping[str, SignalFrame],
                      truth: Mapping[str, tuple[pd.Series, pd.Series]],
                      trades: pd.DataFrame, comparison: pd.DataFrame,
-                     tearsheets: Mapping[str, str], bars: pd.DataFrame) -> Path:
-    """Write ``folder/report.html``: comparison, edges, model quality, equity, trades."""
+                     tearsheets: Mapping[str, str], bars: pd.DataFrame,
+                     explanations: Mapping[str, Explanation]) -> Path:
+    """Write ``folder/report.html``: comparison, edges, model quality, faithfulness of the
+    explanations, why trades won or lost, equity, trades."""
     models = [_model_report(folder, name, decisions[name], scored, trained, bars)
               for name, (scored, trained) in truth.items() if scored.notna().any()]
     times = results[BENCHMARK].equity.index
@@ -47,8 +52,23 @@ def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, Back
     inputs = ReportInputs(title=f"{config.name}", subtitle=subtitle, comparison=comparison,
                           edges=_edges(results, list(decisions), config.seed),
                           equity=equity, trades=trades, models=models, tearsheets=tearsheets,
-                          rejected=rejected_orders(results))
+                          rejected=rejected_orders(results),
+                          **_explanation_pages(config, list(decisions), trades, explanations))
     return write_report(folder / "report.html", inputs)
+
+
+def _explanation_pages(config: RunConfig, signals: list[str], trades: pd.DataFrame,
+                       explanations: Mapping[str, Explanation]) -> dict[str, object]:
+    """The report's faithfulness verdicts, winners-vs-losers analyses and highlighted
+    headlines."""
+    own = {name: [e for e in explanations.values() if e.signal == name] for name in signals}
+    why = [found for name in signals if (found := winners_and_losers(
+        name, trades, explanations, seed=config.seed)) is not None]
+    return {"faithfulness": [faithfulness_summary(name, own[name]) for name in signals
+                             if own[name]] if config.faithfulness else [],
+            "why": why,
+            "highlights": {key: highlighted_headlines_html(e) for key, e in explanations.items()
+                           if e.method == "lime_text" and e.texts}}
 
 
 def _engines(results: Mapping[str, BacktestResult]) -> str:

@@ -228,7 +228,8 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
         truth = {name: (model.evaluation_labels(data), model.labels(data))
                  for name, model in models.items()}
         write_run_report(folder, config, results, equity, decisions, truth, trades,
-                         comparison, {name: job.path.name for name, job in jobs.items()}, bars)
+                         comparison, {name: job.path.name for name, job in jobs.items()}, bars,
+                         explanations)
     seconds = time.perf_counter() - started
     _write_status(folder, config, "complete", seconds=round(seconds, 3),
                   stages=watch.rounded(), peak_memory_mb=round(peak_memory_mb(), 1),

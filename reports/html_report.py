@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from xai_backtest.reports.explanation_quality import FaithfulnessSummary, WinnersAndLosers
 from xai_backtest.reports.model_quality import Quality
 from xai_backtest.reports.significance import EdgeTest
 from xai_backtest.storage.atomic import atomic_write_text
@@ -57,6 +58,12 @@ class ReportInputs:
     benchmark: str = "buy_and_hold"
     #: orders the broker refused: strategy, time, status, size, reason
     rejected: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: per signal, how true its explanations are
+    faithfulness: Sequence[FaithfulnessSummary] = ()
+    #: per signal, what its winning and losing trades' explanations have in common
+    why: Sequence[WinnersAndLosers] = ()
+    #: explanation id -> an HTML fragment shown with the trade (highlighted headlines)
+    highlights: Mapping[str, str] = field(default_factory=dict)
 
 
 def write_report(path: str | Path, inputs: ReportInputs) -> Path:
@@ -69,7 +76,9 @@ def write_report(path: str | Path, inputs: ReportInputs) -> Path:
         _comparison_section(inputs),
         _equity_section(inputs, colors),
         _models_section(inputs.models),
-        _trades_section(inputs.trades, colors),
+        _faithfulness_section(inputs.faithfulness),
+        _why_section(inputs.why),
+        _trades_section(inputs.trades, colors, inputs.highlights),
     ])
     page = (f"<!doctype html><html lang=en><head><meta charset=utf-8>"
             f"<meta name=viewport content='width=device-width, initial-scale=1'>"
@@ -82,7 +91,8 @@ def write_report(path: str | Path, inputs: ReportInputs) -> Path:
 
 def _nav() -> str:
     links = [("comparison", "Signals vs buy-and-hold"), ("equity", "Equity"),
-             ("models", "Model quality"), ("trades", "Trade explorer")]
+             ("models", "Model quality"), ("faithfulness", "Are the explanations true?"),
+             ("why", "Why trades won or lost"), ("trades", "Trade explorer")]
     return "<nav>" + " ".join(f"<a href='#{a}'>{t}</a>" for a, t in links) + "</nav>"
 
 
@@ -149,6 +159,93 @@ def _models_section(models: Sequence[ModelReport]) -> str:
     return f"<section id=models><h2>Model quality</h2>{''.join(blocks)}</section>"
 
 
+def _faithfulness_section(summaries: Sequence[FaithfulnessSummary]) -> str:
+    if not summaries:
+        return ("<section id=faithfulness><h2>Are the explanations true?</h2><p>Faithfulness "
+                "was not measured in this run (faithfulness: false).</p></section>")
+    rows = "".join(
+        f"<tr><th>{_e(f.signal)}</th><td>{f.explained}</td><td>{f.exact}</td>"
+        f"<td>{f.measured}</td><td>{_num(f.top_k_change, 4)}</td>"
+        f"<td>{_num(f.random_change, 4)}</td><td>{_pct(f.better_share, f.measured)}</td>"
+        f"<td>{_num(f.randomisation_corr, 2)}</td><td>{_pct(f.flagged_share, f.measured)}</td>"
+        f"<td>{_num(f.infidelity, 3, 'g')}</td></tr>" for f in summaries)
+    verdicts = "".join(f"<li><b>{_e(f.signal)}</b>: {_e(f.sentence)}.</li>" for f in summaries)
+    return ("<section id=faithfulness><h2>Are the explanations true?</h2>"
+            f"<ul class=verdicts id=faithfulness-verdicts>{verdicts}</ul>"
+            "<table class=metrics id=faithfulness-table><thead><tr><th>signal</th>"
+            "<th>explained</th><th>exact</th><th>scored</th><th>top-k change</th>"
+            "<th>random-k change</th><th>better than random</th><th>randomisation corr</th>"
+            "<th>flagged</th><th>infidelity</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table><p class=note>Deletion test: the top-k inputs of "
+            "each explanation (10% of them; 3 words for headlines) are replaced by a stated "
+            "baseline and the change of the predicted class's probability is compared with "
+            "the mean over 8 seeded draws of k random inputs, on the exact input and fold "
+            "model of the decision. Randomisation check (Adebayo et al. 2018): Spearman "
+            "correlation of the attributions with those of a re-initialised copy of the "
+            "model; near 1 means the explainer barely depends on the model. Infidelity: "
+            "captum's, lower is better. Exact explanations (rules, additive splits) are not "
+            "scored.</p></section>")
+
+
+def _why_section(analyses: Sequence[WinnersAndLosers], shown: int = 12) -> str:
+    if not analyses:
+        return ("<section id=why><h2>Why trades won or lost</h2><p>Too few winning or losing "
+                "trades with explanations to compare.</p></section>")
+    blocks = []
+    for a in analyses:
+        table = a.table.head(shown)
+        rows = "".join(f"<tr><th>{_e(d)}</th><td>{r.winners:+.4f}</td><td>{r.losers:+.4f}</td>"
+                       f"<td>{r.difference:+.4f}</td><td>{r.p_value:.3f}</td></tr>"
+                       for d, r in table.iterrows())
+        leaders = "".join(f"<tr><th>{_e(d)}</th><td>{int(r.trades_led)}</td>"
+                          f"<td>{r.hit_rate:.0%}</td><td>{r.mean_return:+.2%}</td></tr>"
+                          for d, r in a.leaders.head(shown).iterrows())
+        expected = len(a.table) * 0.05
+        blocks.append(
+            f"<div class=why id='why-{_e(a.signal)}'><h3>{_e(a.signal)}</h3>"
+            f"<p class=note>{a.winners} winning and {a.losers} losing trades. Mean attribution "
+            f"towards the trade's decision per driver; p-value of the difference from "
+            f"{a.permutations:,} permutations of the win/loss labels. {len(a.table)} drivers "
+            f"were compared, so about {expected:.1f} would fall below 0.05 by chance alone. "
+            f"This describes this backtest; it is not a new signal.</p>"
+            f"<div class=pair>{_diff_svg(table)}<table class=metrics><thead><tr><th>driver</th>"
+            f"<th>winners</th><th>losers</th><th>difference</th><th>p-value</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+            f"<table class=metrics><caption>drivers that led trades</caption><thead><tr>"
+            f"<th>driver</th><th>trades led</th><th>hit rate</th><th>mean return</th></tr>"
+            f"</thead><tbody>{leaders}</tbody></table></div></div>")
+    return f"<section id=why><h2>Why trades won or lost</h2>{''.join(blocks)}</section>"
+
+
+def _diff_svg(table: pd.DataFrame, label_w: int = 130, half: int = 140, row: int = 18) -> str:
+    """Bars of winners' minus losers' mean attribution per driver (green: higher among
+    winners)."""
+    width, height = label_w + 2 * half + 10, row * len(table) + 10
+    scale = float(table["difference"].abs().max()) or 1.0
+    zero = label_w + 5 + half
+    parts = [f"<svg class=diff width={width} height={height} role=img "
+             f"aria-label='winners minus losers, per driver'>"]
+    for i, (name, r) in enumerate(table.iterrows()):
+        y = 5 + i * row
+        length = abs(r.difference) / scale * half
+        x = zero if r.difference >= 0 else zero - length
+        color = "#2a9d5b" if r.difference >= 0 else "#c0392b"
+        parts.append(f"<text x={label_w} y={y + 12} text-anchor=end class=axis>{_e(name)}</text>"
+                     f"<rect x={x:.1f} y={y + 2} width={max(length, 0.8):.1f} "
+                     f"height={row - 5} fill='{color}'><title>{r.difference:+.4g}</title></rect>")
+    parts.append(f"<line x1={zero} x2={zero} y1=0 y2={height} stroke=black "
+                 "stroke-width=0.6 /></svg>")
+    return "".join(parts)
+
+
+def _num(value: float, digits: int, kind: str = "f") -> str:
+    return "-" if value is None or np.isnan(value) else f"{value:.{digits}{kind}}"
+
+
+def _pct(share: float, n: int) -> str:
+    return f"{share:.0%}" if n else "-"
+
+
 _LABEL_WORDS = {"open_to_open": "the return a trade earns (open t+1 to open t+2)",
                 "close_to_close": "close to close (close t to close t+1)"}
 
@@ -179,26 +276,33 @@ _TRADE_COLUMNS = (("trade", "#", "num"), ("strategy", "strategy", "str"),
                   ("return_pct", "return", "num"), ("entry_label", "signal", "str"),
                   ("entry_probability", "probability", "num"),
                   ("entry_explanation", "why (entry decision)", "str"),
+                  ("entry_faithfulness", "faithful? (entry)", "str"),
                   ("exit_reason", "exit reason", "str"),
+                  ("exit_explanation", "why (exit decision)", "str"),
                   ("entry_supporting_explanations", "members that voted for it", "str"))
 
 
-def _trades_section(trades: pd.DataFrame, colors: Mapping[str, str]) -> str:
+def _trades_section(trades: pd.DataFrame, colors: Mapping[str, str],
+                    highlights: Mapping[str, str]) -> str:
     columns = [c for c in _TRADE_COLUMNS if c[0] in trades and trades[c[0]].notna().any()]
     head = "".join(f"<th data-type={kind} title='sort'>{label}</th>"
-                   for _, label, kind in columns) + "<th>figure</th>"
+                   for _, label, kind in columns) + "<th>figures</th>"
     rows = []
     for _, t in trades.iterrows():
         cells = []
         for column, _, kind in columns:
             value = t.get(column)
             shown = _trade_cell(column, value)
+            side = column.partition("_")[0]
+            if column.endswith("_explanation") and t.get(f"{side}_explanation_id") in highlights:
+                shown += (f"<details><summary>headlines</summary>"
+                          f"{highlights[t[f'{side}_explanation_id']]}</details>")
             key = "" if value is None or (isinstance(value, float) and np.isnan(value)) else (
                 f"{float(value):.10g}" if kind == "num" else str(value))
             cells.append(f"<td data-key='{_e(key)}'>{shown}</td>")
-        figure = t.get("entry_figure")
-        link = (f"<a class=fig href='{_e(figure)}' target=_blank>figure</a>"
-                if isinstance(figure, str) and figure else "")
+        link = " ".join(f"<a class=fig href='{_e(t.get(f'{side}_figure'))}' "
+                        f"target=_blank>{side}</a>" for side in ("entry", "exit")
+                        if isinstance(t.get(f"{side}_figure"), str) and t.get(f"{side}_figure"))
         color = colors.get(str(t["strategy"]), BENCHMARK_COLOR)
         rows.append(f"<tr id='{_anchor(t)}' data-strategy='{_e(str(t['strategy']))}' "
                     f"style='border-left:4px solid {color}'>{''.join(cells)}<td>{link}</td></tr>")
@@ -334,6 +438,10 @@ height:3px;margin-right:5px;vertical-align:middle}
 white-space:normal;min-width:260px}table.trades th{cursor:pointer;user-select:none}
 table.trades tr:target{background:#fff8c5}th.asc::after{content:" \\25B2"}
 th.desc::after{content:" \\25BC"}
+ol.headlines{margin:4px 0;padding-left:20px;font-size:12px}
+ol.headlines li.explained{font-weight:500}ol.headlines .part{color:#57606a;font-family:monospace;margin-right:4px}
+mark{padding:0 2px;border-radius:3px}details summary{cursor:pointer;color:#0969da}
+.why{margin-bottom:24px}svg.diff{background:#fff}
 """
 
 _JS = """
