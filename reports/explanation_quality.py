@@ -52,7 +52,8 @@ class FaithfulnessSummary:
                         "rule they show, so there is nothing to score")
             return "faithfulness was not measured for this signal's explanations"
         ratio = self.top_k_change / self.random_change if self.random_change > 0 else np.inf
-        head = (f"{'blanking' if self.unit != 'inputs' else 'replacing'} the top {self.k} "
+        verb = {"words": "removing", "inputs": "replacing"}.get(self.unit, "blanking")
+        head = (f"{verb} the top {self.k} "
                 f"{self.unit} moved the predicted class's probability {ratio:.1f}x as much as "
                 f"{self.k} random {self.unit}; better than random in {self.better_share:.0%} of "
                 f"the {self.measured} explained decisions")
