@@ -439,7 +439,8 @@ white-space:normal;min-width:260px}table.trades th{cursor:pointer;user-select:no
 table.trades tr:target{background:#fff8c5}th.asc::after{content:" \\25B2"}
 th.desc::after{content:" \\25BC"}
 ol.headlines{margin:4px 0;padding-left:20px;font-size:12px}
-ol.headlines li.explained{font-weight:500}ol.headlines .part{color:#57606a;font-family:monospace;margin-right:4px}
+ol.headlines li.explained{font-weight:500}
+ol.headlines .part{color:#57606a;font-family:monospace;margin-right:4px}
 mark{padding:0 2px;border-radius:3px}details summary{cursor:pointer;color:#0969da}
 .why{margin-bottom:24px}svg.diff{background:#fff}
 """

@@ -26,21 +26,52 @@ def report(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(report):
+def model_report(tmp_path_factory):
+    """A small run of the news LSTM and the five-trend DNN on the shipped S&P 500 bars and
+    NYT headlines: explanations with faithfulness, headlines, winners and losers."""
+    out = tmp_path_factory.mktemp("model-runs")
+    walk = {"scheme": "expanding", "min_train": 504, "retrain_every": 504, "embargo": 10}
+    config = load_config(ROOT / "configs" / "default.yaml", {
+        "output_dir": str(out), "tearsheet": False, "cache_dir": None, "ensemble": None,
+        "data.start": "2013-01-01",
+        "signals": [{"kind": "news_lstm", "epochs": 2, "lime_samples": 60, "lime_words": 5,
+                     "seed": 0, "threshold": 0.56},
+                    {"kind": "five_trend", "epochs": 2, "lime_samples": 30, "seed": 0,
+                     "threshold": 0.4, "walk_forward": walk}]})
+    return run_backtest(config, progress=False).report
+
+
+@pytest.fixture(scope="module")
+def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed (apt-get install chromium chromium-driver)")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        requests: list[str] = []
-        page.on("request", lambda r: requests.append(r.url))
-        page.goto(report.as_uri())
-        page.wait_for_load_state("load")
-        page.requests = requests  # type: ignore[attr-defined]
-        yield page
+        yield browser
         browser.close()
+
+
+def _open(browser, report: Path):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(report.as_uri())
+    page.wait_for_load_state("load")
+    page.requests = requests  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, report):
+    yield from _open(browser, report)
+
+
+@pytest.fixture(scope="module")
+def model_page(browser, model_report):
+    yield from _open(browser, model_report)
 
 
 def test_comparison_and_trades_render(page, report):
@@ -95,3 +126,41 @@ def test_no_network_requests(page):
     assert page.requests, "the page made no request at all?"
     outside = [u for u in page.requests if not u.startswith(("file://", "data:"))]
     assert outside == []
+
+
+def test_faithfulness_verdicts_and_column_render(model_page):
+    table = model_page.locator("#faithfulness-table")
+    assert table.is_visible()
+    assert {"news_lstm", "five_trend"} <= set(table.locator("tbody th").all_inner_texts())
+    verdicts = model_page.inner_text("#faithfulness-verdicts")
+    assert "than random" in verdicts and "re-initialised model" in verdicts
+    headers = model_page.locator("#trade-table thead th").all_inner_texts()
+    column = next(i for i, h in enumerate(headers) if h.startswith("faithful?"))
+    cells = model_page.locator(f"#trade-table tbody tr td:nth-child({column + 1})")
+    shown = [t for t in cells.all_inner_texts() if t]
+    assert shown and all(t.startswith(("better than random", "not better than random", "exact"))
+                         for t in shown)
+
+
+def test_winners_and_losers_render(model_page):
+    blocks = model_page.locator("#why .why")
+    assert blocks.count() >= 1
+    first = blocks.first
+    assert first.locator("svg.diff rect").count() > 3
+    assert "not a new signal" in first.inner_text()
+    assert first.locator("table").first.locator("tbody tr").count() > 3
+
+
+def test_highlighted_headlines_render(model_page):
+    model_page.select_option("#strategy-filter", "news_lstm")
+    details = model_page.locator("#trade-table tbody tr:visible details").first
+    details.locator("summary").click()
+    marks = details.locator("ol.headlines mark")
+    assert marks.count() > 0 and marks.first.is_visible()
+    assert marks.first.evaluate("m => getComputedStyle(m).backgroundColor").startswith("rgba")
+
+
+def test_exit_figures_are_linked(model_page):
+    links = model_page.locator("#trade-table a.fig", has_text="exit")
+    assert links.count() > 0
+    assert links.first.get_attribute("href").startswith("figures/")
