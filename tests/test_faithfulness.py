@@ -26,14 +26,7 @@ from xai_backtest.signals.news_lstm import NewsLSTM
 STAMP = pd.Timestamp("2020-01-02", tz="UTC")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -22,14 +22,7 @@ from xai_backtest.strategies.intraday import IntradayStrategy
 TINY = {"filters": 4, "epochs": 3, "min_samples": 20, "seed": 0}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
