@@ -32,7 +32,7 @@ FIGURE_RENDERERS: dict[str, tuple[str, str]] = {
     "shap": ("xai_backtest.explainers.waterfall:render_waterfall", ".svg"),
     "lime_tabular": _BARS,
     "occlusion": _BARS,
-    "gradcam": ("xai_backtest.explainers.gradcam:render_gradcam", ".png"),
+    "gradcam": ("xai_backtest.explainers.gradcam:render_gradcam", ".svg"),
     "lime_text": ("xai_backtest.explainers.lime_text:render_lime_text", ".png"),
 }
 

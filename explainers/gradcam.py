@@ -13,6 +13,7 @@ the prediction more than blanking k random ones.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,6 +24,7 @@ import pandas as pd
 
 from xai_backtest.explainers import faithfulness
 from xai_backtest.explainers.base import Explanation
+from xai_backtest.explainers.svg import colour_map, png_data_uri, text_lines
 
 __all__ = ["CAM_METHODS", "Faithfulness", "cell_width", "deletion_changes", "deletion_test",
            "describe", "explain_windows", "gradcam_heatmaps", "measure_windows", "render_gradcam",
@@ -233,50 +235,76 @@ def measure_windows(explanations: Sequence[Explanation], net: Any,
 
 
 def render_gradcam(explanation: Explanation, path: str | Path) -> None:
-    """Three panels: the window's price line shaded by step importance, the GADF image,
-    and the Grad-CAM heatmap over it."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Three panels as SVG: the window's price line shaded by step importance (the
+    strongest span outlined), the GADF image, and the CAM heatmap over it."""
     for key in ("heatmap", "gadf"):
         if key not in explanation.raw:
             raise ValueError(f"explanation {explanation.id} has no raw[{key!r}]; render_gradcam "
                              "draws Grad-CAM explanations of the GADF-CNN signal")
-    closes, importance = explanation.data, explanation.values
+    closes, importance = np.asarray(explanation.data), explanation.values
     names = explanation.feature_names
     w = len(importance)
     ticks = np.unique(np.linspace(0, w - 1, min(w, 6)).round().astype(int))
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), gridspec_kw={"width_ratios": [1.6, 1, 1]})
-    ax = axes[0]
+    title = (f"{explanation.signal} {explanation.decision_time:%Y-%m-%d %H:%M}: "
+             f"{explanation.prediction} (p={explanation.probability:.2f})")
+    head, top = text_lines(explanation.summary, 520, 38, width=160, size=10)
+    top += 16
+    side, width = 260, 1040
+    height = int(top + side + 70)
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+             f"viewBox='0 0 {width} {height}' font-family='sans-serif' font-size='10'>",
+             f"<rect width='{width}' height='{height}' fill='white'/>",
+             f"<text x='520' y='20' text-anchor='middle' font-size='13'>"
+             f"{html.escape(title)}</text>", head]
+    # panel 1: price shaded by importance
+    left, plot_w = 60, 400
+    cell = plot_w / w
     low, high = float(np.min(closes)), float(np.max(closes))
     pad = (high - low) * 0.05 or 1.0
-    ax.imshow(importance[None, :], aspect="auto", cmap="Reds", vmin=0, vmax=1, alpha=0.6,
-              extent=(-0.5, w - 0.5, low - pad, high + pad), origin="lower")
-    ax.plot(np.arange(w), closes, color="black", linewidth=1.2)
-    start, stop = strongest_span(importance) if np.any(importance > 0) else (0, -1)
-    if stop >= start:
-        ax.axvspan(start - 0.5, stop + 0.5, fill=False, edgecolor="#c0392b", linewidth=1.2)
-    ax.set_xticks(ticks, [names[i] for i in ticks], fontsize=8)
-    ax.set_title("price, shaded by importance", fontsize=9)
-    axes[1].imshow(explanation.raw["gadf"], cmap="RdBu_r", vmin=-1, vmax=1)
-    axes[1].set_title("GADF image", fontsize=9)
-    axes[2].imshow(explanation.raw["gadf"], cmap="gray", vmin=-1, vmax=1)
-    axes[2].imshow(explanation.raw["heatmap"], cmap="jet", alpha=0.5, vmin=0, vmax=1)
-    axes[2].set_title(f"heatmap for '{explanation.prediction}'", fontsize=9)
-    for image_ax in axes[1:]:
-        image_ax.set_xticks(ticks, [names[i] for i in ticks], fontsize=7, rotation=45)
-        image_ax.set_yticks(ticks, [names[i] for i in ticks], fontsize=7)
-    fig.suptitle(f"{explanation.signal} {explanation.decision_time:%Y-%m-%d %H:%M}: "
-                 f"{explanation.prediction} (p={explanation.probability:.2f})\n"
-                 f"{_wrap(explanation.summary)}", fontsize=8)
-    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.16, top=0.8, wspace=0.25)
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    low, high = low - pad, high + pad
+
+    def y(v: np.ndarray | float) -> np.ndarray:
+        return top + (high - np.asarray(v, dtype=float)) / (high - low) * side
+
+    for i, value in enumerate(importance):
+        if value > 0:
+            parts.append(f"<rect x='{left + i * cell:.1f}' y='{top}' width='{cell + 0.3:.1f}' "
+                         f"height='{side}' fill='#c0392b' "
+                         f"fill-opacity='{0.6 * min(value, 1):.2f}'/>")
+    if np.any(importance > 0):
+        start, stop = strongest_span(importance)
+        parts.append(f"<rect x='{left + start * cell:.1f}' y='{top}' "
+                     f"width='{(stop - start + 1) * cell:.1f}' height='{side}' fill='none' "
+                     f"stroke='#c0392b' stroke-width='1.2'/>")
+    points = " ".join(f"{left + (i + 0.5) * cell:.1f},{v:.1f}" for i, v in enumerate(y(closes)))
+    parts.append(f"<polyline points='{points}' fill='none' stroke='black' stroke-width='1.2'/>")
+    parts.append(f"<rect x='{left}' y='{top}' width='{plot_w}' height='{side}' fill='none' "
+                 f"stroke='#57606a' stroke-width='0.6'/>")
+    for level in (low + pad, high - pad):
+        parts.append(f"<text x='{left - 4}' y='{float(y(level)) + 3:.1f}' text-anchor='end'>"
+                     f"{level:,.2f}</text>")
+    parts += _tick_labels(ticks, names, lambda i: left + (i + 0.5) * cell, top + side + 14)
+    parts.append(f"<text x='{left + plot_w / 2}' y='{top - 5}' text-anchor='middle'>price, "
+                 "shaded by importance</text>")
+    # panels 2 and 3: the image and the heatmap over it
+    gadf, heat = explanation.raw["gadf"], explanation.raw["heatmap"]
+    over = (0.5 * colour_map(gadf, "gray", -1, 1) + 0.5 * colour_map(heat, "jet", 0, 1))
+    for x0, image, label in ((500, colour_map(gadf, "RdBu_r", -1, 1), "GADF image"),
+                             (770, over, f"heatmap for '{explanation.prediction}'")):
+        parts.append(f"<image x='{x0}' y='{top}' width='{side}' height='{side}' "
+                     f"preserveAspectRatio='none' style='image-rendering:pixelated' "
+                     f"href='{png_data_uri(image)}'/>")
+        parts.append(f"<text x='{x0 + side / 2}' y='{top - 5}' text-anchor='middle'>"
+                     f"{html.escape(label)}</text>")
+        parts += _tick_labels(ticks, names, lambda i, x0=x0: x0 + (i + 0.5) * side / w,
+                              top + side + 10, rotate=-30)
+    parts.append("</svg>")
+    Path(path).write_text("".join(parts))
 
 
-def _wrap(text: str, width: int = 150) -> str:
-    import textwrap
-
-    return "\n".join(textwrap.wrap(text, width))
+def _tick_labels(ticks: np.ndarray, names: Sequence[str], x: Callable[[int], float],
+                 y: float, rotate: int = 0) -> list[str]:
+    anchor = "end" if rotate else "middle"
+    return [f"<text x='{x(int(i)):.1f}' y='{y}' text-anchor='{anchor}' font-size='8' "
+            f"transform='rotate({rotate} {x(int(i)):.1f} {y})'>"
+            f"{html.escape(names[int(i)])}</text>" for i in ticks]
