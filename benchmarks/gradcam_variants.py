@@ -8,7 +8,8 @@ replacing k random steps (seeded), decision by decision. Two data sets: the NIFT
 replication (first trading hour, 60 minutes) and the daily S&P 500 run of the default
 config (20 days). Prints and writes benchmarks/results/gradcam_variants.md: per variant
 the mean change for the top-k and the random k, their paired difference with a 95%
-interval, the share of decisions where the top-k moved P(up) more, and the heatmap's
+interval, the share of decisions where the top-k moved P(up) more, the randomisation
+check (rank correlation with the CAM of a re-initialised network), and the heatmap's
 resolution (steps per cell of the layer).
 
     python benchmarks/gradcam_variants.py [--data ../shared/data] [--out ...]
@@ -26,7 +27,18 @@ import pandas as pd
 
 from xai_backtest.data_feeds import NSE, filter_session, load_bars, load_sample_bars
 from xai_backtest.data_feeds.market_data import MarketData
-from xai_backtest.explainers.gradcam import CAM_METHODS, deletion_changes
+from xai_backtest.explainers.faithfulness import (
+    RANDOM_DRAWS,
+    RANDOMISATION_FLAG,
+    randomisation_correlation,
+    randomised_copy,
+)
+from xai_backtest.explainers.gradcam import (
+    CAM_METHODS,
+    deletion_changes,
+    gradcam_heatmaps,
+    time_importance,
+)
 from xai_backtest.signals.gadf_cnn import GADFCNN
 from xai_backtest.signals.walk_forward import WalkForwardSignal
 
@@ -64,7 +76,7 @@ def measure(data: MarketData, model: WalkForwardSignal, k: int, unit: str) -> li
     for method in CAM_METHODS:
         for layer in LAYERS:
             started = time.perf_counter()
-            top, rand = [], []
+            top, rand, rho = [], [], []
             for fold, fitted in zip(model.folds_, model.models_, strict=True):
                 times = list(decisions.between(fold.test_start, fold.test_end).frame.index)
                 if not times:
@@ -77,10 +89,16 @@ def measure(data: MarketData, model: WalkForwardSignal, k: int, unit: str) -> li
                 explanation_cell = explained[0].raw["cell_width"][0]
                 found = fitted.windows(seen)
                 closes = found.closes[found.times.get_indexer(times)]
-                a, b = deletion_changes(closes, importance, fitted.proba_up, k, SEED)
+                a, b = deletion_changes(closes, importance, fitted.proba_up, k, SEED,
+                                        draws=RANDOM_DRAWS)
                 top.append(a)
-                rand.append(b)
+                rand.append(b.mean(axis=1))
+                twin = randomised_copy(fitted._net, SEED + 1)
+                classes = [e.prediction == "up" for e in explained]
+                rho.append(randomisation_correlation(importance, time_importance(
+                    gradcam_heatmaps(twin, fitted.images(closes), classes, layer, method))))
             top_k, random_k = np.concatenate(top), np.concatenate(rand)
+            correlation = np.concatenate(rho)
             cell = float(explanation_cell)
             diff = top_k - random_k
             half = 1.96 * diff.std(ddof=1) / np.sqrt(len(diff))
@@ -89,6 +107,8 @@ def measure(data: MarketData, model: WalkForwardSignal, k: int, unit: str) -> li
                          "n": len(diff), "top": top_k.mean(), "random": random_k.mean(),
                          "diff": diff.mean(), "low": diff.mean() - half,
                          "high": diff.mean() + half, "better": float((diff > 0).mean()),
+                         "rho": float(np.nanmean(correlation)),
+                         "flagged": float(np.mean(correlation > RANDOMISATION_FLAG)),
                          "ms": (time.perf_counter() - started) * 1000 / len(diff)})
     return rows
 
@@ -98,12 +118,13 @@ def table(name: str, k: int, rows: list[dict]) -> list[str]:
     lines = [f"## {name}: top-{k} vs random {k} steps", "",
              "| method | layer | heatmap cell | decisions | mean change top-k | mean change "
              "random k | difference [95% interval] | decisions where top-k moved more | "
-             "ms per decision |", "|---|---|---|---|---|---|---|---|---|"]
+             "randomisation corr | flagged | ms per decision |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['method']} | {r['layer']} | {r['cell']} | {r['n']} | "
                      f"{r['top']:.4f} | {r['random']:.4f} | {r['diff']:+.4f} "
                      f"[{r['low']:+.4f}, {r['high']:+.4f}] | {r['better']:.0%} | "
-                     f"{r['ms']:.1f} |")
+                     f"{r['rho']:.2f} | {r['flagged']:.0%} | {r['ms']:.1f} |")
     best = rows[0]
     beats = [r for r in rows if r["low"] > 0]
     lines += ["", f"Widest margin over random: {best['method']} on the {best['layer']} block "
@@ -122,9 +143,11 @@ def main() -> None:
              f"Written by `benchmarks/gradcam_variants.py` on {pd.Timestamp.now('UTC'):%Y-%m-%d}."
              " Each decision is explained by its own fold model; the top-k steps (10% of "
              "the window) by time importance are replaced by the window mean, and the "
-             "change of P(up) is compared with replacing k random steps (seed 0), decision "
-             "by decision. The interval is mean +- 1.96 standard errors of the paired "
-             "difference.", ""]
+             "change of P(up) is compared with replacing k random steps (mean of "
+             f"{RANDOM_DRAWS} seeded draws), decision by decision. The interval is mean +- "
+             "1.96 standard errors of the paired difference. Randomisation corr: Spearman "
+             "correlation of the time importance with that of a re-initialised copy of the "
+             f"fold network (Adebayo et al. 2018); flagged above {RANDOMISATION_FLAG}.", ""]
     for name, (data, model, k, unit) in datasets(args.data).items():
         lines += table(name, k, measure(data, model, k, unit))
         print("\n".join(lines[-14:]), flush=True)

@@ -8,6 +8,9 @@
   between ``perturbation . attribution`` and the change of the model output under small
   Gaussian perturbations, with the attributions optimally rescaled (``normalize``); lower
   is better, 0 for a perfectly linear fit.
+* **Sensitivity** (captum's ``sensitivity_max``): how much the explanation itself changes
+  under small input perturbations; it re-explains every perturbed copy, so it is measured
+  in benchmarks/faithfulness.py rather than on every trade.
 * **Model-parameter randomisation** (Adebayo et al. 2018): explain a copy of the model
   with re-initialised weights and rank-correlate its attributions with the trained
   model's. An explainer whose output barely changes (``RANDOMISATION_FLAG``) describes
@@ -29,7 +32,8 @@ import numpy as np
 
 __all__ = ["DELETION_SHARE", "RANDOMISATION_FLAG", "RANDOM_DRAWS", "deletion_changes",
            "deletion_k", "deletion_record", "deletion_sentence", "exact", "infidelity",
-           "randomisation_correlation", "randomised_copy", "sanity_fields", "verdict"]
+           "randomisation_correlation", "randomised_copy", "sanity_fields", "sensitivity",
+           "verdict"]
 
 #: random deletions per decision; their mean is the baseline of the top-k change
 RANDOM_DRAWS = 8
@@ -168,6 +172,29 @@ def sanity_fields(correlation: float, infidelity: float | None = None) -> dict[s
     if infidelity is not None:
         out["infidelity"] = float(infidelity)
     return out
+
+
+def sensitivity(explain: Callable[[np.ndarray, np.ndarray], np.ndarray], inputs: np.ndarray,
+                classes: np.ndarray, radius: float, samples: int = 10) -> np.ndarray:
+    """captum's ``sensitivity_max``: per row of ``inputs`` ``(n, d)``, the largest relative
+    change of the explanation ``explain(rows, classes)`` (attributions ``(m, d)`` of class
+    ``classes[i]``) over ``samples`` uniform perturbations within ``radius`` (lower is
+    steadier). Draws from torch's global generator: seed it for a repeatable figure."""
+    import torch
+    from captum.metrics import sensitivity_max
+
+    def explanation(rows: torch.Tensor | tuple[torch.Tensor],
+                    target: object) -> tuple[torch.Tensor]:
+        rows = rows[0] if isinstance(rows, tuple) else rows  # captum passes tuples
+        picked = np.asarray(torch.as_tensor(target).numpy(), dtype=int)
+        return (torch.as_tensor(np.asarray(explain(rows.detach().numpy(), picked),
+                                           dtype=np.float64)),)
+
+    x = torch.as_tensor(np.asarray(inputs, dtype=np.float64))
+    found = sensitivity_max(explanation, x, perturb_radius=radius, n_perturb_samples=samples,
+                            max_examples_per_batch=len(x) * samples,
+                            target=torch.as_tensor(np.asarray(classes, dtype=int)))
+    return found.detach().numpy().astype(float)
 
 
 def verdict(faithfulness: Mapping[str, Any]) -> str:
