@@ -128,7 +128,7 @@ def test_grad_cam_puts_the_top_minutes_where_the_label_was_planted():
     p_up = predict_proba(net, images[test])
     assert ((p_up >= 0.5) == up[test]).mean() > 0.9
     importance = time_importance(gradcam_heatmaps(net, images[test], (p_up >= 0.5).astype(int),
-                                                  "first", "gradcam++"))
+                                                  "first", "layercam"))
     top = np.argsort(-importance, axis=1)[:, :6]
     assert ((top >= 9) & (top <= 16)).mean() > 0.5
 
