@@ -8,7 +8,8 @@ image. Because GADF pixel ``(i, j)`` relates step ``i`` to step ``j``, the
 importance of step ``i`` is the mean of the heatmap's row ``i`` and column ``i``.
 The explanation names the span of steps that weighed most and what price did
 there. ``deletion_test`` checks faithfulness: blanking the top-k steps should move
-the prediction more than blanking k random ones.
+the prediction more than blanking k random ones; ``measure_windows`` scores every
+explanation that way, with captum's infidelity and the randomisation check.
 """
 
 from __future__ import annotations

@@ -195,9 +195,13 @@ def render_lime_text(explanation: Explanation, path: str | Path, top: int = 12) 
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(shown) + 1.6))
     colors = ["#2a9d5b" if v >= 0 else "#c0392b" for v in shown.values[order]]
     ax.barh(np.arange(len(shown)), shown.values[order], color=colors)
-    ax.set_yticks(np.arange(len(shown)), [shown.feature_names[i] for i in order], fontsize=8)
+    labels = [shown.feature_names[i] if not shown.texts or shown.data is None else
+              f"{shown.feature_names[i]} ({headline_name(shown.texts[int(shown.data[i])], 3)})"
+              for i in order]
+    ax.set_yticks(np.arange(len(shown)), labels, fontsize=8)
     ax.axvline(0, color="black", linewidth=0.6)
-    ax.set_xlabel(f"LIME weight towards '{explanation.prediction}' (P of a headline)")
+    ax.set_xlabel(f"LIME weight towards '{explanation.prediction}', as a share of the day's "
+                  "mean P(up)")
     fit = explanation.raw.get("lime_score")
     fit_text = f", LIME R\u00b2={fit[0]:.2f}" if fit is not None and len(fit) else ""
     ax.set_title(f"{explanation.signal} {explanation.decision_time:%Y-%m-%d}: "

@@ -124,8 +124,8 @@ def drivers(explanation: Explanation) -> dict[str, float]:
 class WinnersAndLosers:
     """``table``: per driver the mean attribution among winning and losing trades, the
     difference and its permutation p-value; ``leaders``: per driver that led at least
-    ``min_led`` trades (largest attribution towards the decision), the trades it led, their
-    hit rate and mean return."""
+    ``min_led`` trades (largest attribution towards the decision; of the families, where
+    drivers are families and lags), the trades it led, their hit rate and mean return."""
 
     signal: str
     winners: int
@@ -158,7 +158,9 @@ def winners_and_losers(signal: str, trades: pd.DataFrame,
                           "losers": values[~won].mean(axis=0), "difference": gap,
                           "p_value": p}, index=frame.columns)
     table = table.reindex(table["difference"].abs().sort_values(ascending=False).index)
-    lead = frame.columns[values.argmax(axis=1)]
+    families = [c for c in frame.columns if c.startswith("family: ")]
+    leading = frame[families] if families else frame  # a family leads, not a lag
+    lead = leading.columns[leading.to_numpy().argmax(axis=1)]
     returns = np.array([r for _, r, _ in rows])
     leaders = (pd.DataFrame({"driver": lead, "won": won, "return": returns})
                .groupby("driver").agg(trades_led=("won", "size"), hit_rate=("won", "mean"),
