@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -173,6 +174,35 @@ class SklearnSignal(Signal):
                                                              found.space, found.method),
                 raw={"additivity_error": [abs(found.values[i].sum() + found.base_values[i]
                                               - found.outputs[i])]}))
+        return out
+
+    def measure(self, explanations: Sequence[Explanation]) -> list[Explanation]:
+        """The deletion test of each SHAP explanation: its top 10% features set to their
+        mean over the training background rows vs as many random features, the change of
+        the predicted class's probability (one ``predict_proba`` call per fold). The
+        randomisation check needs a re-initialisable model and is not run here."""
+        from xai_backtest.explainers import faithfulness
+
+        self.check_fitted()
+        if not explanations:
+            return []
+        rows = np.stack([e.data for e in explanations])
+        columns = np.array([self.up_column_ if e.prediction == "up" else 1 - self.up_column_
+                            for e in explanations])
+        k = faithfulness.deletion_k(rows.shape[1])
+        top, random = faithfulness.deletion_changes(
+            rows, np.stack([e.values for e in explanations]), self.background_.mean(axis=0),
+            lambda r: self.model_.predict_proba(pd.DataFrame(r, columns=list(
+                self.feature_names_))), columns, k, seed=self.seed or 0)
+        out = []
+        for i, e in enumerate(explanations):
+            record = faithfulness.deletion_record(k, f"the training mean, {k} features",
+                                                  top[i], random[i])
+            record["additivity_error"] = float(e.raw["additivity_error"][0])
+            sentence = faithfulness.deletion_sentence(record, "setting", "features",
+                                                      f"P({e.prediction})",
+                                                      how=" to their training mean")
+            out.append(replace(e, faithfulness=record, summary=f"{e.summary} {sentence}"))
         return out
 
     # -- persistence -------------------------------------------------------------------------

@@ -115,3 +115,17 @@ def test_named_in_yaml_by_module_paths():
     with pytest.raises(TypeError, match="no predict_proba"):
         SklearnSignal(model="sklearn.linear_model:LinearRegression").fit(
             MarketData(make_daily_bars(200)))
+
+
+def test_the_deletion_test_scores_the_planted_features_above_random():
+    data = MarketData(planted_bars(400))
+    signal = SklearnSignal(model=GradientBoostingClassifier(n_estimators=30, max_depth=2),
+                           features=planted_features, background=30,
+                           label_basis="close_to_close").fit(data.until(data.bars.index[300]))
+    measured = signal.measure(signal.explain(data, list(signal.predict(data).frame.index[-40:])))
+    records = [e.faithfulness for e in measured]
+    assert all(r["kind"] == "deletion" and r["k"] == 1 for r in records)
+    top = np.mean([r["top_k_change"] for r in records])
+    random = np.mean([r["random_change"] for r in records])
+    assert top > 2 * random
+    assert "Faithfulness: setting the top 1 features to their training mean" in measured[0].summary
