@@ -187,8 +187,9 @@ def sensitivity(explain: Callable[[np.ndarray, np.ndarray], np.ndarray], inputs:
                     target: object) -> tuple[torch.Tensor]:
         rows = rows[0] if isinstance(rows, tuple) else rows  # captum passes tuples
         picked = np.asarray(torch.as_tensor(target).numpy(), dtype=int)
-        return (torch.as_tensor(np.asarray(explain(rows.detach().numpy(), picked),
-                                           dtype=np.float64)),)
+        with torch.enable_grad():  # captum calls this under no_grad; gradient explainers
+            found = explain(rows.detach().numpy(), picked)  # need the graph
+        return (torch.as_tensor(np.asarray(found, dtype=np.float64)),)
 
     x = torch.as_tensor(np.asarray(inputs, dtype=np.float64))
     found = sensitivity_max(explanation, x, perturb_radius=radius, n_perturb_samples=samples,
