@@ -45,8 +45,9 @@ RANDOMISATION_FLAG = 0.5
 
 
 def deletion_k(inputs: int) -> int:
-    """How many of ``inputs`` the deletion test blanks: ``DELETION_SHARE`` of them."""
-    return max(1, round(DELETION_SHARE * inputs))
+    """How many of ``inputs`` the deletion test blanks: ``DELETION_SHARE`` of them, at least
+    one and never all (0: too few inputs to test)."""
+    return min(max(1, round(DELETION_SHARE * inputs)), inputs - 1)
 
 
 def deletion_changes(inputs: np.ndarray, attributions: np.ndarray, baseline: np.ndarray,

@@ -184,8 +184,8 @@ class SklearnSignal(Signal):
         from xai_backtest.explainers import faithfulness
 
         self.check_fitted()
-        if not explanations:
-            return []
+        if not explanations or len(self.feature_names_) < 2:
+            return list(explanations)  # one feature: nothing to compare it with
         rows = np.stack([e.data for e in explanations])
         columns = np.array([self.up_column_ if e.prediction == "up" else 1 - self.up_column_
                             for e in explanations])
