@@ -13,9 +13,11 @@ from xai_backtest.data_feeds.sessions import (
            filter_session,
            resample_daily,
 )
+from xai_backtest.data_feeds.universe import Universe, UniverseError, build_universe
 from xai_backtest.data_feeds.validate import validate_bars
 from xai_backtest.data_feeds.yahoo import load_yfinance
 
-__all__ = ["NSE", "NYSE", "CleaningReport", "DataError", "MarketData", "Session",
-           "align_to_close", "filter_session", "load_bars", "load_sample_bars",
-           "load_yfinance", "package_file", "resample_daily", "validate_bars"]
+__all__ = ["NSE", "NYSE", "CleaningReport", "DataError", "MarketData", "Session", "Universe",
+           "UniverseError", "align_to_close", "build_universe", "filter_session", "load_bars",
+           "load_sample_bars", "load_yfinance", "package_file", "resample_daily",
+           "validate_bars"]

@@ -1,0 +1,260 @@
+"""One backtrader broker and cash account over a universe of instruments.
+
+Every instrument is a data feed on the universe's calendar. On a date an instrument did
+not trade, its feed carries a placeholder bar (its last close, volume 0, ``tradable`` 0)
+so the feeds stay in step; nothing is ever ordered on such a bar, so no fill happens at a
+made-up price, and the position is valued at its last real close.
+
+``PortfolioStrategy`` decides at each bar's close and trades at the next open (backtrader's
+cheat-on-open, sells before buys). Target weights come from each instrument's latest
+decision: long (short, with ``allow_short``) where the probability of the decided class
+is at least ``threshold``, weighted ``equal`` among those, by ``probability`` above the
+threshold, or by ``inverse_vol`` (the inverse of the standard deviation of the last
+``vol_window`` daily returns); each weight is capped at ``cap`` and what the cap cuts stays
+in cash. An instrument trades only when its weight moves by more than ``band`` from the
+target (an exit always trades). ``targets="equal"`` is the equal-weight buy-and-hold
+reference: 1/N in every instrument, rebalanced on every bar (``rebalance=True``) or
+bought once and held. Costs apply to every leg. Every fill records the instrument, the
+row of the decision that caused it and the reason.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import backtrader as bt
+import numpy as np
+import pandas as pd
+
+from xai_backtest.data_feeds.bt_feeds import aligned_decisions
+from xai_backtest.data_feeds.universe import Universe
+from xai_backtest.explainers.base import explanation_id
+from xai_backtest.signals.base import SignalFrame
+from xai_backtest.strategies.costs import Costs
+from xai_backtest.strategies.guard import guarded
+
+__all__ = ["WEIGHTINGS", "PortfolioResult", "PortfolioStrategy", "equal_weight_references",
+           "run_portfolio"]
+
+WEIGHTINGS = ("equal", "probability", "inverse_vol")
+_LINES = ("tradable", "direction", "probability", "decision")
+
+
+class PortfolioFeed(bt.feeds.PandasData):
+    """OHLCV, whether the instrument traded on the date, and its decision lines."""
+
+    lines = _LINES
+    params = tuple((name, -1) for name in _LINES)
+
+
+def portfolio_feed(universe: Universe, name: str,
+                   decisions: pd.DataFrame | None) -> PortfolioFeed:
+    """``name``'s bars on the universe calendar, placeholder bars where it did not trade."""
+    own = universe.bars[name]
+    lines = aligned_decisions(own, decisions, name)
+    frame = own.reindex(universe.calendar)
+    tradable = frame["close"].notna()
+    last = frame["close"].ffill().fillna(own["open"].iloc[0])  # valuation only, never traded
+    for column in ("open", "high", "low", "close"):
+        frame[column] = frame[column].where(tradable, last)
+    frame["volume"] = frame["volume"].where(tradable, 0.0)
+    frame["tradable"] = tradable.astype(float)
+    for line in ("direction", "probability", "decision"):
+        frame[line] = lines[line].reindex(universe.calendar)
+    frame.index = frame.index.tz_localize(None)
+    return PortfolioFeed(dataname=frame, name=name)
+
+
+@dataclass(frozen=True)
+class PortfolioResult:
+    """Equity and per-instrument weights at each close, fills (with the instrument, the
+    decision row and time, the explanation id and the reason) and refused orders."""
+
+    name: str
+    equity: pd.Series
+    weights: pd.DataFrame
+    fills: pd.DataFrame
+    rejected: pd.DataFrame
+    cash: float
+
+    @property
+    def returns(self) -> pd.Series:
+        return self.equity.pct_change().fillna(0.0)
+
+
+class PortfolioStrategy(bt.Strategy):
+    """Target weights from every instrument's latest decision; see the module docstring."""
+
+    params = (("weighting", "equal"), ("cap", 1.0), ("allow_short", False), ("band", 0.02),
+              ("threshold", 0.5), ("vol_window", 20), ("targets", "signals"),
+              ("rebalance", True))
+
+    def __init__(self) -> None:
+        if self.p.weighting not in WEIGHTINGS:
+            raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {self.p.weighting!r}")
+        if not 0 < self.p.cap <= 1 or self.p.band < 0:
+            raise ValueError(f"need 0 < cap <= 1 and band >= 0, got cap={self.p.cap}, "
+                             f"band={self.p.band}")
+        n = len(self.datas)
+        self._side = [0] * n
+        self._probability = [math.nan] * n
+        self._row = [-1] * n
+        self._target: list[float] | None = None
+        self._traded = False
+        self._order_reasons: dict[int, tuple[str, int, str]] = {}
+        self.equity: list[float] = []
+        self.weights: list[list[float]] = []
+        self.fills: list[tuple[int, str, float, float, float, int, str]] = []
+        self.rejected: list[tuple[int, str, str, float, str]] = []
+
+    @guarded
+    def next(self) -> None:
+        equity = self.broker.getvalue()
+        self.equity.append(equity)
+        self.weights.append([self.getposition(d).size * d.close[0] / equity
+                             for d in self.datas])
+        for i, data in enumerate(self.datas):
+            if not math.isnan(data.direction[0]):
+                self._side[i] = int(data.direction[0])
+                self._probability[i] = data.probability[0]
+                self._row[i] = int(data.decision[0])
+        self._target = self._targets()
+
+    def _targets(self) -> list[float]:
+        n = len(self.datas)
+        if self.p.targets == "equal":
+            return [min(1 / n, self.p.cap)] * n
+        sides = []
+        for side, probability in zip(self._side, self._probability, strict=True):
+            held = side if probability >= self.p.threshold else 0
+            sides.append(held if held > 0 or self.p.allow_short else 0)
+        raw = [self._raw_weight(i) if side else 0.0 for i, side in enumerate(sides)]
+        total = sum(raw)
+        if total <= 0:
+            return [0.0] * n
+        return [side * min(w / total, self.p.cap) for side, w in zip(sides, raw, strict=True)]
+
+    def _raw_weight(self, i: int) -> float:
+        if self.p.weighting == "probability":
+            return max(self._probability[i] - self.p.threshold, 1e-9)
+        if self.p.weighting == "inverse_vol":
+            data = self.datas[i]
+            window = self.p.vol_window
+            if len(data) <= window:
+                return 1.0
+            closes = np.array([data.close[-k] for k in range(window, -1, -1)])
+            spread = float(np.std(np.diff(closes) / closes[:-1], ddof=1))
+            return 1 / spread if spread > 0 else 1.0
+        return 1.0
+
+    @guarded
+    def next_open(self) -> None:
+        if self._target is None or (self._traded and not self.p.rebalance):
+            return
+        equity = self.broker.getcash() + sum(
+            self.getposition(d).size * (d.open[0] if d.tradable[0] else d.close[-1])
+            for d in self.datas)
+        costs = self.broker.getcommissioninfo(self.datas[0]).p
+        slip, rate = self.broker.p.slip_perc, costs.commission + getattr(costs, "half_spread",
+                                                                         0.0)
+        buffer = (1 + slip) * (1 + rate) * (1 + 1e-9)  # worst-case cost of a unit bought
+        kept = (1 - slip) * (1 - rate)  # worst-case cash from a unit sold, per unit of open
+        orders = []
+        for i, data in enumerate(self.datas):
+            if not data.tradable[0]:
+                continue  # no bar of its own today: nothing trades
+            held = self.getposition(data).size
+            price = data.open[0]
+            target = self._target[i]
+            drift = abs(target - held * price / equity)
+            if drift <= self.p.band and not (target == 0 and held):
+                continue
+            delta = target * equity / (price * buffer) - held
+            if abs(delta) * price > 1e-9 * equity:
+                orders.append((delta, i, data, held, target))
+        # buys spend at most the cash and what the sells bring in (worst-case prices): an
+        # instrument without a bar today cannot be sold to pay for them
+        proceeds = sum(-o[0] * o[2].open[0] * kept for o in orders if o[0] < 0)
+        cost = sum(o[0] * o[2].open[0] * buffer for o in orders if o[0] > 0)
+        scale = min(1.0, (self.broker.getcash() + proceeds) / cost) if cost > 0 else 1.0
+        orders = [(d * scale if d > 0 else d, *rest) for d, *rest in orders]
+        for delta, i, data, held, target in sorted(orders, key=lambda o: o[0]):
+            reason = ("exit" if target == 0 else "entry" if held == 0 else
+                      "reverse" if np.sign(held) != np.sign(target) else "rebalance")
+            order = (self.buy(data=data, size=delta) if delta > 0
+                     else self.sell(data=data, size=-delta))
+            self._order_reasons[order.ref] = (data._name, self._row[i], reason)
+        self._traded = True
+
+    def notify_order(self, order: bt.Order) -> None:
+        instrument, row, reason = self._order_reasons.get(order.ref,
+                                                          (order.data._name, -1, "order"))
+        bar = len(order.data) - 1
+        if order.status == order.Completed:
+            self.fills.append((bar, instrument, order.executed.size, order.executed.price,
+                               order.executed.comm, row, reason))
+        elif order.status in (order.Canceled, order.Margin, order.Rejected):
+            self.rejected.append((bar, instrument, order.getstatusname(),
+                                  float(order.created.size), reason))
+
+
+def run_portfolio(universe: Universe, decisions: Mapping[str, SignalFrame] | None = None, *,
+                  name: str = "portfolio", costs: Costs | None = None,
+                  cash: float = 100_000.0, **params: object) -> PortfolioResult:
+    """Run ``PortfolioStrategy`` (``params``) over ``universe`` with each instrument's
+    decisions (indexed by the universe's session dates; ``None``: the references)."""
+    decisions = decisions or {}
+    unknown = set(decisions) - set(universe.names)
+    if unknown:
+        raise ValueError(f"decisions for {sorted(unknown)}, which the universe does not hold")
+    cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True, cheat_on_open=True,
+                         quicknotify=True)
+    for instrument in universe.names:
+        frame = decisions.get(instrument)
+        cerebro.adddata(portfolio_feed(universe, instrument,
+                                       None if frame is None else frame.frame),
+                        name=instrument)
+    cerebro.broker.setcash(cash)
+    (costs or Costs()).apply(cerebro.broker)
+    cerebro.addstrategy(PortfolioStrategy, **params)
+    (strat,) = cerebro.run()
+    index = universe.calendar
+    equity = pd.Series(strat.equity, index=index[:len(strat.equity)], name=name)
+    weights = pd.DataFrame(strat.weights, index=equity.index, columns=universe.names)
+    fills = pd.DataFrame(strat.fills, columns=["bar", "instrument", "size", "price",
+                                               "commission", "decision", "reason"])
+    fills.insert(0, "time", index[fills["bar"].to_numpy(dtype=int)])
+    fills["decision_time"], fills["explanation_id"] = _decision_keys(fills, decisions)
+    rejected = pd.DataFrame(strat.rejected, columns=["bar", "instrument", "status", "size",
+                                                     "reason"])
+    rejected.insert(0, "time", index[rejected["bar"].to_numpy(dtype=int)])
+    return PortfolioResult(name=name, equity=equity, weights=weights, fills=fills,
+                           rejected=rejected, cash=cash)
+
+
+def _decision_keys(fills: pd.DataFrame,
+                   decisions: Mapping[str, SignalFrame]) -> tuple[list, list]:
+    """The time and explanation id of the decision behind each fill (None for none)."""
+    times, keys = [], []
+    for instrument, row in zip(fills["instrument"], fills["decision"], strict=True):
+        frame = decisions.get(instrument)
+        if frame is None or row < 0:
+            times.append(None)
+            keys.append(None)
+            continue
+        when = frame.frame.index[int(row)]
+        times.append(when)
+        keys.append(explanation_id(frame.signal, when))
+    return times, keys
+
+
+def equal_weight_references(universe: Universe, costs: Costs | None = None,
+                            cash: float = 100_000.0) -> dict[str, PortfolioResult]:
+    """Equal-weight buy-and-hold of the universe, rebalanced to 1/N on every bar and
+    bought once and never rebalanced, through the same engine and costs."""
+    return {name: run_portfolio(universe, name=name, costs=costs, cash=cash, targets="equal",
+                                band=0.0, rebalance=rebalance)
+            for name, rebalance in (("equal_weight_rebalanced", True),
+                                    ("equal_weight_held", False))}
