@@ -153,3 +153,19 @@ def test_inverse_volatility_weighs_the_calmer_instrument_more():
                            weighting="inverse_vol", vol_window=20)
     weights = result.weights.iloc[32]
     assert weights["calm"] == pytest.approx(3 * weights["wild"], rel=0.05)
+
+
+def test_the_readme_portfolio_example_runs_as_written(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Portfolios (from Python)", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    script = tmp_path / "portfolio_example.py"
+    script.write_text(code + "\nprint(round(result.equity.iloc[-1], 2), len(result.fills))\n")
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "universe of 2 instruments" in proc.stdout
