@@ -57,7 +57,7 @@ class Universe:
         out = [f"universe of {len(self.bars)} instruments on a calendar of "
                f"{len(self.calendar):,} session dates (the union of their own)"]
         out += [f"{name}: no bar on {count:,} calendar date(s) inside its history (other "
-                "exchanges traded; left missing, never filled)"
+                "instruments traded then; left missing, never filled)"
                 for name, count in self.missing.items() if count]
         out += [f"{name}: dropped, {why}" for name, why in self.dropped.items()]
         out += [f"{a} and {b} share only {share:.0%} of their dates"
