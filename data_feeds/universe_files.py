@@ -63,16 +63,17 @@ def load_symbol_folder(path: str | Path, tz: str, symbols: Sequence[str] | None 
     only ``symbols``), dates localised to ``tz``."""
     folder = Path(path)
     if not folder.is_dir():
-        raise DataError(f"{folder}: not a folder (layout one_file_per_symbol reads a folder "
-                        "of one CSV per instrument)")
+        raise DataError(str(folder), "not a folder", "layout one_file_per_symbol reads a "
+                        "folder of one CSV per instrument")
     files = {p.stem: p for p in sorted(folder.glob("*.csv"))}
     if not files:
-        raise DataError(f"{folder}: no .csv files")
+        raise DataError(str(folder), "no .csv files", "put one CSV per instrument there")
     wanted = list(files) if symbols is None else list(symbols)
     missing = [s for s in wanted if s not in files]
     if missing:
-        raise DataError(f"{folder}: no file for symbol(s) {missing} (files: "
-                        f"{', '.join(list(files)[:10])}{'...' if len(files) > 10 else ''})")
+        raise DataError(str(folder), f"no file for symbol(s) {missing}",
+                        f"name symbols after the files ({', '.join(list(files)[:10])}"
+                        f"{'...' if len(files) > 10 else ''})")
     out = UniverseFiles()
     for name in wanted:
         _add(out, name, pd.read_csv(files[name]), str(files[name]), tz, split_jump)
@@ -86,12 +87,14 @@ def load_long_file(path: str | Path, tz: str, symbol_column: str = "symbol",
     raw = pd.read_csv(path)
     column = _column(raw, (symbol_column,), str(path))
     if column is None:
-        raise DataError(f"{path}: no column {symbol_column!r} to tell instruments apart")
+        raise DataError(str(path), f"no column {symbol_column!r} to tell instruments apart",
+                        "name the symbol column (symbol_column)")
     groups = dict(tuple(raw.groupby(raw[column].astype(str), sort=True)))
     wanted = list(groups) if symbols is None else list(symbols)
     missing = [s for s in wanted if s not in groups]
     if missing:
-        raise DataError(f"{path}: no rows for symbol(s) {missing}")
+        raise DataError(str(path), f"no rows for symbol(s) {missing}",
+                        f"use symbols the file holds ({', '.join(list(groups)[:10])})")
     out = UniverseFiles()
     for name in wanted:
         _add(out, name, groups[name].drop(columns=[column]), f"{path} [{name}]", tz, split_jump)
@@ -149,18 +152,19 @@ _RATIOS = (1.25, 4 / 3, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 10.0, 0.5, 0.2, 0.1)
 
 def _column(raw: pd.DataFrame, names: Sequence[str], source: str) -> str | None:
     lower = {str(c).strip().lower(): c for c in raw.columns}
-    return next((lower[n] for n in names if n in lower), None)
+    return next((lower[n.lower()] for n in names if n.lower() in lower), None)
 
 
 def _bars(raw: pd.DataFrame, source: str, tz: str, report: CleaningReport) -> pd.DataFrame:
     date = _column(raw, _DATE_NAMES, source)
     if date is None:
-        raise DataError(f"{source}: no date column (one of {_DATE_NAMES})")
+        raise DataError(source, "no date column", f"name it one of {_DATE_NAMES}")
     columns = {}
     for field_name in ("open", "high", "low", "close", "volume"):
         found = _column(raw, (field_name,), source)
         if found is None and field_name != "volume":
-            raise DataError(f"{source}: no {field_name!r} column")
+            raise DataError(source, f"no {field_name!r} column", "add it (names are "
+                            "matched case-insensitively)")
         columns[field_name] = (pd.to_numeric(raw[found], errors="coerce") if found is not None
                                else pd.Series(0.0, index=raw.index))
     frame = pd.DataFrame(columns)
@@ -176,8 +180,8 @@ def _bars(raw: pd.DataFrame, source: str, tz: str, report: CleaningReport) -> pd
     frame = frame[~exact]
     clash = frame.index.duplicated(keep=False)
     if clash.any():
-        raise DataError(f"{source}: {int(clash.sum())} rows share a date with different "
-                        f"values (first {frame.index[clash][0]:%Y-%m-%d}); fix the file")
+        raise DataError(source, f"{int(clash.sum())} rows share a date with different values",
+                        "keep one row per date", where=f"{frame.index[clash][0]:%Y-%m-%d}")
     frame = frame.sort_index()
     frame.index = frame.index.tz_localize(tz)
     return frame
