@@ -85,7 +85,7 @@ def load_long_file(path: str | Path, tz: str, symbol_column: str = "symbol",
                    split_jump: float = 0.4) -> UniverseFiles:
     """One CSV holding every instrument's rows, told apart by ``symbol_column``."""
     raw = pd.read_csv(path)
-    column = _column(raw, (symbol_column,), str(path))
+    column = _column(raw, (symbol_column,))
     if column is None:
         raise DataError(str(path), f"no column {symbol_column!r} to tell instruments apart",
                         "name the symbol column (symbol_column)")
@@ -150,18 +150,18 @@ _RATIOS = (1.25, 4 / 3, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 10.0, 0.5, 0.2, 0.1)
 
 
 
-def _column(raw: pd.DataFrame, names: Sequence[str], source: str) -> str | None:
+def _column(raw: pd.DataFrame, names: Sequence[str]) -> str | None:
     lower = {str(c).strip().lower(): c for c in raw.columns}
     return next((lower[n.lower()] for n in names if n.lower() in lower), None)
 
 
 def _bars(raw: pd.DataFrame, source: str, tz: str, report: CleaningReport) -> pd.DataFrame:
-    date = _column(raw, _DATE_NAMES, source)
+    date = _column(raw, _DATE_NAMES)
     if date is None:
         raise DataError(source, "no date column", f"name it one of {_DATE_NAMES}")
     columns = {}
     for field_name in ("open", "high", "low", "close", "volume"):
-        found = _column(raw, (field_name,), source)
+        found = _column(raw, (field_name,))
         if found is None and field_name != "volume":
             raise DataError(source, f"no {field_name!r} column", "add it (names are "
                             "matched case-insensitively)")
