@@ -172,17 +172,25 @@ class FiveTrendDNN(OnDevice, Signal):
 
     # -- fit / predict -----------------------------------------------------------------------
     def fit(self, history: MarketData) -> Self:
+        return self.fit_pooled([history])
+
+    def fit_pooled(self, histories: Sequence[MarketData]) -> Self:
+        """Fit one network on the labelled samples of every history (instruments pooled);
+        the scaler, the SHAP background and the class balance come from all of them.
+        ``label_end_`` is the latest bar any training label read, over all histories."""
         from xai_backtest.signals._trend_net import train_net
 
         self._check_params()
         seed = 0 if self.seed is None else self.seed
-        x, y = self.training_samples(history)
+        samples = [self.training_samples(history) for history in histories]
+        x = pd.concat([s[0] for s in samples]) if samples else pd.DataFrame()
+        y = np.concatenate([s[1] for s in samples]) if samples else np.zeros(0, np.int64)
         if len(y) < _MIN_SAMPLES or len(np.unique(y)) < 2:
             raise InsufficientHistoryError(
-                f"history of {len(history.bars)} bars gives {len(y)} labelled samples of "
-                f"{len(np.unique(y))} class(es); need >= {_MIN_SAMPLES} of >= 2 classes "
-                f"(the first {WARMUP + WINDOW - 1} bars are warm-up and the last "
-                f"{self.horizon} have no label): give fit more history (min_train)")
+                f"history of {sum(len(h.bars) for h in histories)} bars gives {len(y)} "
+                f"labelled samples of {len(np.unique(y))} class(es); need >= {_MIN_SAMPLES} "
+                f"of >= 2 classes (the first {WARMUP + WINDOW - 1} bars are warm-up and the "
+                f"last {self.horizon} have no label): give fit more history (min_train)")
         self.mean_ = x.to_numpy().mean(axis=0)
         scale = x.to_numpy().std(axis=0)
         self.scale_ = np.where(scale > 0, scale, 1.0)
@@ -207,10 +215,14 @@ class FiveTrendDNN(OnDevice, Signal):
         self.n_train_ = len(y)
         self.n_resampled_ = len(train_y)
         self.feature_names_ = feature_names()
-        bars = history.bars.index
-        self.train_start_ = bars[0]
-        self.train_end_ = bars[-1]
-        self.label_end_ = bars[bars.get_loc(x.index[-1]) + self.horizon]
+        ends = []
+        for history, (rows, _) in zip(histories, samples, strict=True):
+            if len(rows):
+                bars = history.bars.index
+                ends.append(bars[bars.get_loc(rows.index[-1]) + self.horizon])
+        self.train_start_ = min(h.bars.index[0] for h in histories)
+        self.train_end_ = max(h.bars.index[-1] for h in histories)
+        self.label_end_ = max(ends)
         return self
 
     def predict_proba(self, data: MarketData) -> pd.DataFrame:

@@ -1,0 +1,112 @@
+"""One model per walk-forward fold, trained on the samples of every instrument of a universe.
+
+The usual choice for ML signals over many instruments: each fold's model sees more
+samples than any one instrument has. Folds are cut on the union of the instruments'
+decision times; the model of a fold is fitted (``base.fit_pooled``) on every instrument's
+bars strictly before the fold's cut, and each instrument's decisions in the fold's test
+block come from that model on that instrument's own bars. The fitted model records the
+latest bar any training label read, over all instruments; it must lie before the cut, or
+``LookAheadError`` names the fold. Explanations and their faithfulness come from the fold
+model that made the decision, on the instrument's own input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.explainers.base import Explanation
+from xai_backtest.signals.base import Signal, SignalFrame
+from xai_backtest.signals.walk_forward import (
+    Fold,
+    LookAheadError,
+    Scheme,
+    walk_forward_folds,
+)
+from xai_backtest.storage.interrupts import check_interrupt
+
+__all__ = ["PooledWalkForward"]
+
+
+class PooledWalkForward:
+    """Walk-forward over a universe with one pooled model per fold; ``base`` must have
+    ``fit_pooled(histories)`` (the five-trend DNN has)."""
+
+    def __init__(self, base: Signal, scheme: Scheme = "expanding", min_train: int = 252,
+                 retrain_every: int = 21, window: int | None = None, embargo: int = 0,
+                 progress: bool = True, name: str | None = None,
+                 faithfulness: bool = True) -> None:
+        if not callable(getattr(base, "fit_pooled", None)):
+            raise TypeError(f"{type(base).__name__} cannot be pooled: it has no "
+                            "fit_pooled(histories); run it per instrument instead")
+        self.base = base
+        self.scheme = scheme
+        self.min_train = min_train
+        self.retrain_every = retrain_every
+        self.window = window
+        self.embargo = embargo
+        self.progress = progress
+        self.name = name or base.name
+        self.faithfulness = faithfulness
+
+    def plan(self, universe: Mapping[str, MarketData]) -> list[Fold]:
+        """The folds, cut on the union of every instrument's decision times."""
+        times = pd.DatetimeIndex(sorted(set().union(*(self.base.decision_times(data)
+                                                      for data in universe.values()))))
+        return walk_forward_folds(times, scheme=self.scheme, min_train=self.min_train,
+                                  retrain_every=self.retrain_every, window=self.window,
+                                  embargo=self.embargo)
+
+    def fit(self, universe: Mapping[str, MarketData]) -> PooledWalkForward:
+        self.folds_ = self.plan(universe)
+        self.models_: list[Signal] = []
+        for fold in tqdm(self.folds_, desc=f"pooled walk-forward {self.name} "
+                                           f"({len(universe)} instruments)",
+                         unit="fold", disable=not self.progress, leave=False):
+            check_interrupt()
+            histories = [data.between(fold.train_start, fold.train_end)
+                         for data in universe.values()]
+            model = self.base.clone().fit_pooled([h for h in histories if len(h.bars)])
+            if not model.label_end_ < fold.train_end:
+                raise LookAheadError(
+                    f"pooled signal {self.name!r}, fold {fold.number}: a training label reads "
+                    f"the bar at {model.label_end_}, at or after the fold's cut "
+                    f"{fold.train_end}")
+            self.models_.append(model)
+        return self
+
+    def predict(self, universe: Mapping[str, MarketData]) -> dict[str, SignalFrame]:
+        """Each instrument's out-of-sample decisions, from the fold model of each block."""
+        out = {}
+        for instrument, data in universe.items():
+            parts = []
+            for fold, model in zip(self.folds_, self.models_, strict=True):
+                seen = data.until(fold.test_end)
+                if len(self.base.decision_times(seen)):
+                    parts.append(model.predict(seen).between(fold.test_start, fold.test_end)
+                                 .with_fold(fold.number))
+            out[instrument] = SignalFrame.concat(self.name, parts)
+        return out
+
+    def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
+        """Decisions of one instrument (``data``) at ``at``, each explained, and with
+        ``faithfulness`` measured, by the fold model that made it."""
+        out: dict[pd.Timestamp, Explanation] = {}
+        for fold, model in zip(self.folds_, self.models_, strict=True):
+            mine = [pd.Timestamp(t) for t in at if fold.test_start <= t
+                    and (fold.test_end is None or t < fold.test_end)]
+            if not mine:
+                continue
+            found = model.explain(data.until(fold.test_end), mine)
+            if self.faithfulness:
+                found = model.measure(found)
+            for e in found:
+                out[e.decision_time] = e
+        missing = [t for t in at if pd.Timestamp(t) not in out]
+        if missing:
+            raise ValueError(f"{missing[0]} is not an out-of-sample decision time of "
+                             f"{self.name!r}")
+        return [out[pd.Timestamp(t)] for t in at]

@@ -1,0 +1,79 @@
+"""A pooled model per fold over several instruments: no look-ahead within or across them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import make_daily_bars
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.data_feeds.universe import build_universe
+from xai_backtest.signals.five_trend import FiveTrendDNN
+from xai_backtest.signals.ma_crossover import MACrossover
+from xai_backtest.signals.pooled import PooledWalkForward
+from xai_backtest.signals.walk_forward import LookAheadError
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+SMALL = {"epochs": 2, "lime_samples": 0, "seed": 0, "batch_size": 64}
+
+
+def _universe(seed_shift: int = 0) -> dict[str, MarketData]:
+    universe = build_universe([(f"x{i}", make_daily_bars(420, seed=i + seed_shift))
+                               for i in range(3)])
+    return {n: MarketData(universe.bars[n]) for n in universe.names}
+
+
+def _pooled() -> PooledWalkForward:
+    return PooledWalkForward(FiveTrendDNN(**SMALL), min_train=150, retrain_every=100,
+                             embargo=10, progress=False)
+
+
+def test_perturbing_every_instrument_after_t_leaves_decisions_up_to_t_unchanged():
+    datas = _universe()
+    before = _pooled().fit(datas).predict(datas)
+    cut = next(iter(datas.values())).bars.index[300]
+    rng = np.random.default_rng(7)
+    changed = {}
+    for name, data in datas.items():
+        bars = data.bars.copy()
+        late = bars.index > cut
+        bars.loc[late, ["open", "high", "low", "close"]] *= rng.uniform(
+            0.5, 1.5, (int(late.sum()), 1))
+        changed[name] = MarketData(bars)
+    after = _pooled().fit(changed).predict(changed)
+    for name in datas:
+        early = before[name].frame.index <= cut
+        assert early.sum() > 50
+        pd.testing.assert_frame_equal(before[name].frame[early], after[name].frame[early])
+        assert not before[name].frame[~early].equals(after[name].frame[~early])
+
+
+def test_each_instrument_is_explained_by_its_fold_model_with_faithfulness():
+    datas = _universe()
+    pooled = _pooled().fit(datas)
+    decisions = pooled.predict(datas)
+    at = list(decisions["x1"].frame.index[[0, -1]])
+    explained = pooled.explain(datas["x1"], at)
+    assert [e.decision_time for e in explained] == at
+    assert all(e.faithfulness["kind"] == "deletion" for e in explained)
+    assert len(pooled.models_) == len(pooled.folds_) >= 2
+    fold = pooled.folds_[0]
+    own = [len(FiveTrendDNN(**SMALL).training_samples(
+        data.between(fold.train_start, fold.train_end))[1]) for data in datas.values()]
+    assert pooled.models_[0].n_train_ == sum(own) and min(own) > 0  # all three pooled
+
+
+def test_a_label_reaching_the_cut_is_refused_and_a_rule_cannot_be_pooled():
+    class Leaky(FiveTrendDNN):
+        def fit_pooled(self, histories):
+            super().fit_pooled(histories)
+            self.label_end_ = pd.Timestamp("2100-01-01", tz="UTC")
+            return self
+
+    datas = _universe()
+    with pytest.raises(LookAheadError, match="fold 0"):
+        PooledWalkForward(Leaky(**SMALL), min_train=150, retrain_every=100,
+                          progress=False).fit(datas)
+    with pytest.raises(TypeError, match="cannot be pooled"):
+        PooledWalkForward(MACrossover())
