@@ -255,9 +255,27 @@ class FiveTrendDNN(OnDevice, Signal):
     def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
         """SHAP of the predicted class's logit per decision, with family and lag sums and
         (unless ``lime_samples=0``) LIME weights of the same decision in ``raw``."""
-        from xai_backtest.explainers.shap_explainer import deep_shap
+        return self.explain_inputs(self.inputs_at(data, at), at)
 
-        x, scaled, proba = self._rows(data, at)
+    def inputs_at(self, data: MarketData, at: Sequence[pd.Timestamp]) -> np.ndarray:
+        """The unscaled inputs ``(len(at), 270)`` of the decisions at ``at`` of ``data``."""
+        self.check_fitted()
+        features = self.features(data)
+        stamps = pd.DatetimeIndex([pd.Timestamp(s) for s in at])
+        missing = stamps.difference(features.index)
+        if len(missing):
+            raise ValueError(f"{missing[0]} is not a decision time of the data given to "
+                             f"explain (decisions run from {features.index[0]} on)")
+        return features.loc[stamps].to_numpy()
+
+    def explain_inputs(self, x: np.ndarray, at: Sequence[pd.Timestamp]) -> list[Explanation]:
+        """``explain`` on unscaled input rows ``x`` decided at ``at``: one batched SHAP call
+        for all of them, whichever instruments they come from (the pooled model's)."""
+        from xai_backtest.explainers.shap_explainer import deep_shap
+        from xai_backtest.signals._trend_net import predict_proba
+
+        scaled = self.scale(x)
+        proba = predict_proba(self.net_, scaled)
         shap = deep_shap(self.net_, self.background_, scaled)
         out = []
         for i, stamp in enumerate(at):
@@ -352,14 +370,7 @@ class FiveTrendDNN(OnDevice, Signal):
               at: Sequence[pd.Timestamp]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from xai_backtest.signals._trend_net import predict_proba
 
-        self.check_fitted()
-        features = self.features(data)
-        stamps = pd.DatetimeIndex([pd.Timestamp(s) for s in at])
-        missing = stamps.difference(features.index)
-        if len(missing):
-            raise ValueError(f"{missing[0]} is not a decision time of the data given to "
-                             f"explain (decisions run from {features.index[0]} on)")
-        x = features.loc[stamps].to_numpy()
+        x = self.inputs_at(data, at)
         scaled = self.scale(x)
         return x, scaled, predict_proba(self.net_, scaled)
 

@@ -13,7 +13,9 @@ model that made the decision, on the instrument's own input.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -91,22 +93,51 @@ class PooledWalkForward:
             out[instrument] = SignalFrame.concat(self.name, parts)
         return out
 
+    def explain_many(self, universe: Mapping[str, MarketData],
+                     at: Mapping[str, Sequence[pd.Timestamp]]) -> dict[str, list[Explanation]]:
+        """Each instrument's decisions at ``at[instrument]``, explained (and measured) by
+        the fold model that made them. A base with ``inputs_at`` and ``explain_inputs`` is
+        explained in one batch per fold over all instruments (one SHAP call, one measure
+        call), else instrument by instrument."""
+        if not callable(getattr(self.base, "explain_inputs", None)):
+            return {name: self.explain(universe[name], times) for name, times in at.items()}
+        found: dict[tuple[str, pd.Timestamp], Explanation] = {}
+        for fold, model in zip(self.folds_, self.models_, strict=True):
+            rows, keys = [], []
+            for name, times in at.items():
+                mine = [pd.Timestamp(t) for t in times if _in_block(fold, t)]
+                if mine:
+                    rows.append(model.inputs_at(universe[name].until(fold.test_end), mine))
+                    keys += [(name, t) for t in mine]
+            if not keys:
+                continue
+            explained = model.explain_inputs(np.concatenate(rows), [t for _, t in keys])
+            if self.faithfulness:
+                explained = model.measure(explained)
+            found.update({key: replace(e, fold=fold.number, signal=self.name)
+                          for key, e in zip(keys, explained, strict=True)})
+        return {name: [found[(name, pd.Timestamp(t))] for t in times]
+                for name, times in at.items()}
+
     def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
         """Decisions of one instrument (``data``) at ``at``, each explained, and with
         ``faithfulness`` measured, by the fold model that made it."""
         out: dict[pd.Timestamp, Explanation] = {}
         for fold, model in zip(self.folds_, self.models_, strict=True):
-            mine = [pd.Timestamp(t) for t in at if fold.test_start <= t
-                    and (fold.test_end is None or t < fold.test_end)]
+            mine = [pd.Timestamp(t) for t in at if _in_block(fold, t)]
             if not mine:
                 continue
             found = model.explain(data.until(fold.test_end), mine)
             if self.faithfulness:
                 found = model.measure(found)
             for e in found:
-                out[e.decision_time] = e
+                out[e.decision_time] = replace(e, fold=fold.number, signal=self.name)
         missing = [t for t in at if pd.Timestamp(t) not in out]
         if missing:
             raise ValueError(f"{missing[0]} is not an out-of-sample decision time of "
                              f"{self.name!r}")
         return [out[pd.Timestamp(t)] for t in at]
+
+
+def _in_block(fold: Fold, stamp: pd.Timestamp) -> bool:
+    return fold.test_start <= stamp and (fold.test_end is None or stamp < fold.test_end)

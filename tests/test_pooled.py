@@ -57,6 +57,11 @@ def test_each_instrument_is_explained_by_its_fold_model_with_faithfulness():
     explained = pooled.explain(datas["x1"], at)
     assert [e.decision_time for e in explained] == at
     assert all(e.faithfulness["kind"] == "deletion" for e in explained)
+    batched = pooled.explain_many(datas, {"x1": at, "x2": list(decisions["x2"].frame.index[:2])})
+    for one, many in zip(explained, batched["x1"], strict=True):  # batched over instruments
+        assert one.prediction == many.prediction and one.fold == many.fold
+        np.testing.assert_allclose(one.values, many.values, atol=1e-9)
+    assert [e.fold for e in batched["x2"]] == [0, 0]
     assert len(pooled.models_) == len(pooled.folds_) >= 2
     fold = pooled.folds_[0]
     own = [len(FiveTrendDNN(**SMALL).training_samples(
