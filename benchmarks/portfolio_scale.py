@@ -71,10 +71,10 @@ def main() -> None:
     stage(f"portfolio and references ({len(result.fills):,} fills)")
     signal_fills = result.fills[result.fills["decision"] >= 0]
     print(f"{signal_fills['explanation_id'].nunique():,} decisions caused the "
-          f"{len(signal_fills):,} signal fills", flush=True)
+          f"{len(signal_fills):,} signal fills", flush=True)  # ids name the instrument
     wanted = {name: sorted(set(group["decision_time"]))
               for name, group in signal_fills.groupby("instrument")}
-    explained = sum(len(e) for e in pooled.explain_many(datas, wanted).values())
+    explained = sum(len(e) for e in pooled.explain(datas, wanted).values())
     stage(f"explanations with faithfulness ({explained:,} decisions)")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"total {sum(stages.values()):.1f} s, peak memory {peak:,.0f} MB")

@@ -30,7 +30,7 @@ from xai_backtest.signals.walk_forward import (
 )
 from xai_backtest.storage.interrupts import check_interrupt
 
-__all__ = ["PooledWalkForward"]
+__all__ = ["PooledWalkForward", "instrument_signal"]
 
 
 class PooledWalkForward:
@@ -90,53 +90,54 @@ class PooledWalkForward:
                 if len(self.base.decision_times(seen)):
                     parts.append(model.predict(seen).between(fold.test_start, fold.test_end)
                                  .with_fold(fold.number))
-            out[instrument] = SignalFrame.concat(self.name, parts)
+            out[instrument] = SignalFrame.concat(instrument_signal(self.name, instrument), parts)
         return out
 
-    def explain_many(self, universe: Mapping[str, MarketData],
-                     at: Mapping[str, Sequence[pd.Timestamp]]) -> dict[str, list[Explanation]]:
-        """Each instrument's decisions at ``at[instrument]``, explained (and measured) by
-        the fold model that made them. A base with ``inputs_at`` and ``explain_inputs`` is
-        explained in one batch per fold over all instruments (one SHAP call, one measure
-        call), else instrument by instrument."""
-        if not callable(getattr(self.base, "explain_inputs", None)):
-            return {name: self.explain(universe[name], times) for name, times in at.items()}
+    def explain(self, universe: Mapping[str, MarketData],
+                at: Mapping[str, Sequence[pd.Timestamp]]) -> dict[str, list[Explanation]]:
+        """Each instrument's decisions at ``at[instrument]``, explained (and, with
+        ``faithfulness``, measured) by the fold model that made them; each explanation's
+        signal is ``instrument_signal(name, instrument)``, as in ``predict``. A base with
+        ``inputs_at`` and ``explain_inputs`` is explained in one batch per fold over all
+        instruments (one SHAP call, one measure call), else instrument by instrument."""
+        batched = callable(getattr(self.base, "explain_inputs", None))
         found: dict[tuple[str, pd.Timestamp], Explanation] = {}
         for fold, model in zip(self.folds_, self.models_, strict=True):
-            rows, keys = [], []
+            keys: list[tuple[str, pd.Timestamp]] = []
+            explained: list[Explanation] = []
+            rows = []
             for name, times in at.items():
                 mine = [pd.Timestamp(t) for t in times if _in_block(fold, t)]
-                if mine:
-                    rows.append(model.inputs_at(universe[name].until(fold.test_end), mine))
-                    keys += [(name, t) for t in mine]
+                if not mine:
+                    continue
+                seen = universe[name].until(fold.test_end)
+                keys += [(name, t) for t in mine]
+                if batched:
+                    rows.append(model.inputs_at(seen, mine))
+                else:
+                    explained += model.explain(seen, mine)
             if not keys:
                 continue
-            explained = model.explain_inputs(np.concatenate(rows), [t for _, t in keys])
+            if batched:
+                explained = model.explain_inputs(np.concatenate(rows), [t for _, t in keys])
             if self.faithfulness:
                 explained = model.measure(explained)
-            found.update({key: replace(e, fold=fold.number, signal=self.name)
-                          for key, e in zip(keys, explained, strict=True)})
+            found.update({(name, t): replace(e, fold=fold.number,
+                                             signal=instrument_signal(self.name, name))
+                          for (name, t), e in zip(keys, explained, strict=True)})
+        missing = [(n, t) for n, times in at.items() for t in times
+                   if (n, pd.Timestamp(t)) not in found]
+        if missing:
+            raise ValueError(f"{missing[0][1]} is not an out-of-sample decision time of "
+                             f"{self.name!r} on {missing[0][0]!r}")
         return {name: [found[(name, pd.Timestamp(t))] for t in times]
                 for name, times in at.items()}
 
-    def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
-        """Decisions of one instrument (``data``) at ``at``, each explained, and with
-        ``faithfulness`` measured, by the fold model that made it."""
-        out: dict[pd.Timestamp, Explanation] = {}
-        for fold, model in zip(self.folds_, self.models_, strict=True):
-            mine = [pd.Timestamp(t) for t in at if _in_block(fold, t)]
-            if not mine:
-                continue
-            found = model.explain(data.until(fold.test_end), mine)
-            if self.faithfulness:
-                found = model.measure(found)
-            for e in found:
-                out[e.decision_time] = replace(e, fold=fold.number, signal=self.name)
-        missing = [t for t in at if pd.Timestamp(t) not in out]
-        if missing:
-            raise ValueError(f"{missing[0]} is not an out-of-sample decision time of "
-                             f"{self.name!r}")
-        return [out[pd.Timestamp(t)] for t in at]
+
+def instrument_signal(signal: str, instrument: str) -> str:
+    """The name a signal's decisions and explanations carry on one instrument of a
+    universe, so explanation ids stay unique across instruments: ``"five_trend[TCS]"``."""
+    return f"{signal}[{instrument}]"
 
 
 def _in_block(fold: Fold, stamp: pd.Timestamp) -> bool:

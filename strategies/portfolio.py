@@ -209,6 +209,12 @@ def run_portfolio(universe: Universe, decisions: Mapping[str, SignalFrame] | Non
     unknown = set(decisions) - set(universe.names)
     if unknown:
         raise ValueError(f"decisions for {sorted(unknown)}, which the universe does not hold")
+    names = [frame.signal for frame in decisions.values()]
+    shared = sorted({n for n in names if names.count(n) > 1})
+    if shared:
+        raise ValueError(f"several instruments' decisions carry the signal name(s) {shared}: "
+                         "their explanation ids would collide; name each instrument's signal "
+                         "with signals.pooled.instrument_signal(signal, instrument)")
     cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True, cheat_on_open=True,
                          quicknotify=True)
     for instrument in universe.names:

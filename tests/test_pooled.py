@@ -53,16 +53,18 @@ def test_each_instrument_is_explained_by_its_fold_model_with_faithfulness():
     datas = _universe()
     pooled = _pooled().fit(datas)
     decisions = pooled.predict(datas)
-    at = list(decisions["x1"].frame.index[[0, -1]])
-    explained = pooled.explain(datas["x1"], at)
-    assert [e.decision_time for e in explained] == at
-    assert all(e.faithfulness["kind"] == "deletion" for e in explained)
-    batched = pooled.explain_many(datas, {"x1": at, "x2": list(decisions["x2"].frame.index[:2])})
-    for one, many in zip(explained, batched["x1"], strict=True):  # batched over instruments
-        assert one.prediction == many.prediction and one.fold == many.fold
-        np.testing.assert_allclose(one.values, many.values, atol=1e-9)
-    assert [e.fold for e in batched["x2"]] == [0, 0]
-    assert len(pooled.models_) == len(pooled.folds_) >= 2
+    at = {"x1": list(decisions["x1"].frame.index[[0, -1]]),
+          "x2": list(decisions["x2"].frame.index[:2])}
+    explained = pooled.explain(datas, at)
+    assert [e.decision_time for e in explained["x1"]] == at["x1"]
+    assert all(e.faithfulness["kind"] == "deletion" for e in explained["x1"])
+    assert [e.fold for e in explained["x2"]] == [0, 0]
+    assert explained["x1"][0].id == f"five_trend[x1]@{at['x1'][0].isoformat()}"
+    assert decisions["x1"].signal == "five_trend[x1]"  # so portfolio fills find them
+    one = pooled.explain({"x1": datas["x1"]}, {"x1": at["x1"]})["x1"]
+    for alone, batched in zip(one, explained["x1"], strict=True):  # batched over instruments
+        assert alone.prediction == batched.prediction and alone.fold == batched.fold
+        np.testing.assert_allclose(alone.values, batched.values, atol=1e-9)
     fold = pooled.folds_[0]
     own = [len(FiveTrendDNN(**SMALL).training_samples(
         data.between(fold.train_start, fold.train_end))[1]) for data in datas.values()]

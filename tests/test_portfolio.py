@@ -10,7 +10,9 @@ from tests.conftest import make_daily_bars
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.data_feeds.samples import load_sample_bars
 from xai_backtest.data_feeds.universe import UniverseError, build_universe
+from xai_backtest.signals.base import SignalFrame
 from xai_backtest.signals.ma_crossover import MACrossover
+from xai_backtest.signals.pooled import instrument_signal
 from xai_backtest.signals.walk_forward import WalkForwardSignal
 from xai_backtest.strategies.costs import Costs
 from xai_backtest.strategies.portfolio import equal_weight_references, run_portfolio
@@ -94,7 +96,8 @@ def test_every_signal_fill_carries_its_decision_and_explanation():
     for name in universe.names:
         data = MarketData(universe.bars[name])
         model = WalkForwardSignal(MACrossover(fast=20, slow=60), min_train=250,
-                                  retrain_every=250, progress=False, name="ma").fit(data)
+                                  retrain_every=250, progress=False,
+                                  name=instrument_signal("ma", name)).fit(data)
         decisions[name], models[name] = model.predict(data), (model, data)
     result = run_portfolio(universe, decisions, cash=100_000.0, band=0.05)
     signal_fills = result.fills[result.fills["decision"] >= 0]
@@ -105,6 +108,9 @@ def test_every_signal_fill_carries_its_decision_and_explanation():
         assert [e.id for e in explained] == list(group["explanation_id"])
         assert (group["time"] > group["decision_time"]).all()  # filled after the decision
     assert result.equity.iloc[-1] == pytest.approx(150_557.95, abs=0.01)
+    assert signal_fills["explanation_id"].str.startswith(("ma[sp500]@", "ma[nasdaq]@")).all()
+    with pytest.raises(ValueError, match="ids would collide"):
+        run_portfolio(universe, {n: SignalFrame("ma", d.frame) for n, d in decisions.items()})
     references = equal_weight_references(universe)
     assert references["equal_weight_held"].equity.iloc[-1] == pytest.approx(223_667.92, abs=0.01)
 
@@ -117,16 +123,14 @@ def test_every_signal_fill_carries_its_decision_and_explanation():
     ({"weighting": "equal", "threshold": 0.7}, (1.0, 0.0)),  # b is not confident enough
 ])
 def test_weightings_caps_and_shorts(params, expected):
-    from xai_backtest.signals.base import SignalFrame
-
     universe = build_universe([("a", make_daily_bars(60, seed=1)),
                                ("b", make_daily_bars(60, seed=2))])
     first = universe.calendar[[0]]
     short_b = params.pop("short_b", False)
     decisions = {
-        "a": SignalFrame.up_down("s", first, up=np.array([True]), score=np.array([0.9]),
+        "a": SignalFrame.up_down("s[a]", first, up=np.array([True]), score=np.array([0.9]),
                                  probability=np.array([0.9])),
-        "b": SignalFrame.up_down("s", first, up=np.array([not short_b]),
+        "b": SignalFrame.up_down("s[b]", first, up=np.array([not short_b]),
                                  score=np.array([0.6]), probability=np.array([0.6]))}
     result = run_portfolio(universe, decisions, costs=FREE, band=0.0, **params)
     at_open = result.fills[result.fills["bar"] == 1].set_index("instrument")
@@ -137,8 +141,6 @@ def test_weightings_caps_and_shorts(params, expected):
 
 
 def test_inverse_volatility_weighs_the_calmer_instrument_more():
-    from xai_backtest.signals.base import SignalFrame
-
     calm = make_daily_bars(80, seed=3)
     wild = calm.copy()
     moves = calm["close"].pct_change().fillna(0.0) * 3
@@ -147,8 +149,9 @@ def test_inverse_volatility_weighs_the_calmer_instrument_more():
                                                wild["close"] * 0.99)
     universe = build_universe([("calm", calm), ("wild", wild)])
     at = universe.calendar[[30]]
-    decisions = {n: SignalFrame.up_down("s", at, up=np.array([True]), score=np.array([1.0]),
-                                        probability=np.array([0.9])) for n in ("calm", "wild")}
+    decisions = {n: SignalFrame.up_down(f"s[{n}]", at, up=np.array([True]),
+                                        score=np.array([1.0]), probability=np.array([0.9]))
+                 for n in ("calm", "wild")}
     result = run_portfolio(universe, decisions, costs=FREE, band=0.0,
                            weighting="inverse_vol", vol_window=20)
     weights = result.weights.iloc[32]
