@@ -18,6 +18,7 @@ import pandas as pd
 
 from xai_backtest.reports.explanation_quality import FaithfulnessSummary, WinnersAndLosers
 from xai_backtest.reports.model_quality import Quality
+from xai_backtest.reports.portfolio_view import PortfolioView, portfolio_section
 from xai_backtest.reports.significance import EdgeTest
 from xai_backtest.storage.atomic import atomic_write_text
 
@@ -64,6 +65,8 @@ class ReportInputs:
     why: Sequence[WinnersAndLosers] = ()
     #: explanation id -> an HTML fragment shown with the trade (highlighted headlines)
     highlights: Mapping[str, str] = field(default_factory=dict)
+    #: a run over a universe of instruments: weights, contributions, correlations
+    portfolio: PortfolioView | None = None
 
 
 def write_report(path: str | Path, inputs: ReportInputs) -> Path:
@@ -71,10 +74,11 @@ def write_report(path: str | Path, inputs: ReportInputs) -> Path:
     colors = _colors(list(inputs.equity.columns), inputs.benchmark)
     body = "\n".join([
         f"<header><h1>{_e(inputs.title)}</h1><p class=sub>{_e(inputs.subtitle)}</p></header>",
-        _nav(),
+        _nav(inputs.portfolio is not None),
         _rejected_section(inputs.rejected),
         _comparison_section(inputs),
         _equity_section(inputs, colors),
+        portfolio_section(inputs.portfolio, colors) if inputs.portfolio else "",
         _models_section(inputs.models),
         _faithfulness_section(inputs.faithfulness),
         _why_section(inputs.why),
@@ -89,8 +93,9 @@ def write_report(path: str | Path, inputs: ReportInputs) -> Path:
 
 # -- sections ------------------------------------------------------------------------------
 
-def _nav() -> str:
+def _nav(portfolio: bool) -> str:
     links = [("comparison", "Signals vs buy-and-hold"), ("equity", "Equity"),
+             *([("portfolio", "Portfolio")] if portfolio else []),
              ("models", "Model quality"), ("faithfulness", "Are the explanations true?"),
              ("why", "Why trades won or lost"), ("trades", "Trade explorer")]
     return "<nav>" + " ".join(f"<a href='#{a}'>{t}</a>" for a, t in links) + "</nav>"
@@ -271,7 +276,8 @@ def _confusion_html(confusion: pd.DataFrame) -> str:
 
 
 _TRADE_COLUMNS = (("trade", "#", "num"), ("strategy", "strategy", "str"),
-                  ("side", "side", "str"), ("entry_time", "entry", "str"),
+                  ("instrument", "instrument", "str"), ("side", "side", "str"),
+                  ("entry_time", "entry", "str"),
                   ("exit_time", "exit", "str"), ("net_pnl", "P&L", "num"),
                   ("return_pct", "return", "num"), ("entry_label", "signal", "str"),
                   ("entry_probability", "probability", "num"),
@@ -280,11 +286,15 @@ _TRADE_COLUMNS = (("trade", "#", "num"), ("strategy", "strategy", "str"),
                   ("exit_reason", "exit reason", "str"),
                   ("exit_explanation", "why (exit decision)", "str"),
                   ("entry_supporting_explanations", "members that voted for it", "str"))
+#: columns of long text, shown left-aligned and wrapped
+_WIDE_COLUMNS = {"entry_explanation", "entry_faithfulness", "exit_reason", "exit_explanation",
+                 "entry_supporting_explanations"}
 
 
 def _trades_section(trades: pd.DataFrame, colors: Mapping[str, str],
                     highlights: Mapping[str, str]) -> str:
     columns = [c for c in _TRADE_COLUMNS if c[0] in trades and trades[c[0]].notna().any()]
+    by_instrument = "instrument" in trades and trades["instrument"].notna().any()
     head = "".join(f"<th data-type={kind} title='sort'>{label}</th>"
                    for _, label, kind in columns) + "<th>figures</th>"
     rows = []
@@ -299,18 +309,25 @@ def _trades_section(trades: pd.DataFrame, colors: Mapping[str, str],
                           f"{highlights[t[f'{side}_explanation_id']]}</details>")
             key = "" if value is None or (isinstance(value, float) and np.isnan(value)) else (
                 f"{float(value):.10g}" if kind == "num" else str(value))
-            cells.append(f"<td data-key='{_e(key)}'>{shown}</td>")
+            wide = " class=wide" if column in _WIDE_COLUMNS else ""
+            cells.append(f"<td{wide} data-key='{_e(key)}'>{shown}</td>")
         link = " ".join(f"<a class=fig href='{_e(t.get(f'{side}_figure'))}' "
                         f"target=_blank>{side}</a>" for side in ("entry", "exit")
                         if isinstance(t.get(f"{side}_figure"), str) and t.get(f"{side}_figure"))
         color = colors.get(str(t["strategy"]), BENCHMARK_COLOR)
-        rows.append(f"<tr id='{_anchor(t)}' data-strategy='{_e(str(t['strategy']))}' "
+        instrument = (f" data-instrument='{_e(t['instrument'])}'"
+                      if by_instrument and pd.notna(t["instrument"]) else "")
+        rows.append(f"<tr id='{_anchor(t)}' data-strategy='{_e(str(t['strategy']))}'{instrument} "
                     f"style='border-left:4px solid {color}'>{''.join(cells)}<td>{link}</td></tr>")
     options = "".join(f"<option>{_e(s)}</option>" for s in sorted(trades["strategy"].unique()))
+    picker = ("<select id=instrument-filter><option value=''>all instruments</option>"
+              + "".join(f"<option>{_e(i)}</option>"
+                        for i in sorted(trades["instrument"].dropna().astype(str).unique()))
+              + "</select>") if by_instrument else ""
     return (f"<section id=trades><h2>Trade explorer</h2><div class=controls>"
             f"<input id=trade-filter type=search placeholder='filter: text in any column'>"
             f"<select id=strategy-filter><option value=''>all strategies</option>{options}"
-            f"</select> <span id=trade-count></span></div>"
+            f"</select>{picker} <span id=trade-count></span></div>"
             f"<table class=trades id=trade-table><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></section>")
 
@@ -434,7 +451,7 @@ flex-wrap:wrap}.confusion caption{font-size:12px;color:#57606a}
 .legend span{margin-right:14px;font-size:12px}.legend i{display:inline-block;width:12px;
 height:3px;margin-right:5px;vertical-align:middle}
 .controls{margin:8px 0;display:flex;gap:8px;align-items:center}
-#trade-filter{width:320px;padding:4px 8px}table.trades td:nth-child(n+10){text-align:left;
+#trade-filter{width:320px;padding:4px 8px}table.trades td.wide{text-align:left;
 white-space:normal;min-width:260px}table.trades th{cursor:pointer;user-select:none}
 table.trades tr:target{background:#fff8c5}th.asc::after{content:" \\25B2"}
 th.desc::after{content:" \\25BC"}
@@ -443,6 +460,13 @@ ol.headlines li.explained{font-weight:500}
 ol.headlines .part{color:#57606a;font-family:monospace;margin-right:4px}
 mark{padding:0 2px;border-radius:3px}details summary{cursor:pointer;color:#0969da}
 .why{margin-bottom:24px}svg.diff{background:#fff}
+.weights h4{margin:14px 0 2px}.weights h4 i{display:inline-block;width:10px;height:10px;
+margin-right:6px}svg.weights-chart{width:100%;height:auto;background:#fff}
+svg.weights-chart path:hover{opacity:.8}.weights-legend i{height:10px}
+.scroll{overflow-x:auto}.scroll thead th{position:static}
+table.corr td{padding:2px 6px;font-size:12px;text-align:center}
+td.pos{color:#1a7f37}td.neg{color:#cf222e}tr.total th,tr.total td{font-weight:600;
+border-top:2px solid #d0d7de}ul.notes{margin:6px 0;color:#57606a}
 """
 
 _JS = """
@@ -450,12 +474,14 @@ _JS = """
   var table=document.getElementById('trade-table');if(!table)return;
   var body=table.tBodies[0],rows=Array.prototype.slice.call(body.rows);
   var text=document.getElementById('trade-filter'),pick=document.getElementById('strategy-filter');
+  var inst=document.getElementById('instrument-filter');
   var count=document.getElementById('trade-count');
-  function apply(){var q=text.value.toLowerCase(),s=pick.value,n=0;
-    rows.forEach(function(r){var ok=(!s||r.dataset.strategy===s)&&
+  function apply(){var q=text.value.toLowerCase(),s=pick.value,i=inst?inst.value:'',n=0;
+    rows.forEach(function(r){var ok=(!s||r.dataset.strategy===s)&&(!i||r.dataset.instrument===i)&&
       (!q||r.textContent.toLowerCase().indexOf(q)>=0);r.style.display=ok?'':'none';if(ok)n++;});
     count.textContent=n+' of '+rows.length+' trades';}
   text.addEventListener('input',apply);pick.addEventListener('change',apply);
+  if(inst)inst.addEventListener('change',apply);
   Array.prototype.forEach.call(table.tHead.rows[0].cells,function(th,i){
     if(!th.dataset.type)return;
     th.addEventListener('click',function(){var asc=!th.classList.contains('asc');
