@@ -11,7 +11,7 @@ why; an empty universe or a repeated name is an error.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -51,6 +51,32 @@ class Universe:
         """Closes on the calendar, NaN where an instrument has no bar (never filled)."""
         return pd.DataFrame({n: b["close"].reindex(self.calendar)
                              for n, b in self.bars.items()})
+
+    def without(self, dropped: dict[str, str]) -> Universe:
+        """This universe less the instruments in ``dropped`` (name -> why), on the union
+        of the others' dates; the reasons join ``dropped``."""
+        kept = [(n, b) for n, b in self.bars.items() if n not in dropped]
+        if not kept:
+            raise UniverseError(f"every instrument was dropped: {dropped}")
+        calendar = pd.DatetimeIndex(sorted(set().union(*(b.index for _, b in kept))),
+                                    name="date")
+        return Universe(bars=dict(kept), calendar=calendar,
+                        missing={n: self.missing[n] for n, _ in kept},
+                        dropped={**self.dropped, **dropped},
+                        thin_overlaps=tuple(t for t in self.thin_overlaps
+                                            if t[0] not in dropped and t[1] not in dropped))
+
+    def since(self, start: pd.Timestamp) -> Universe:
+        """The universe from ``start`` on (an instrument with no bar from then is dropped
+        with a note)."""
+        cut = {n: b[b.index >= start] for n, b in self.bars.items()}
+        ended = {n: f"its history ends before {start:%Y-%m-%d}, when trading starts"
+                 for n, b in cut.items() if b.empty}
+        kept = {n: b for n, b in cut.items() if not b.empty}
+        if not kept:
+            raise UniverseError(f"no instrument has bars from {start:%Y-%m-%d} on")
+        return replace(self, bars=kept, calendar=self.calendar[self.calendar >= start],
+                       dropped={**self.dropped, **ended}).without({})
 
     def notes(self) -> list[str]:
         """The alignment in words, for the run's cleaning notes."""

@@ -19,8 +19,10 @@ from xai_backtest.engine.components import (
     validate_params,
 )
 from xai_backtest.storage.cache import stable_repr
+from xai_backtest.strategies.portfolio import check_portfolio_params
 
-__all__ = ["ConfigError", "CostsConfig", "DataConfig", "HeadlinesConfig", "RunConfig",
+__all__ = ["ConfigError", "CostsConfig", "DataConfig", "HeadlinesConfig", "InstrumentConfig",
+           "RunConfig",
            "SignalConfig", "StrategyConfig", "WalkForwardConfig", "build_config", "load_config"]
 
 
@@ -72,8 +74,40 @@ def _check_time_zone(name: str) -> None:
         raise ValueError(f"data.tz {name!r} is not a known time zone{hint}") from e
 
 
+class InstrumentConfig(_Frozen):
+    """One instrument of a universe: its name and where its bars come from; a key left
+    out takes the data section's value (``{name: nasdaq, source: sample, sample: nasdaq}``)."""
+
+    name: str = Field(description="the instrument's name in the run (ids, columns, report)")
+    source: Literal["sample", "file", "yfinance"] | None = None
+    sample: Literal["sp500", "nasdaq"] | None = None
+    path: str | None = None
+    layout: Literal["auto", "header", "nifty"] | None = None
+    tz: str | None = None
+    session: Literal["none", "NSE", "NYSE"] | None = None
+    resample: Literal["none", "daily"] | None = None
+    symbol: str | None = None
+    dayfirst: bool | None = None
+    auto_adjust: bool | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, name: str) -> str:
+        if not _INSTRUMENT.match(name):
+            raise ValueError(f"instrument name {name!r}: use letters, digits, '_', '-', '.', "
+                             "'&' or '^' (at most 64), starting with a letter, digit or '^'")
+        return name
+
+
+_INSTRUMENT = re.compile(r"^[A-Za-z0-9^][A-Za-z0-9_.&^-]{0,63}$")
+
+#: layouts of a file or folder that hold several instruments
+UNIVERSE_LAYOUTS = ("one_file_per_symbol", "long")
+
+
 class DataConfig(_Frozen):
-    """Where the bars (and optional headlines) come from."""
+    """Where the bars (and optional headlines) come from: one instrument, or a universe
+    (``instruments``, or ``path`` with ``layout`` one_file_per_symbol or long)."""
 
     source: Literal["sample", "file", "yfinance", "python"] = Field(
         "sample", description="sample: data shipped by the arch package; file: a CSV/Parquet "
@@ -81,7 +115,17 @@ class DataConfig(_Frozen):
         "run_backtest(data=...) (their content hash is recorded in run.json)")
     sample: Literal["sp500", "nasdaq"] = Field("sp500", description="which arch sample")
     path: str | None = Field(None, description="file or folder for source=file")
-    layout: Literal["auto", "header", "nifty"] = Field("auto", description="CSV layout")
+    layout: Literal["auto", "header", "nifty", "one_file_per_symbol", "long"] = Field(
+        "auto", description="CSV layout; a universe: one_file_per_symbol (a folder of one CSV "
+        "per instrument, named after the file) or long (one file with a symbol column)")
+    symbol_column: str = Field("symbol", description="layout long: the column naming each "
+                               "row's instrument")
+    symbols: tuple[str, ...] | None = Field(None, description="layouts one_file_per_symbol and "
+                                            "long: only these instruments (default: all)")
+    instruments: tuple[InstrumentConfig, ...] | None = Field(
+        None, description="a universe: one entry per instrument, each from any source")
+    min_overlap: float = Field(0.5, ge=0.0, le=1.0, description="a universe: report pairs of "
+                               "instruments sharing less than this share of their dates")
     tz: str | None = Field(None, description="time zone of naive timestamps in the file")
     session: Literal["none", "NSE", "NYSE"] = Field(
         "none", description="keep only bars inside this exchange session (minute data)")
@@ -117,7 +161,37 @@ class DataConfig(_Frozen):
             _check_time_zone(self.tz)
         if self.start and self.end and self.start > self.end:
             raise ValueError(f"data.start {self.start} is after data.end {self.end}")
+        if self.instruments is not None:
+            if not self.instruments:
+                raise ValueError("data.instruments is empty: list at least one instrument")
+            names = [i.name for i in self.instruments]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"instrument name(s) {twice} appear more than once in "
+                                 "data.instruments; give each its own name")
+            for instrument in self.instruments:
+                self.for_instrument(instrument)  # each entry must be a valid data config
+        if self.is_universe and self.headlines is not None:
+            raise ValueError("data.headlines with a universe of instruments: headlines are "
+                             "read for one instrument; run news signals one instrument at "
+                             "a time")
         return self
+
+    @property
+    def is_universe(self) -> bool:
+        return self.instruments is not None or self.layout in UNIVERSE_LAYOUTS
+
+    def for_instrument(self, instrument: InstrumentConfig) -> DataConfig:
+        """The one-instrument data config of a universe entry (its keys over these)."""
+        own = instrument.model_dump(exclude={"name"}, exclude_none=True)
+        base = self.model_dump(exclude={"instruments", "headlines"})
+        if base["layout"] in UNIVERSE_LAYOUTS:
+            base["layout"] = "auto"
+        try:
+            return DataConfig.model_validate({**base, **own})
+        except ValidationError as e:
+            problems = "; ".join(i["msg"].removeprefix("Value error, ") for i in e.errors())
+            raise ValueError(f"data.instruments {instrument.name!r}: {problems}") from e
 
 
 class WalkForwardConfig(_Frozen):
@@ -236,6 +310,8 @@ class SignalConfig(BaseModel):
                           "(Backtest(signals=...)); its parameters are recorded, not rebuilt")
     threshold: float | None = Field(None, ge=0.0, le=1.0, description="this signal's minimum "
                                     "probability to trade (default: strategy.threshold)")
+    pooled: bool = Field(False, description="a universe: one model per fold trained on every "
+                         "instrument's bars (default: a model per instrument)")
 
     @model_validator(mode="before")
     @classmethod
@@ -254,7 +330,7 @@ class SignalConfig(BaseModel):
             resolved = {**payload, **params}
         else:
             own = {k: v for k, v in payload.items()
-                   if k not in ("kind", "name", "walk_forward", "threshold")}
+                   if k not in ("kind", "name", "walk_forward", "threshold", "pooled")}
             resolved = {**payload, **validate_params(signal, "signal", own,
                                                      f"signal {kind!r}")}
         resolved.setdefault("name", default_name(kind, signal))
@@ -318,6 +394,10 @@ class RunConfig(_Frozen):
     cache_dir: str | None = Field(".cache", description="cache of fitted fold models, keyed by "
                                   "a hash of signal, parameters and training data; null: off")
     tearsheet: bool = Field(True, description="write the QuantStats HTML tearsheet")
+    fit_workers: int = Field(1, ge=1, description="a universe: processes fitting the "
+                             "per-instrument models of built-in signals")
+    fit_executor: Literal["local", "ray"] = Field("local", description="a universe: where "
+                                                  "fit_workers run (local processes or Ray)")
     faithfulness: bool = Field(True, description="measure how true every explanation is "
                                "(deletion test vs random inputs, infidelity, randomisation "
                                "check) and report it; false saves that time")
@@ -339,6 +419,23 @@ class RunConfig(_Frozen):
         if twice:
             raise ValueError(f"signal name(s) {twice} appear more than once; give each "
                              "instance its own 'name:' (e.g. sma_fast, sma_slow)")
+        universe, portfolio = self.data.is_universe, self.strategy.kind == "portfolio"
+        if universe and not portfolio:
+            raise ValueError(f"data holds a universe of instruments, which strategy.kind "
+                             f"{self.strategy.kind!r} cannot trade; set strategy.kind: "
+                             "portfolio (one cash account over every instrument)")
+        if portfolio and not universe:
+            raise ValueError("strategy.kind 'portfolio' trades a universe: list "
+                             "data.instruments, or give data.path with data.layout "
+                             "one_file_per_symbol or long")
+        if portfolio:
+            check_portfolio_params(**self.strategy.strategy_params())
+        if universe and self.ensemble is not None:
+            raise ValueError("ensemble over a universe is not supported yet: trade each "
+                             "signal's portfolio on its own (leave out ensemble)")
+        if any(s.pooled for s in self.signals) and not universe:
+            raise ValueError("signals.pooled pools the instruments of a universe; this data "
+                             "holds one instrument")
         if (self.strategy.kind == "intraday" and self.strategy.exit_time is None
                 and self.data.session == "none"):
             raise ValueError("strategy.kind 'intraday' needs strategy.exit_time or a "

@@ -17,10 +17,12 @@ from xai_backtest.data_feeds.sessions import (
     filter_session,
     resample_daily,
 )
+from xai_backtest.data_feeds.universe import Universe, UniverseError, build_universe
+from xai_backtest.data_feeds.universe_files import load_long_file, load_symbol_folder
 from xai_backtest.data_feeds.yahoo import load_yfinance
 from xai_backtest.engine.config import DataConfig, HeadlinesConfig
 
-__all__ = ["load_market_data", "price_basis"]
+__all__ = ["load_market_data", "load_universe", "price_basis"]
 
 _SAMPLE_SYMBOLS = {"sp500": "^GSPC", "nasdaq": "^IXIC"}
 
@@ -73,6 +75,42 @@ def load_market_data(config: DataConfig) -> tuple[MarketData, list[CleaningRepor
                                        config.dayfirst)
         reports.append(report)
     return MarketData(bars=bars, headlines=headlines, symbol=symbol), reports
+
+
+def load_universe(config: DataConfig, min_bars: int = 2) -> tuple[Universe, list[str]]:
+    """The universe a data config describes and its notes in words: each instrument read
+    on its own, so one that cannot be read (a file that fails, a symbol yfinance cannot
+    serve, no bars between start and end) is left out with a note naming it and why, and
+    the others run; alignment, gaps, repairs and thin overlaps are in the notes."""
+    frames: list[tuple[str, pd.DataFrame]] = []
+    notes: list[str] = []
+    if config.instruments is not None:
+        for instrument in config.instruments:
+            try:
+                data, reports = load_market_data(config.for_instrument(instrument))
+            except DataError as e:
+                notes.append(f"{instrument.name}: left out, {e}")
+                continue
+            frames.append((instrument.name, data.bars))
+            notes += [f"{instrument.name}: {r.summary()}" for r in reports
+                      if r.removed or r.repaired]
+    else:
+        assert config.path is not None
+        tz = config.tz or "UTC"
+        files = (load_symbol_folder(config.path, tz, config.symbols)
+                 if config.layout == "one_file_per_symbol" else
+                 load_long_file(config.path, tz, config.symbol_column, config.symbols))
+        notes += files.notes()
+        for name, bars in files.frames:
+            try:
+                frames.append((name, _cut(bars, config, f"{config.path} [{name}]")))
+            except DataError as e:
+                notes.append(f"{name}: left out, {e}")
+    if not frames:
+        raise UniverseError("no instrument of the universe could be loaded: "
+                            + "; ".join(notes))
+    universe = build_universe(frames, min_bars=min_bars, min_overlap=config.min_overlap)
+    return universe, notes + universe.notes()
 
 
 def _headlines(config: HeadlinesConfig, bars: pd.DataFrame, session: str, symbol: str,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from xai_backtest.data_feeds.universe import Universe
 from xai_backtest.engine.config import RunConfig
 from xai_backtest.engine.data import price_basis
 from xai_backtest.explainers.base import Explanation
@@ -16,15 +17,18 @@ from xai_backtest.reports.explanation_quality import faithfulness_summary, winne
 from xai_backtest.reports.html_report import ModelReport, ReportInputs, write_report
 from xai_backtest.reports.metrics import daily_returns
 from xai_backtest.reports.model_quality import Quality, classification_quality, confusion
+from xai_backtest.reports.portfolio_view import PortfolioView
 from xai_backtest.reports.significance import EdgeTest, edge_over_benchmark
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.signals.labels import LABEL_BASES, direction_labels
 from xai_backtest.strategies.backtest import BacktestResult
 from xai_backtest.strategies.costs import Costs
+from xai_backtest.strategies.portfolio import PortfolioResult, portfolio_params
 
-__all__ = ["rejected_orders", "write_run_report"]
+__all__ = ["rejected_orders", "write_run_report", "write_universe_report"]
 
 BENCHMARK = "buy_and_hold"
+PORTFOLIO_BENCHMARK = "equal_weight_rebalanced"
 
 
 def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, BacktestResult],
@@ -57,11 +61,72 @@ def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, Back
     return write_report(folder / "report.html", inputs)
 
 
+def write_universe_report(folder: Path, config: RunConfig, universe: Universe,
+                          notes: Sequence[str], results: Mapping[str, PortfolioResult],
+                          equity: pd.DataFrame, trades: pd.DataFrame,
+                          comparison: pd.DataFrame, contribution: pd.DataFrame,
+                          alone: pd.DataFrame, tearsheets: Mapping[str, str],
+                          explanations: Mapping[str, Explanation], signals: list[str],
+                          rejected: pd.DataFrame,
+                          truth: Mapping[str, Mapping[str, tuple[SignalFrame, pd.Series,
+                                                                   pd.Series]]]) -> Path:
+    """Write ``folder/report.html`` of a run over a universe: every portfolio against
+    equal-weight buy-and-hold, model quality pooled over the instruments, weights over
+    time, contributions, correlations, each instrument alone, faithfulness, why trades
+    won or lost, and the trades with their instrument."""
+    times = equity.index
+    subtitle = (f"{len(universe.names)} instruments, {len(times):,} session dates from "
+                f"{times[0]:%Y-%m-%d} to {times[-1]:%Y-%m-%d}; config {config.hash()}; costs "
+                f"{Costs(**config.costs.model_dump()).describe()} on every leg; "
+                f"{_portfolio_rule(config)}; decisions at a close fill at the next open, "
+                f"sells before buys; {price_basis(config.data)}; engine: backtrader")
+    closes = universe.closes()
+    view = PortfolioView(
+        weights={n: results[n].weights for n in [*signals, PORTFOLIO_BENCHMARK]},
+        contributions=contribution, correlations=closes.pct_change(fill_method=None).corr(),
+        instruments=alone, notes=list(notes))
+    models = [_model_report(folder, name, *_pooled(truth[name])) for name in signals
+              if any(scored.notna().any() for _, scored, _ in truth[name].values())]
+    inputs = ReportInputs(title=config.name, subtitle=subtitle, comparison=comparison,
+                          edges=_edges(results, signals, config.seed, PORTFOLIO_BENCHMARK),
+                          equity=equity, trades=trades, models=models, tearsheets=tearsheets,
+                          benchmark=PORTFOLIO_BENCHMARK, rejected=rejected, portfolio=view,
+                          **_explanation_pages(config, signals, trades, explanations,
+                                               by_prefix=True))
+    return write_report(folder / "report.html", inputs)
+
+
+def _portfolio_rule(config: RunConfig) -> str:
+    """The portfolio strategy's rule in words."""
+    p = portfolio_params(**config.strategy.strategy_params())
+    weighting = {"equal": "equal weight", "probability": "weights proportional to the "
+                 "probability above the threshold",
+                 "inverse_vol": f"inverse-volatility weights ({p['vol_window']} days)"}
+    shorts = "long or short" if p["allow_short"] else "long only"
+    return (f"{weighting[p['weighting']]} among instruments whose decision clears "
+            f"{p['threshold']:.2f}, {shorts}, at most {p['cap']:.0%} each, rebalanced when a "
+            f"weight drifts more than {p['band']:.0%} from its target")
+
+
+def _pooled(truth: Mapping[str, tuple[SignalFrame, pd.Series, pd.Series]]
+            ) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """One signal's decision frame and labels over every instrument, indexed by
+    (instrument, time), to score the signal pooled."""
+    def pooled(parts: dict[str, pd.DataFrame | pd.Series]) -> pd.DataFrame | pd.Series:
+        return pd.concat(parts, names=["instrument", "time"])  # one index, joined exactly
+
+    return (pooled({n: f.frame for n, (f, _, _) in truth.items()}),
+            pooled({n: s for n, (_, s, _) in truth.items()}),
+            pooled({n: t for n, (_, _, t) in truth.items()}))
+
+
 def _explanation_pages(config: RunConfig, signals: list[str], trades: pd.DataFrame,
-                       explanations: Mapping[str, Explanation]) -> dict[str, object]:
+                       explanations: Mapping[str, Explanation],
+                       by_prefix: bool = False) -> dict[str, object]:
     """The report's faithfulness verdicts, winners-vs-losers analyses and highlighted
-    headlines."""
-    own = {name: [e for e in explanations.values() if e.signal == name] for name in signals}
+    headlines (``by_prefix``: a signal owns the explanations of ``signal[instrument]``)."""
+    own = {name: [e for e in explanations.values() if e.signal == name or
+                  (by_prefix and e.signal.startswith(f"{name}["))] for name in signals}
     why = [found for name in signals if (found := winners_and_losers(
         name, trades, explanations, seed=config.seed)) is not None]
     return {"faithfulness": [faithfulness_summary(name, own[name]) for name in signals
@@ -92,9 +157,9 @@ def rejected_orders(results: Mapping[str, BacktestResult]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[columns].sort_values("time", kind="stable")
 
 
-def _edges(results: Mapping[str, BacktestResult], signals: list[str],
-           seed: int) -> dict[str, EdgeTest]:
-    bench = daily_returns(results[BENCHMARK].equity, results[BENCHMARK].cash)
+def _edges(results: Mapping[str, BacktestResult | PortfolioResult], signals: list[str],
+           seed: int, benchmark: str = BENCHMARK) -> dict[str, EdgeTest]:
+    bench = daily_returns(results[benchmark].equity, results[benchmark].cash)
     returns = {n: daily_returns(results[n].equity, results[n].cash) for n in signals}
     sharpes = pd.Series({n: r.mean() / r.std(ddof=1) if r.std(ddof=1) > 0 else 0.0
                          for n, r in returns.items()})  # a strategy that never trades: 0
@@ -119,31 +184,36 @@ def direction_quality(decisions: SignalFrame, bars: pd.DataFrame) -> dict[str, Q
     return out
 
 
-def _model_report(folder: Path, name: str, decisions: SignalFrame, truth: pd.Series,
-                  trained: pd.Series, bars: pd.DataFrame) -> ModelReport:
+def _model_report(folder: Path, name: str, decisions: SignalFrame | pd.DataFrame,
+                  truth: pd.Series, trained: pd.Series,
+                  bars: pd.DataFrame | None = None) -> ModelReport:
     """Scored on every decision (``truth``); where the signal trains on a subset of days
-    (``trained`` labels), the score on that subset is a second, labelled number."""
-    joined = decisions.frame[["label"]].join(truth.rename("truth"), how="inner").dropna()
+    (``trained`` labels), the score on that subset is a second, labelled number. Over a
+    universe, ``decisions`` is the decision frame of every instrument (no ``bars``)."""
+    frame = decisions.frame if isinstance(decisions, SignalFrame) else decisions
+    joined = frame[["label"]].join(truth.rename("truth"), how="inner").dropna()
     classes = sorted(set(joined["truth"]) | set(joined["label"]))
     figure = f"figures/calibration-{name}.png"
     (folder / "figures").mkdir(exist_ok=True)
-    render_calibration(calibration_table(decisions, truth), folder / figure,
+    render_calibration(calibration_table(frame, truth), folder / figure,
                        title=f"{name}: calibration (walk-forward, out of sample)")
     return ModelReport(signal=name, protocol="walk-forward, out of sample",
                        quality=classification_quality(joined["truth"], joined["label"],
                                                       classes),
                        confusion=confusion(joined["truth"], joined["label"], classes),
                        calibration_figure=figure,
-                       by_label={**direction_quality(decisions, bars),
-                                 **_subset_quality(decisions, truth, trained)})
+                       by_label={**(direction_quality(decisions, bars)
+                                    if isinstance(decisions, SignalFrame) and bars is not None
+                                    else {}),
+                                 **_subset_quality(frame, truth, trained)})
 
 
-def _subset_quality(decisions: SignalFrame, truth: pd.Series,
+def _subset_quality(frame: pd.DataFrame, truth: pd.Series,
                     trained: pd.Series) -> dict[str, Quality]:
     """Quality on the days that have a training label, when that is fewer than all."""
     if trained.notna().sum() == truth.notna().sum():
         return {}
-    joined = decisions.frame[["label"]].join(trained.rename("truth"), how="inner").dropna()
+    joined = frame[["label"]].join(trained.rename("truth"), how="inner").dropna()
     classes = sorted(set(joined["truth"]) | set(joined["label"]))
     return {"only the days with a training label (e.g. a clear pattern)":
             classification_quality(joined["truth"], joined["label"], classes)}

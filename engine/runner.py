@@ -9,9 +9,6 @@ the folder marked incomplete.
 
 from __future__ import annotations
 
-import json
-import resource
-import shutil
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,10 +25,19 @@ from xai_backtest.engine.config import ConfigError, RunConfig, SignalConfig
 from xai_backtest.engine.data import load_market_data
 from xai_backtest.engine.prefit import Prefit, prefit_signals
 from xai_backtest.engine.report import rejected_orders, write_run_report
+from xai_backtest.engine.run_folder import (
+    RunResult,
+    draw_figures,
+    figure_path,
+    fresh_folder,
+    peak_memory_mb,
+    run_folder,
+    write_status,
+)
 from xai_backtest.engine.seeding import seed_everything
 from xai_backtest.engine.stopwatch import Stopwatch
+from xai_backtest.engine.universe_run import run_universe_backtest
 from xai_backtest.explainers.base import Explanation, explanation_id
-from xai_backtest.explainers.figures import render_figures
 from xai_backtest.reports.comparison import comparison_table
 from xai_backtest.reports.metrics import summarize
 from xai_backtest.reports.tearsheet import BackgroundTearsheets, TearsheetJob
@@ -57,34 +63,6 @@ ALWAYS_FLAT = "always_flat"
 ENSEMBLE = "ensemble"
 
 
-@dataclass(frozen=True)
-class RunResult:
-    """What a run produced; every frame is also on disk in ``folder``.
-
-    ``models`` maps each signal instance name to its fitted walk-forward signal, whose
-    ``models_`` are the fold models and ``folds_`` their training windows.
-    """
-
-    folder: Path
-    config: RunConfig
-    comparison: pd.DataFrame
-    trades: pd.DataFrame
-    equity: pd.DataFrame
-    signals: dict[str, SignalFrame]
-    explanations: dict[str, Explanation]
-    models: dict[str, WalkForwardSignal]
-    rejected: pd.DataFrame
-    seconds: float
-
-    @property
-    def tearsheet(self) -> Path:
-        return self.folder / "tearsheet.html"
-
-    @property
-    def report(self) -> Path:
-        return self.folder / "report.html"
-
-
 def build_signal(spec: SignalConfig, config: RunConfig, progress: bool) -> WalkForwardSignal:
     """The walk-forward signal a config entry describes, named after the instance; the run
     seed fills a ``seed`` param."""
@@ -97,45 +75,6 @@ def build_signal(spec: SignalConfig, config: RunConfig, progress: bool) -> WalkF
                              retrain_every=walk.retrain_every, window=walk.window,
                              embargo=walk.embargo, progress=progress,
                              cache_dir=config.cache_dir, faithfulness=config.faithfulness)
-
-
-def _run_folder(config: RunConfig) -> Path:
-    """A new folder ``<output_dir>/<time>-<name>[-n]``, created in one step (two runs
-    starting at once get different folders)."""
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    parent = Path(config.output_dir)
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError) as e:
-        raise ConfigError(f"output_dir {parent} is a file; give a folder") from e
-    for suffix in range(1, 10_000):
-        folder = parent / (f"{stamp}-{config.name}" + (f"-{suffix}" if suffix > 1 else ""))
-        try:
-            folder.mkdir()
-        except FileExistsError:
-            continue
-        except PermissionError as e:
-            raise ConfigError(f"output_dir {parent} is not writable; choose another with "
-                              "--output-dir") from e
-        return folder
-    raise ConfigError(f"output_dir {parent}: too many runs named {config.name!r} this second")
-
-
-def peak_memory_mb() -> float:
-    """Peak resident memory of this process so far (Linux reports kilobytes)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _fresh_folder(folder: Path) -> Path:
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    return folder
-
-
-def _write_status(folder: Path, config: RunConfig, status: str, **extra: object) -> None:
-    payload = {"name": config.name, "config_hash": config.hash(), "status": status, **extra}
-    atomic_write_text(folder / "run.json", json.dumps(payload, indent=2, default=str))
 
 
 def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None = None, *,
@@ -152,6 +91,8 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
         raise ConfigError("pass data=MarketData(...) exactly when data.source is 'python' "
                           f"(data.source is {config.data.source!r}, data is "
                           f"{'given' if data is not None else 'missing'})")
+    if config.data.is_universe:
+        return run_universe_backtest(config, progress, folder)
     started = time.perf_counter()
     seed_everything(config.seed, config.threads)
     watch = Stopwatch()
@@ -176,10 +117,10 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
         model.plan(data)  # fold errors (too little data, absurd counts) before any output
     # the run folder appears only once the data loaded, the strategy can trade it and the
     # walk-forward folds can be built
-    folder = _run_folder(config) if folder is None else _fresh_folder(Path(folder))
+    folder = run_folder(config) if folder is None else fresh_folder(Path(folder))
     atomic_write_text(folder / "config.yaml", config.to_yaml())
     atomic_write_text(folder / "config.sha256", config.hash() + "\n")
-    _write_status(folder, config, "incomplete", started=datetime.now(UTC).isoformat())
+    write_status(folder, config, "incomplete", started=datetime.now(UTC).isoformat())
     for report in cleaning:
         report.warn()
     decided = _decide(config, models, data, watch, parallel)
@@ -203,10 +144,10 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
                       for name, result in results.items()}
         trades = pd.concat(trade_logs.values(), ignore_index=True)
         with watch.stage("explanation figures"):
-            _draw_figures(explanations, trades, folder / "figures", progress,
+            draw_figures(explanations, trades, folder / "figures", progress,
                           config.cache_dir, workers=2 if parallel else 1)
         for side in ("entry", "exit"):
-            trades[f"{side}_figure"] = [_figure(explanations, key) for key in
+            trades[f"{side}_figure"] = [figure_path(explanations, key) for key in
                                         trades[f"{side}_explanation_id"]]
         trades["entry_supporting_explanations"] = [
             " | ".join(f"{explanations[k].signal}: {explanations[k].summary}"
@@ -231,7 +172,7 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
                          comparison, {name: job.path.name for name, job in jobs.items()}, bars,
                          explanations)
     seconds = time.perf_counter() - started
-    _write_status(folder, config, "complete", seconds=round(seconds, 3),
+    write_status(folder, config, "complete", seconds=round(seconds, 3),
                   stages=watch.rounded(), peak_memory_mb=round(peak_memory_mb(), 1),
                   explained={n: sum(e.signal == n for e in explanations.values())
                              for n in decisions},
@@ -392,11 +333,6 @@ def _tearsheet_jobs(folder: Path, config: RunConfig, results: dict[str, Backtest
             for i, name in enumerate(decisions)}
 
 
-def _figure(explanations: dict[str, Explanation], key: object) -> str | None:
-    found = explanations.get(key) if isinstance(key, str) else None
-    return f"figures/{found.figure}" if found is not None and found.figure else None
-
-
 def _explain_trades(models: dict[str, WalkForwardSignal], decisions: dict[str, SignalFrame],
                     results: dict[str, BacktestResult], data: MarketData, watch: Stopwatch,
                     progress: bool,
@@ -416,14 +352,3 @@ def _explain_trades(models: dict[str, WalkForwardSignal], decisions: dict[str, S
             for explanation in models[name].explain(data, times):
                 out[explanation.id] = explanation
     return out
-
-
-def _draw_figures(explanations: dict[str, Explanation], trades: pd.DataFrame, folder: Path,
-                  progress: bool, cache_dir: str | None, workers: int) -> None:
-    """Render the figure of every trade's entry and exit explanation (in place, on
-    ``workers`` processes)."""
-    ids = pd.concat([trades["entry_explanation_id"], trades["exit_explanation_id"]])
-    keys = sorted({k for k in ids.dropna() if k in explanations})
-    drawn = render_figures([explanations[k] for k in keys], folder, workers=workers,
-                           progress=progress, cache_dir=cache_dir)
-    explanations.update({e.id: e for e in drawn})

@@ -12,9 +12,12 @@ from xai_backtest.signals.base import SignalFrame
 __all__ = ["calibration_table", "render_calibration"]
 
 
-def calibration_table(signals: SignalFrame, truth: pd.Series, bins: int = 10) -> pd.DataFrame:
-    """Per probability bin: decisions, mean stated probability, fraction actually right."""
-    joined = signals.frame[["label", "probability"]].join(truth.rename("truth"),
+def calibration_table(signals: SignalFrame | pd.DataFrame, truth: pd.Series,
+                      bins: int = 10) -> pd.DataFrame:
+    """Per probability bin: decisions, mean stated probability, fraction actually right
+    (``signals``: a signal's decisions, or their frame aligned with ``truth``)."""
+    frame = signals.frame if isinstance(signals, SignalFrame) else signals
+    joined = frame[["label", "probability"]].join(truth.rename("truth"),
                                                           how="inner").dropna()
     edges = np.linspace(0, 1, bins + 1)
     bucket = np.clip(np.digitize(joined["probability"], edges[1:-1]), 0, bins - 1)

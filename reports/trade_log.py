@@ -11,8 +11,10 @@ from xai_backtest.explainers.base import Explanation, explanation_id
 from xai_backtest.explainers.faithfulness import verdict
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.strategies.backtest import BacktestResult
+from xai_backtest.strategies.portfolio import PortfolioResult
 
-__all__ = ["TRADE_COLUMNS", "build_trade_log", "decision_times_of_fills"]
+__all__ = ["TRADE_COLUMNS", "build_portfolio_trade_log", "build_trade_log",
+           "decision_times_of_fills"]
 
 _SIDE = ("entry", "exit")
 _DECISION_COLUMNS = ("decision_time", "label", "probability", "score", "explanation_id",
@@ -109,4 +111,97 @@ def _trade(number: int, strategy: str, entry: pd.Series, exit_: pd.Series | None
         "exit_reason": exit_["reason"] if exit_ is not None else "open at the end",
         **_decision(entry, "entry", signals, explanations),
         **_decision(exit_, "exit", signals, explanations),
+    }
+
+
+def build_portfolio_trade_log(result: PortfolioResult, closes: pd.DataFrame,
+                              decisions: Mapping[str, SignalFrame],
+                              explanations: Mapping[str, Explanation]) -> pd.DataFrame:
+    """One row per round trip of each instrument of a portfolio: from the fill that opens a
+    position to the fill that brings it back to zero (a fill that reverses it closes one
+    trade and opens the next, its size and commission split pro rata); the rebalancing
+    fills between are counted and priced in. ``entry_price`` and ``exit_price`` are the
+    volume-weighted prices of the fills that grew and shrank the position, ``size`` its
+    largest, ``return_pct`` the net P&L over the cash the growing fills spent. A position
+    still open at the end is marked at the instrument's last close (``closes``: closes on
+    the universe calendar, NaN where it has no bar)."""
+    rows: list[dict[str, object]] = []
+    for instrument, fills in result.fills.groupby("instrument", sort=False):
+        signals = decisions.get(str(instrument))
+        held = 0.0
+        legs: list[pd.Series] = []
+        for _, fill in fills.iterrows():
+            size = float(fill["size"])
+            if held and np.sign(held + size) == -np.sign(held):  # reverses: close, then open
+                share = -held / size
+                legs.append(_leg(fill, -held, share))
+                rows.append(_round_trip(instrument, result.name, legs, signals, explanations))
+                legs, held = [_leg(fill, size + held, 1 - share)], size + held
+                continue
+            legs.append(fill)
+            held += size
+            if abs(held) <= 1e-9 * max(abs(size), 1.0):
+                rows.append(_round_trip(instrument, result.name, legs, signals, explanations))
+                legs, held = [], 0.0
+        if legs:
+            column = closes[instrument].dropna()
+            rows.append(_round_trip(instrument, result.name, legs, signals, explanations,
+                                    last=(int(closes.index.get_loc(column.index[-1])),
+                                          column.index[-1], float(column.iloc[-1]))))
+    columns = ["trade", "strategy", "instrument", *TRADE_COLUMNS[2:], "rebalances"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    log = pd.DataFrame(rows).sort_values(["entry_time", "instrument"], kind="stable")
+    log.insert(0, "trade", np.arange(1, len(log) + 1))
+    return log[columns].reset_index(drop=True)
+
+
+def _leg(fill: pd.Series, size: float, share: float) -> pd.Series:
+    """Part of a fill: ``size`` units with ``share`` of its commission."""
+    part = fill.copy()
+    part["size"], part["commission"] = size, float(fill["commission"]) * share
+    return part
+
+
+def _round_trip(instrument: object, strategy: str, legs: list[pd.Series],
+                signals: SignalFrame | None, explanations: Mapping[str, Explanation], *,
+                last: tuple[int, pd.Timestamp, float] | None = None) -> dict[str, object]:
+    """The trade row of one instrument's fills from opening to closing (or ``last``: the
+    bar, time and close it is marked at while still open)."""
+    sizes = np.array([float(leg["size"]) for leg in legs])
+    prices = np.array([float(leg["price"]) for leg in legs])
+    position = np.cumsum(sizes)
+    side = np.sign(sizes[0])
+    grows = np.sign(sizes) == side
+    commission = float(sum(float(leg["commission"]) for leg in legs))
+    gross = float(-(sizes * prices).sum())
+    if last is not None:
+        exit_bar, exit_time, exit_price = last
+        gross += float(position[-1]) * exit_price
+        exit_fill = None
+    else:
+        exit_fill = legs[-1]
+        exit_bar, exit_time = int(exit_fill["bar"]), exit_fill["time"]
+        exit_price = float(np.average(prices[~grows], weights=np.abs(sizes[~grows])))
+    spent = float(np.abs(sizes[grows] * prices[grows]).sum())
+    return {
+        "strategy": strategy,
+        "instrument": instrument,
+        "side": "long" if side > 0 else "short",
+        "status": "open" if last is not None else "closed",
+        "entry_time": legs[0]["time"],
+        "entry_price": float(np.average(prices[grows], weights=np.abs(sizes[grows]))),
+        "exit_time": exit_time,
+        "exit_price": exit_price,
+        "size": float(position[np.argmax(np.abs(position))]),
+        "gross_pnl": gross,
+        "commission": commission,
+        "net_pnl": gross - commission,
+        "return_pct": (gross - commission) / spent,
+        "bars_held": exit_bar - int(legs[0]["bar"]),
+        "entry_reason": legs[0]["reason"],
+        "exit_reason": exit_fill["reason"] if exit_fill is not None else "open at the end",
+        "rebalances": len(legs) - 1 - (exit_fill is not None),
+        **_decision(legs[0], "entry", signals, explanations),
+        **_decision(exit_fill, "exit", signals, explanations),
     }

@@ -17,4 +17,5 @@ __all__ = ["STRATEGY_KINDS", "BuyAndHold", "Costs", "Fill", "PortfolioResult",
 STRATEGY_KINDS: dict[str, str] = {
     "signal": "xai_backtest.strategies.signal_strategy:SignalStrategy",
     "intraday": "xai_backtest.strategies.intraday:IntradayStrategy",
+    "portfolio": "xai_backtest.strategies.portfolio:PortfolioStrategy",
 }

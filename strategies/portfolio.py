@@ -35,8 +35,9 @@ from xai_backtest.signals.base import SignalFrame
 from xai_backtest.strategies.costs import Costs
 from xai_backtest.strategies.guard import guarded
 
-__all__ = ["WEIGHTINGS", "PortfolioResult", "PortfolioStrategy", "equal_weight_references",
-           "run_portfolio"]
+__all__ = ["WEIGHTINGS", "PortfolioResult", "PortfolioStrategy", "check_portfolio_params",
+           "contributions",
+           "equal_weight_references", "portfolio_params", "run_portfolio"]
 
 WEIGHTINGS = ("equal", "probability", "inverse_vol")
 _LINES = ("tradable", "direction", "probability", "decision")
@@ -78,10 +79,16 @@ class PortfolioResult:
     fills: pd.DataFrame
     rejected: pd.DataFrame
     cash: float
+    engine: str = "backtrader"
 
     @property
     def returns(self) -> pd.Series:
         return self.equity.pct_change().fillna(0.0)
+
+    @property
+    def exposure(self) -> pd.Series:
+        """Gross exposure at each close: the sum of |weight| over instruments."""
+        return self.weights.abs().sum(axis=1)
 
 
 class PortfolioStrategy(bt.Strategy):
@@ -92,11 +99,7 @@ class PortfolioStrategy(bt.Strategy):
               ("rebalance", True))
 
     def __init__(self) -> None:
-        if self.p.weighting not in WEIGHTINGS:
-            raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {self.p.weighting!r}")
-        if not 0 < self.p.cap <= 1 or self.p.band < 0:
-            raise ValueError(f"need 0 < cap <= 1 and band >= 0, got cap={self.p.cap}, "
-                             f"band={self.p.band}")
+        check_portfolio_params(weighting=self.p.weighting, cap=self.p.cap, band=self.p.band)
         n = len(self.datas)
         self._side = [0] * n
         self._probability = [math.nan] * n
@@ -106,7 +109,7 @@ class PortfolioStrategy(bt.Strategy):
         self._order_reasons: dict[int, tuple[str, int, str]] = {}
         self.equity: list[float] = []
         self.weights: list[list[float]] = []
-        self.fills: list[tuple[int, str, float, float, float, int, str]] = []
+        self.fills: list[tuple[int, str, float, float, float, float, int, str]] = []
         self.rejected: list[tuple[int, str, str, float, str]] = []
 
     @guarded
@@ -193,11 +196,27 @@ class PortfolioStrategy(bt.Strategy):
                                                           (order.data._name, -1, "order"))
         bar = len(order.data) - 1
         if order.status == order.Completed:
+            slippage = abs(order.executed.size * (order.executed.price - order.data.open[0]))
             self.fills.append((bar, instrument, order.executed.size, order.executed.price,
-                               order.executed.comm, row, reason))
+                               order.executed.comm, slippage, row, reason))
         elif order.status in (order.Canceled, order.Margin, order.Rejected):
             self.rejected.append((bar, instrument, order.getstatusname(),
                                   float(order.created.size), reason))
+
+
+def check_portfolio_params(weighting: object = "equal", cap: object = 1.0, band: object = 0.0,
+                           **_: object) -> None:
+    """Refuse a weighting not in ``WEIGHTINGS``, a cap outside (0, 1] or a negative band."""
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"strategy.weighting must be one of {WEIGHTINGS}, got {weighting!r}")
+    if not 0 < float(cap) <= 1 or float(band) < 0:  # type: ignore[arg-type]
+        raise ValueError(f"strategy: need 0 < cap <= 1 and band >= 0, got cap={cap}, "
+                         f"band={band}")
+
+
+def portfolio_params(**given: object) -> dict[str, object]:
+    """``PortfolioStrategy``'s parameters: its defaults, with ``given`` over them."""
+    return {**dict(PortfolioStrategy.params._getpairs()), **given}
 
 
 def run_portfolio(universe: Universe, decisions: Mapping[str, SignalFrame] | None = None, *,
@@ -230,7 +249,8 @@ def run_portfolio(universe: Universe, decisions: Mapping[str, SignalFrame] | Non
     equity = pd.Series(strat.equity, index=index[:len(strat.equity)], name=name)
     weights = pd.DataFrame(strat.weights, index=equity.index, columns=universe.names)
     fills = pd.DataFrame(strat.fills, columns=["bar", "instrument", "size", "price",
-                                               "commission", "decision", "reason"])
+                                               "commission", "slippage", "decision",
+                                               "reason"])
     fills.insert(0, "time", index[fills["bar"].to_numpy(dtype=int)])
     fills["decision_time"], fills["explanation_id"] = _decision_keys(fills, decisions)
     rejected = pd.DataFrame(strat.rejected, columns=["bar", "instrument", "status", "size",
@@ -257,10 +277,29 @@ def _decision_keys(fills: pd.DataFrame,
 
 
 def equal_weight_references(universe: Universe, costs: Costs | None = None,
-                            cash: float = 100_000.0) -> dict[str, PortfolioResult]:
-    """Equal-weight buy-and-hold of the universe, rebalanced to 1/N on every bar and
-    bought once and never rebalanced, through the same engine and costs."""
+                            cash: float = 100_000.0,
+                            band: float = 0.0) -> dict[str, PortfolioResult]:
+    """Equal-weight buy-and-hold of the universe, rebalanced to 1/N on every bar where a
+    weight drifted more than ``band`` from it, and bought once and never rebalanced,
+    through the same engine and costs."""
     return {name: run_portfolio(universe, name=name, costs=costs, cash=cash, targets="equal",
-                                band=0.0, rebalance=rebalance)
+                                band=band, rebalance=rebalance)
             for name, rebalance in (("equal_weight_rebalanced", True),
                                     ("equal_weight_held", False))}
+
+
+def contributions(result: PortfolioResult, closes: pd.DataFrame) -> pd.Series:
+    """Each instrument's P&L net of its costs over the starting cash (``closes`` on the
+    universe calendar; a position still held is marked at its last close); with a row
+    ``other`` for what no fill carries (a borrow fee), they sum to the total return."""
+    fills = result.fills
+    flows = (-(fills["size"] * fills["price"]) - fills["commission"]).groupby(
+        fills["instrument"]).sum()
+    held = fills.groupby("instrument")["size"].sum()
+    last = closes.ffill().iloc[-1]
+    pnl = (flows + held * last.reindex(held.index)).reindex(closes.columns, fill_value=0.0)
+    out = pnl / result.cash
+    other = float(result.equity.iloc[-1] / result.cash - 1 - out.sum())
+    if abs(other) > 1e-9:
+        out["other"] = other
+    return out.rename(result.name)

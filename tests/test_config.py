@@ -28,6 +28,19 @@ ROOT = Path(__file__).resolve().parents[1]
     ({"signals": [{"kind": "ma_crossover"}, {"kind": "ma_crossover"}]}, "give each instance"),
     ({"signals": [{"kind": "ma_crossover", "threshold": 2}]}, "signals.0.threshold"),
     ({"strategy": {"kind": "intraday"}}, "needs strategy.exit_time or a data.session"),
+    ({"data": {"instruments": []}}, "data.instruments is empty"),
+    ({"data": {"instruments": [{"name": "a"}, {"name": "a"}]},
+      "strategy": {"kind": "portfolio"}}, "['a'] appear more than once"),
+    ({"data": {"instruments": [{"name": "a", "source": "file"}]},
+      "strategy": {"kind": "portfolio"}}, "data.instruments 'a': data.path is required"),
+    ({"data": {"instruments": [{"name": "a b"}]}}, "instrument name 'a b'"),
+    ({"data": {"instruments": [{"name": "a"}]}}, "set strategy.kind: portfolio"),
+    ({"strategy": {"kind": "portfolio"}}, "strategy.kind 'portfolio' trades a universe"),
+    ({"signals": [{"kind": "ma_crossover", "pooled": True}]}, "this data holds one instrument"),
+    ({"data": {"instruments": [{"name": "a"}]},
+      "strategy": {"kind": "portfolio", "weighting": "equl"}}, "weighting must be one of"),
+    ({"data": {"instruments": [{"name": "a"}]},
+      "strategy": {"kind": "portfolio", "cap": 0}}, "need 0 < cap <= 1"),
 ])
 def test_bad_configs_name_the_key(payload, named):
     with pytest.raises(ConfigError, match=None) as info:
@@ -39,7 +52,7 @@ def test_defaults_are_resolved_and_hash_is_stable():
     config = RunConfig()
     assert config.to_dict()["signals"][0] == {"kind": "ma_crossover", "name": "ma_crossover",
                                               "walk_forward": None,
-                                              "threshold": None,
+                                              "threshold": None, "pooled": False,
                                               "fast": 50, "slow": 200,
                                               "label_basis": "open_to_open"}
     assert config.hash() == build_config(config.to_dict()).hash()
@@ -110,14 +123,14 @@ def test_values_that_would_run_wrong_are_refused(payload, key):
 
 
 def test_concurrent_runs_get_their_own_folders_and_a_file_is_no_output_dir(tmp_path):
-    from xai_backtest.engine.runner import _run_folder
+    from xai_backtest.engine.run_folder import run_folder
 
     config = build_config({"output_dir": str(tmp_path / "runs"), "name": "same"})
-    folders = {_run_folder(config) for _ in range(50)}
+    folders = {run_folder(config) for _ in range(50)}
     assert len(folders) == 50 and all(f.parent == tmp_path / "runs" for f in folders)
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError, match="is a file"):
-        _run_folder(build_config({"output_dir": str(tmp_path / "file")}))
+        run_folder(build_config({"output_dir": str(tmp_path / "file")}))
 
 
 def test_a_fold_error_is_one_line_and_leaves_no_run_folder(tmp_path):

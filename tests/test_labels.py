@@ -59,5 +59,5 @@ def test_five_trend_is_scored_on_every_decision_with_none_counted():
     decisions = SignalFrame("five_trend", pd.DataFrame({
         "known_at": index, "score": 0.0, "label": "upward", "probability": 0.5,
         "direction": 1, "fold": -1}, index=index))
-    (quality,) = _subset_quality(decisions, scored, trained).values()
+    (quality,) = _subset_quality(decisions.frame, scored, trained).values()
     assert quality.n == int(trained.notna().sum())

@@ -1,0 +1,107 @@
+"""A run's folder: created in one step, its status file, and its explanation figures."""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from xai_backtest.engine.config import ConfigError, RunConfig
+from xai_backtest.explainers.base import Explanation
+from xai_backtest.explainers.figures import render_figures
+from xai_backtest.storage.atomic import atomic_write_text
+
+__all__ = ["RunResult", "draw_figures", "figure_path", "fresh_folder", "peak_memory_mb",
+           "run_folder", "write_status"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced; every frame is also on disk in ``folder``.
+
+    ``models`` maps each signal instance name to its fitted walk-forward signal, whose
+    ``models_`` are the fold models and ``folds_`` their training windows (over a
+    universe: a ``PooledWalkForward``, or instrument -> ``WalkForwardSignal``); ``signals``
+    maps each signal name (over a universe ``signal[instrument]``) to its decisions.
+    """
+
+    folder: Path
+    config: RunConfig
+    comparison: pd.DataFrame
+    trades: pd.DataFrame
+    equity: pd.DataFrame
+    signals: dict[str, Any]
+    explanations: dict[str, Explanation]
+    models: dict[str, Any]
+    rejected: pd.DataFrame
+    seconds: float
+
+    @property
+    def tearsheet(self) -> Path:
+        return self.folder / "tearsheet.html"
+
+    @property
+    def report(self) -> Path:
+        return self.folder / "report.html"
+
+
+def run_folder(config: RunConfig) -> Path:
+    """A new folder ``<output_dir>/<time>-<name>[-n]``, created in one step (two runs
+    starting at once get different folders)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    parent = Path(config.output_dir)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as e:
+        raise ConfigError(f"output_dir {parent} is a file; give a folder") from e
+    for suffix in range(1, 10_000):
+        folder = parent / (f"{stamp}-{config.name}" + (f"-{suffix}" if suffix > 1 else ""))
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        except PermissionError as e:
+            raise ConfigError(f"output_dir {parent} is not writable; choose another with "
+                              "--output-dir") from e
+        return folder
+    raise ConfigError(f"output_dir {parent}: too many runs named {config.name!r} this second")
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def fresh_folder(folder: Path) -> Path:
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def write_status(folder: Path, config: RunConfig, status: str, **extra: object) -> None:
+    payload = {"name": config.name, "config_hash": config.hash(), "status": status, **extra}
+    atomic_write_text(folder / "run.json", json.dumps(payload, indent=2, default=str))
+
+
+def figure_path(explanations: dict[str, Explanation], key: object) -> str | None:
+    found = explanations.get(key) if isinstance(key, str) else None
+    return f"figures/{found.figure}" if found is not None and found.figure else None
+
+
+def draw_figures(explanations: dict[str, Explanation], trades: pd.DataFrame, folder: Path,
+                  progress: bool, cache_dir: str | None, workers: int) -> None:
+    """Render the figure of every trade's entry and exit explanation (in place, on
+    ``workers`` processes)."""
+    ids = pd.concat([trades["entry_explanation_id"], trades["exit_explanation_id"]])
+    keys = sorted({k for k in ids.dropna() if k in explanations})
+    drawn = render_figures([explanations[k] for k in keys], folder, workers=workers,
+                           progress=progress, cache_dir=cache_dir)
+    explanations.update({e.id: e for e in drawn})
+
