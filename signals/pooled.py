@@ -21,13 +21,16 @@ from tqdm.auto import tqdm
 
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
-from xai_backtest.signals.base import Signal, SignalFrame
+from xai_backtest.signals.base import Signal, SignalFrame, library_versions
 from xai_backtest.signals.walk_forward import (
     Fold,
     LookAheadError,
     Scheme,
+    code_key,
+    torch_threads,
     walk_forward_folds,
 )
+from xai_backtest.storage.cache import DiskCache, content_hash
 from xai_backtest.storage.interrupts import check_interrupt
 
 __all__ = ["PooledWalkForward", "instrument_signal"]
@@ -40,7 +43,7 @@ class PooledWalkForward:
     def __init__(self, base: Signal, scheme: Scheme = "expanding", min_train: int = 252,
                  retrain_every: int = 21, window: int | None = None, embargo: int = 0,
                  progress: bool = True, name: str | None = None,
-                 faithfulness: bool = True) -> None:
+                 faithfulness: bool = True, cache_dir: str | None = None) -> None:
         if not callable(getattr(base, "fit_pooled", None)):
             raise TypeError(f"{type(base).__name__} cannot be pooled: it has no "
                             "fit_pooled(histories); run it per instrument instead")
@@ -53,6 +56,7 @@ class PooledWalkForward:
         self.progress = progress
         self.name = name or base.name
         self.faithfulness = faithfulness
+        self.cache_dir = cache_dir
 
     def plan(self, universe: Mapping[str, MarketData]) -> list[Fold]:
         """The folds, cut on the union of every instrument's decision times."""
@@ -63,22 +67,45 @@ class PooledWalkForward:
                                   embargo=self.embargo)
 
     def fit(self, universe: Mapping[str, MarketData]) -> PooledWalkForward:
+        """One model per fold on every instrument's bars before its cut; with ``cache_dir``,
+        each fold model is kept on disk keyed by the signal's class, code and parameters,
+        the library versions, the torch thread count and every training history's bytes
+        (as ``WalkForwardSignal`` keys its fold models)."""
         self.folds_ = self.plan(universe)
         self.models_: list[Signal] = []
+        cache = DiskCache(self.cache_dir) if self.cache_dir else None
+        code = code_key(type(self.base)) if cache else None
         for fold in tqdm(self.folds_, desc=f"pooled walk-forward {self.name} "
                                            f"({len(universe)} instruments)",
                          unit="fold", disable=not self.progress, leave=False):
             check_interrupt()
             histories = [data.between(fold.train_start, fold.train_end)
                          for data in universe.values()]
-            model = self.base.clone().fit_pooled([h for h in histories if len(h.bars)])
+            histories = [h for h in histories if len(h.bars)]
+            model = self._fit_fold(histories, cache if code else None, code)
             if not model.label_end_ < fold.train_end:
                 raise LookAheadError(
                     f"pooled signal {self.name!r}, fold {fold.number}: a training label reads "
                     f"the bar at {model.label_end_}, at or after the fold's cut "
                     f"{fold.train_end}")
             self.models_.append(model)
+        self.cache_hits_ = cache.hits if cache and code else 0
+        self.cache_misses_ = cache.misses if cache and code else len(self.folds_)
         return self
+
+    def _fit_fold(self, histories: list[MarketData], cache: DiskCache | None,
+                  code: str | None) -> Signal:
+        def build() -> Signal:
+            return self.base.clone().fit_pooled(histories)
+
+        if cache is None:
+            return build()
+        key = content_hash("pooled", type(self.base).__module__, type(self.base).__qualname__,
+                           code, self.base.get_params(), library_versions(), torch_threads(),
+                           *(h.bars for h in histories))
+        return cache.folder_entry(f"models/{self.base.name}-pooled", key,
+                                  build=lambda folder: build().save(folder),
+                                  load=type(self.base).load)
 
     def predict(self, universe: Mapping[str, MarketData]) -> dict[str, SignalFrame]:
         """Each instrument's out-of-sample decisions, from the fold model of each block."""
@@ -102,7 +129,9 @@ class PooledWalkForward:
         instruments (one SHAP call, one measure call), else instrument by instrument."""
         batched = callable(getattr(self.base, "explain_inputs", None))
         found: dict[tuple[str, pd.Timestamp], Explanation] = {}
-        for fold, model in zip(self.folds_, self.models_, strict=True):
+        for fold, model in tqdm(list(zip(self.folds_, self.models_, strict=True)),
+                                desc=f"explain {self.name} ({len(at)} instruments)",
+                                unit="fold", disable=not self.progress, leave=False):
             keys: list[tuple[str, pd.Timestamp]] = []
             explained: list[Explanation] = []
             rows = []

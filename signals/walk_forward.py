@@ -37,7 +37,7 @@ from xai_backtest.storage.code_hash import (
 from xai_backtest.storage.interrupts import check_interrupt
 
 __all__ = ["MAX_FOLDS", "Fold", "LookAheadError", "WalkForwardError", "WalkForwardSignal",
-           "walk_forward_folds"]
+           "code_key", "torch_threads", "walk_forward_folds"]
 
 Scheme = Literal["expanding", "rolling"]
 
@@ -157,7 +157,7 @@ class WalkForwardSignal(Signal):
     def fit(self, data: MarketData) -> Self:
         self.folds_ = self.plan(data)
         cache = DiskCache(self.cache_dir) if self.cache_dir and self.base.learns else None
-        code = _code_key(type(self.base)) if cache else None
+        code = code_key(type(self.base)) if cache else None
         if code is None:
             cache = None
         self.models_ = []
@@ -197,14 +197,14 @@ class WalkForwardSignal(Signal):
     def _fold_key(self, history: MarketData, code: str | None) -> str:
         device = self.base.resolved_device() if isinstance(self.base, OnDevice) else None
         return content_hash(type(self.base).__module__, type(self.base).__qualname__, code,
-                            self.base.get_params(), library_versions(), _torch_threads(),
+                            self.base.get_params(), library_versions(), torch_threads(),
                             device, history.bars, history.headlines)
 
     def is_cached(self, data: MarketData) -> bool:
         """Whether every fold model ``fit(data)`` needs is in the model cache already."""
         if not self.cache_dir or not self.base.learns:
             return not self.base.learns
-        code = _code_key(type(self.base))
+        code = code_key(type(self.base))
         root = Path(self.cache_dir) / "models" / self.base.name
         return code is not None and all(
             (root / self._fold_key(data.between(f.train_start, f.train_end), code)).is_dir()
@@ -294,7 +294,7 @@ class WalkForwardSignal(Signal):
                                  (folder / "explanations.jsonl").read_text().splitlines()])
 
 
-def _code_key(cls: type[Signal]) -> str | None:
+def code_key(cls: type[Signal]) -> str | None:
     """What identifies the code of ``cls`` in a cache key: its ``code_version`` when set,
     else a hash of its source and the project modules it imports; None (with a warning:
     the fold models are refitted) when neither can be had."""
@@ -313,7 +313,7 @@ def _trainer_code() -> str:
     return module_fingerprint(__name__)
 
 
-def _torch_threads() -> int:
+def torch_threads() -> int:
     """torch's thread count: fits differ in their last bits with it."""
     import torch
 

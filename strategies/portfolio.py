@@ -15,7 +15,9 @@ in cash. An instrument trades only when its weight moves by more than ``band`` f
 target (an exit always trades). ``targets="equal"`` is the equal-weight buy-and-hold
 reference: 1/N in every instrument, rebalanced on every bar (``rebalance=True``) or
 bought once and held. Costs apply to every leg. Every fill records the instrument, the
-row of the decision that caused it and the reason.
+reason and the row of the decision that caused it: the latest decision that changed the
+side held in that instrument (a rebalance is caused by drift, not by a new decision, and
+carries the decision that put the position on; decisions that keep the side cause no fill).
 """
 
 from __future__ import annotations
@@ -101,7 +103,7 @@ class PortfolioStrategy(bt.Strategy):
     def __init__(self) -> None:
         check_portfolio_params(weighting=self.p.weighting, cap=self.p.cap, band=self.p.band)
         n = len(self.datas)
-        self._side = [0] * n
+        self._side = [0] * n  # held side of each instrument: +1, 0, -1
         self._probability = [math.nan] * n
         self._row = [-1] * n
         self._target: list[float] | None = None
@@ -119,9 +121,13 @@ class PortfolioStrategy(bt.Strategy):
         self.weights.append([self.getposition(d).size * d.close[0] / equity
                              for d in self.datas])
         for i, data in enumerate(self.datas):
-            if not math.isnan(data.direction[0]):
-                self._side[i] = int(data.direction[0])
-                self._probability[i] = data.probability[0]
+            if math.isnan(data.direction[0]):
+                continue
+            side = int(data.direction[0]) if data.probability[0] >= self.p.threshold else 0
+            side = side if side > 0 or self.p.allow_short else 0
+            self._probability[i] = data.probability[0]
+            if side != self._side[i]:  # this decision changes what is held: it is the cause
+                self._side[i] = side
                 self._row[i] = int(data.decision[0])
         self._target = self._targets()
 
@@ -129,10 +135,7 @@ class PortfolioStrategy(bt.Strategy):
         n = len(self.datas)
         if self.p.targets == "equal":
             return [min(1 / n, self.p.cap)] * n
-        sides = []
-        for side, probability in zip(self._side, self._probability, strict=True):
-            held = side if probability >= self.p.threshold else 0
-            sides.append(held if held > 0 or self.p.allow_short else 0)
+        sides = self._side
         raw = [self._raw_weight(i) if side else 0.0 for i, side in enumerate(sides)]
         total = sum(raw)
         if total <= 0:

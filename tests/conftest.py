@@ -16,7 +16,7 @@ warnings.filterwarnings("ignore", category=DeprecationWarning, module="backtrade
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data beside the repository; tests needing it skip with the reason."""
     if not SHARED_DATA.is_dir():

@@ -84,3 +84,27 @@ def test_a_label_reaching_the_cut_is_refused_and_a_rule_cannot_be_pooled():
                           progress=False).fit(datas)
     with pytest.raises(TypeError, match="cannot be pooled"):
         PooledWalkForward(MACrossover())
+
+
+def test_pooled_fold_models_are_cached_by_every_instruments_history(tmp_path):
+    datas = _universe()
+
+    def fitted(universe):
+        return PooledWalkForward(FiveTrendDNN(**SMALL), min_train=150, retrain_every=100,
+                                 embargo=10, progress=False, cache_dir=str(tmp_path)).fit(
+                                     universe)
+
+    cold = fitted(datas)
+    warm = fitted(datas)
+    assert (cold.cache_misses_, warm.cache_hits_, warm.cache_misses_) == (
+        len(cold.folds_), len(cold.folds_), 0)
+    for name in datas:
+        pd.testing.assert_frame_equal(cold.predict(datas)[name].frame,
+                                      warm.predict(datas)[name].frame)
+    bars = datas["x2"].bars.copy()  # one close of one instrument, inside the last fold only
+    last = cold.folds_[-1]
+    stamp = bars.index[bars.index < last.train_end][-20]
+    assert stamp >= cold.folds_[-2].train_end
+    bars.loc[stamp, "close"] *= 1.01
+    edited = fitted({**datas, "x2": MarketData(bars)})
+    assert (edited.cache_hits_, edited.cache_misses_) == (len(cold.folds_) - 1, 1)

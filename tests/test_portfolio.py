@@ -164,7 +164,7 @@ def test_the_readme_portfolio_example_runs_as_written(tmp_path):
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("## Portfolios (from Python)", 1)[1]
+    section = readme.split("## Portfolios: one cash account over a universe", 1)[1]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     script = tmp_path / "portfolio_example.py"
     script.write_text(code + "\nprint(round(result.equity.iloc[-1], 2), len(result.fills))\n")
@@ -172,3 +172,29 @@ def test_the_readme_portfolio_example_runs_as_written(tmp_path):
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "universe of 2 instruments" in proc.stdout
+
+
+def test_a_rebalance_carries_the_decision_that_put_the_position_on():
+    """Decisions that keep the side held cause no fill; drift does, and its fill names the
+    decision that opened the position (an exit names the decision that closed it)."""
+    a = _bars([10, 12, 15, 18, 20, 21, 22], [10, 10, 12, 15, 18, 20, 21])
+    b = _bars([10, 10, 10, 10, 10, 10, 10], [10, 10, 10, 10, 10, 10, 10])
+    universe = build_universe([("a", a), ("b", b)])
+
+    def decisions(name, directions):
+        index = universe.calendar
+        frame = pd.DataFrame({"known_at": index, "score": 0.0, "label": "x",
+                              "probability": 0.9, "direction": directions, "fold": 0},
+                             index=index)
+        return SignalFrame(instrument_signal("s", name), frame)
+
+    result = run_portfolio(universe, {"a": decisions("a", [1, 1, 1, 1, 1, 0, 0]),
+                                      "b": decisions("b", [1, 1, 1, 1, 1, 1, 1])},
+                           costs=FREE, cash=1_000.0, band=0.05)
+    fills = result.fills[result.fills["instrument"] == "a"]
+    assert fills["reason"].iloc[0] == "entry" and fills["reason"].iloc[-1] == "exit"
+    assert (fills["reason"] == "rebalance").sum() >= 1
+    entry_time = universe.calendar[0]
+    rebalances = fills[fills["reason"] == "rebalance"]
+    assert (rebalances["decision_time"] == entry_time).all()
+    assert fills["decision_time"].iloc[-1] == universe.calendar[5]

@@ -42,6 +42,20 @@ def model_report(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def stocks_report(tmp_path_factory, shared_data):
+    """The multi-stock config (the five-trend DNN pooled over NIFTY 50 stocks), cut to four
+    stocks and two training epochs to stay quick."""
+    out = tmp_path_factory.mktemp("stock-runs")
+    config = load_config(ROOT / "configs" / "nifty_stocks_portfolio.yaml", {
+        "output_dir": str(out), "tearsheet": False, "cache_dir": None,
+        "data.path": str(shared_data / "nifty50_kaggle_2000_2020"),
+        "data.symbols": ["HDFCBANK", "INFY", "ITC", "RELIANCE"], "data.start": "2013-01-01",
+        "signals": [{"kind": "five_trend", "pooled": True, "relative_prices": True,
+                     "epochs": 2, "lime_samples": 30, "seed": 0}]})
+    return run_backtest(config, progress=False).report
+
+
+@pytest.fixture(scope="module")
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
@@ -72,6 +86,11 @@ def page(browser, report):
 @pytest.fixture(scope="module")
 def model_page(browser, model_report):
     yield from _open(browser, model_report)
+
+
+@pytest.fixture(scope="module")
+def stocks_page(browser, stocks_report):
+    yield from _open(browser, stocks_report)
 
 
 def test_comparison_and_trades_render(page, report):
@@ -164,3 +183,32 @@ def test_exit_figures_are_linked(model_page):
     links = model_page.locator("#trade-table a.fig", has_text="exit")
     assert links.count() > 0
     assert links.first.get_attribute("href").startswith("figures/")
+
+
+def test_multi_stock_report_compares_with_equal_weight(stocks_page):
+    headers = stocks_page.locator("#comparison-table thead th").all_inner_texts()
+    assert {"five_trend", "equal_weight_rebalanced", "equal_weight_held"} <= set(headers)
+    verdict = stocks_page.locator("#comparison").inner_text()
+    assert "five_trend" in verdict and "equal" in verdict
+
+
+def test_multi_stock_weights_chart_renders(stocks_page):
+    chart = stocks_page.locator("svg.weights-chart[data-strategy='five_trend']")
+    assert chart.is_visible()
+    names = set(chart.locator("title").all_inner_texts())
+    assert names & {"HDFCBANK", "INFY", "ITC", "RELIANCE"}
+
+
+def test_multi_stock_trades_filter_by_instrument(stocks_page):
+    from playwright.sync_api import expect
+
+    rows = stocks_page.locator("#trade-table tbody tr")
+    everyone = rows.count()
+    stocks_page.select_option("#instrument-filter", "INFY")
+    visible = stocks_page.locator("#trade-table tbody tr:visible")
+    expect(stocks_page.locator("#trade-count")).not_to_have_text(f"{everyone} of {everyone} "
+                                                                  "trades")
+    shown = visible.evaluate_all("rows => rows.map(r => r.dataset.instrument)")
+    assert shown and set(shown) == {"INFY"}
+    stocks_page.select_option("#instrument-filter", "")
+    expect(stocks_page.locator("#trade-count")).to_have_text(f"{everyone} of {everyone} trades")
