@@ -261,8 +261,8 @@ class StrategyConfig(BaseModel):
             return payload
         kind = payload.get("kind", "signal")
         strategy = resolve_component(kind, "strategy")
-        own = {k: v for k, v in payload.items() if k != "kind" and
-               (k not in _STRATEGY_KEYS or v is not None)}
+        own = {k: v for k, v in payload.items() if k != "kind" and  # typed keys at their
+               (k not in _STRATEGY_KEYS or v != cls.model_fields[k].default)}  # defaults: unset
         validate_params(strategy, "strategy", own, f"strategy {kind!r}")
         return payload
 

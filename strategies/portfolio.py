@@ -11,8 +11,8 @@ decision: long (short, with ``allow_short``) where the probability of the decide
 is at least ``threshold``, weighted ``equal`` among those, by ``probability`` above the
 threshold, or by ``inverse_vol`` (the inverse of the standard deviation of the last
 ``vol_window`` daily returns); each weight is capped at ``cap`` and what the cap cuts stays
-in cash. An instrument trades only when its weight moves by more than ``band`` from the
-target (an exit always trades). ``targets="equal"`` is the equal-weight buy-and-hold
+in cash. A held instrument is rebalanced only when its weight is more than ``band`` from
+the target; entries, exits and reversals always trade. ``targets="equal"`` is the equal-weight buy-and-hold
 reference: 1/N in every instrument, rebalanced on every bar (``rebalance=True``) or
 bought once and held. Costs apply to every leg. Every fill records the instrument, the
 reason and the row of the decision that caused it: the latest decision that changed the
@@ -175,8 +175,8 @@ class PortfolioStrategy(bt.Strategy):
             price = data.open[0]
             target = self._target[i]
             drift = abs(target - held * price / equity)
-            if drift <= self.p.band and not (target == 0 and held):
-                continue
+            if drift <= self.p.band and np.sign(target) == np.sign(held):
+                continue  # the band holds back rebalances only: entries and exits trade
             delta = target * equity / (price * buffer) - held
             if abs(delta) * price > 1e-9 * equity:
                 orders.append((delta, i, data, held, target))

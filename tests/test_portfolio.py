@@ -198,3 +198,10 @@ def test_a_rebalance_carries_the_decision_that_put_the_position_on():
     rebalances = fills[fills["reason"] == "rebalance"]
     assert (rebalances["decision_time"] == entry_time).all()
     assert fills["decision_time"].iloc[-1] == universe.calendar[5]
+
+
+def test_a_band_wider_than_the_target_weights_still_lets_positions_open():
+    universe = build_universe([(f"s{i}", make_daily_bars(60, seed=i)) for i in range(4)])
+    result = run_portfolio(universe, costs=FREE, targets="equal", band=0.5)
+    assert list(result.fills["reason"]) == ["entry"] * 4  # 1/4 each, never rebalanced
+    assert result.weights.iloc[-1].sum() == pytest.approx(1.0, abs=0.05)

@@ -141,3 +141,9 @@ def test_per_instrument_fits_on_worker_processes_match_one_process(tmp_path, two
     pd.testing.assert_frame_equal(spread.equity, two_indices.equity)
     for name, frame in two_indices.signals.items():
         pd.testing.assert_frame_equal(spread.signals[name].frame, frame.frame)
+
+
+def test_the_saved_config_of_a_universe_run_reruns(two_indices):
+    config = load_config(two_indices.folder / "config.yaml")
+    assert config.hash() == two_indices.config.hash()
+    assert config.data.is_universe and config.strategy.kind == "portfolio"
