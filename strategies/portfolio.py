@@ -12,12 +12,13 @@ is at least ``threshold``, weighted ``equal`` among those, by ``probability`` ab
 threshold, or by ``inverse_vol`` (the inverse of the standard deviation of the last
 ``vol_window`` daily returns); each weight is capped at ``cap`` and what the cap cuts stays
 in cash. A held instrument is rebalanced only when its weight is more than ``band`` from
-the target; entries, exits and reversals always trade. ``targets="equal"`` is the equal-weight buy-and-hold
-reference: 1/N in every instrument, rebalanced on every bar (``rebalance=True``) or
-bought once and held. Costs apply to every leg. Every fill records the instrument, the
-reason and the row of the decision that caused it: the latest decision that changed the
-side held in that instrument (a rebalance is caused by drift, not by a new decision, and
-carries the decision that put the position on; decisions that keep the side cause no fill).
+the target; entries, exits and reversals always trade. ``targets="equal"`` is the
+equal-weight buy-and-hold reference: 1/N in every instrument, rebalanced on every bar
+(``rebalance=True``) or bought once and held. Costs apply to every leg. Every fill records
+the instrument, the reason and the row of the decision that caused it: the latest
+decision that changed the side held in that instrument (a rebalance is caused by drift,
+not by a new decision, and carries the decision that put the position on; decisions that
+keep the side cause no fill).
 """
 
 from __future__ import annotations
