@@ -88,7 +88,8 @@ def write_universe_report(folder: Path, config: RunConfig, universe: Universe,
     models = [_model_report(folder, name, *_pooled(truth[name])) for name in signals
               if any(scored.notna().any() for _, scored, _ in truth[name].values())]
     inputs = ReportInputs(title=config.name, subtitle=subtitle, comparison=comparison,
-                          edges=_edges(results, signals, config.seed, PORTFOLIO_BENCHMARK),
+                          edges=_edges(results, signals, config.seed, PORTFOLIO_BENCHMARK,
+                                       "equal-weight buy-and-hold (rebalanced)"),
                           equity=equity, trades=trades, models=models, tearsheets=tearsheets,
                           benchmark=PORTFOLIO_BENCHMARK, rejected=rejected, portfolio=view,
                           **_explanation_pages(config, signals, trades, explanations,
@@ -158,14 +159,15 @@ def rejected_orders(results: Mapping[str, BacktestResult]) -> pd.DataFrame:
 
 
 def _edges(results: Mapping[str, BacktestResult | PortfolioResult], signals: list[str],
-           seed: int, benchmark: str = BENCHMARK) -> dict[str, EdgeTest]:
+           seed: int, benchmark: str = BENCHMARK,
+           name: str = "buy-and-hold") -> dict[str, EdgeTest]:
     bench = daily_returns(results[benchmark].equity, results[benchmark].cash)
     returns = {n: daily_returns(results[n].equity, results[n].cash) for n in signals}
     sharpes = pd.Series({n: r.mean() / r.std(ddof=1) if r.std(ddof=1) > 0 else 0.0
                          for n, r in returns.items()})  # a strategy that never trades: 0
     variance = float(sharpes.var(ddof=1)) if len(sharpes) > 1 else 0.0
     return {n: edge_over_benchmark(r, bench, trials=len(signals), trial_sharpe_variance=variance,
-                                   seed=seed) for n, r in returns.items()}
+                                   seed=seed, name=name) for n, r in returns.items()}
 
 
 def direction_quality(decisions: SignalFrame, bars: pd.DataFrame) -> dict[str, Quality]:

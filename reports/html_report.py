@@ -94,7 +94,8 @@ def write_report(path: str | Path, inputs: ReportInputs) -> Path:
 # -- sections ------------------------------------------------------------------------------
 
 def _nav(portfolio: bool) -> str:
-    links = [("comparison", "Signals vs buy-and-hold"), ("equity", "Equity"),
+    links = [("comparison", f"Signals vs {'equal-weight ' if portfolio else ''}buy-and-hold"),
+             ("equity", "Equity"),
              *([("portfolio", "Portfolio")] if portfolio else []),
              ("models", "Model quality"), ("faithfulness", "Are the explanations true?"),
              ("why", "Why trades won or lost"), ("trades", "Trade explorer")]
@@ -122,11 +123,12 @@ def _comparison_section(inputs: ReportInputs) -> str:
     for metric, values in table.iterrows():
         cells = "".join(f"<td>{_fmt(str(metric), v)}</td>" for v in values)
         rows.append(f"<tr><th>{_e(str(metric).replace('_', ' '))}</th>{cells}</tr>")
-    tearsheets = "".join(f"<li><a href='{_e(f)}'>QuantStats tearsheet: {_e(s)} vs buy and "
-                         f"hold</a></li>" for s, f in inputs.tearsheets.items())
+    against = "equal-weight buy-and-hold" if inputs.portfolio is not None else "buy-and-hold"
+    tearsheets = "".join(f"<li><a href='{_e(f)}'>QuantStats tearsheet: {_e(s)} vs "
+                         f"{against}</a></li>" for s, f in inputs.tearsheets.items())
     verdicts = "".join(f"<li><b>{_e(s)}</b>: {_e(t.verdict)}</li>"
                        for s, t in inputs.edges.items())
-    return (f"<section id=comparison><h2>Signals vs buy-and-hold</h2>"
+    return (f"<section id=comparison><h2>Signals vs {against}</h2>"
             f"<table class=metrics id=comparison-table><thead><tr><th>metric</th>{head}</tr>"
             f"</thead><tbody>{''.join(rows)}</tbody></table>"
             f"<h3>Is the edge real?</h3><ul class=verdicts>{verdicts}</ul>"

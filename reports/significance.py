@@ -111,23 +111,24 @@ def deflated_sharpes(returns: np.ndarray, hurdles: np.ndarray, trials: int,
 
 def edge_over_benchmark(strategy: pd.Series, benchmark: pd.Series, *, trials: int = 1,
                         trial_sharpe_variance: float = 0.0, seed: int = 0,
-                        level: float = 0.95) -> EdgeTest:
-    """Bootstrap interval, PSR and DSR of ``strategy`` daily returns vs ``benchmark``'s."""
+                        level: float = 0.95, name: str = "buy-and-hold") -> EdgeTest:
+    """Bootstrap interval, PSR and DSR of ``strategy`` daily returns vs ``benchmark``'s
+    (``name``: the benchmark in the verdict's words)."""
     diff, low, high = sharpe_difference_interval(strategy, benchmark, seed=seed, level=level)
     hurdle = float(per_period_sharpe(benchmark.to_numpy()))
     psr = probabilistic_sharpe(strategy, hurdle)
     dsr = deflated_sharpe(strategy, hurdle, trials, trial_sharpe_variance)
     span = f"[{low:+.2f}, {high:+.2f}]"
     if low > 0:
-        verdict = (f"Beats buy-and-hold: the {level:.0%} interval of the Sharpe difference "
+        verdict = (f"Beats {name}: the {level:.0%} interval of the Sharpe difference "
                    f"{span} lies above zero.")
     elif high < 0:
-        verdict = (f"Worse than buy-and-hold: the {level:.0%} interval of the Sharpe difference "
+        verdict = (f"Worse than {name}: the {level:.0%} interval of the Sharpe difference "
                    f"{span} lies below zero.")
     else:
         verdict = (f"Not distinguishable from luck: the {level:.0%} interval of the Sharpe "
                    f"difference {span} includes zero.")
-    verdict += (f" Chance its true Sharpe exceeds buy-and-hold's: {psr:.0%}"
+    verdict += (f" Chance its true Sharpe exceeds {name}'s: {psr:.0%}"
                 + (f" ({dsr:.0%} after allowing for {trials} strategies tried)."
                    if trials > 1 else "."))
     return EdgeTest(sharpe_difference=diff, interval_low=low, interval_high=high, level=level,

@@ -5,20 +5,22 @@ not trade, its feed carries a placeholder bar (its last close, volume 0, ``trada
 so the feeds stay in step; nothing is ever ordered on such a bar, so no fill happens at a
 made-up price, and the position is valued at its last real close.
 
-``PortfolioStrategy`` decides at each bar's close and trades at the next open (backtrader's
-cheat-on-open, sells before buys). Target weights come from each instrument's latest
-decision: long (short, with ``allow_short``) where the probability of the decided class
-is at least ``threshold``, weighted ``equal`` among those, by ``probability`` above the
-threshold, or by ``inverse_vol`` (the inverse of the standard deviation of the last
-``vol_window`` daily returns); each weight is capped at ``cap`` and what the cap cuts stays
-in cash. A held instrument is rebalanced only when its weight is more than ``band`` from
-the target; entries, exits and reversals always trade. ``targets="equal"`` is the
-equal-weight buy-and-hold reference: 1/N in every instrument, rebalanced on every bar
-(``rebalance=True``) or bought once and held. Costs apply to every leg. Every fill records
-the instrument, the reason and the row of the decision that caused it: the latest
-decision that changed the side held in that instrument (a rebalance is caused by drift,
-not by a new decision, and carries the decision that put the position on; decisions that
-keep the side cause no fill).
+``PortfolioStrategy`` decides at each bar's close and trades at the next open
+(backtrader's cheat-on-open, sells before buys). Target weights come from each
+instrument's latest decision: long (short, with ``allow_short``) where the probability of
+the decided class is at least ``threshold``, weighted ``equal`` among those, by
+``probability`` above the threshold, or by ``inverse_vol`` (the inverse of the standard
+deviation of the last ``vol_window`` daily returns); each weight is capped at ``cap`` and
+what the cap cuts stays in cash. Nothing trades while every weight is within ``band`` of
+its target; an entry, an exit, a reversal or a weight beyond the band brings every
+instrument back to its target (so sells fund the buys). ``targets="equal"`` is the equal-
+weight buy-and-hold reference: 1/N of the instruments listed so far, rebalanced within the
+band (``rebalance=True``), or 1/N of the equity in each instrument bought once at its
+first bar and held (an instrument listed later is bought with the cash kept for it). Costs
+apply to every leg. Every fill records the instrument, the reason and the row of the
+decision that caused it: the latest decision that changed the side held in that instrument
+(a rebalance is caused by drift, not by a new decision, and carries the decision that put
+the position on; decisions that keep the side cause no fill).
 """
 
 from __future__ import annotations
@@ -107,8 +109,9 @@ class PortfolioStrategy(bt.Strategy):
         self._side = [0] * n  # held side of each instrument: +1, 0, -1
         self._probability = [math.nan] * n
         self._row = [-1] * n
+        self._listed = [False] * n  # has had a bar of its own
+        self._bought = [False] * n  # the held reference buys each instrument once
         self._target: list[float] | None = None
-        self._traded = False
         self._order_reasons: dict[int, tuple[str, int, str]] = {}
         self.equity: list[float] = []
         self.weights: list[list[float]] = []
@@ -122,6 +125,7 @@ class PortfolioStrategy(bt.Strategy):
         self.weights.append([self.getposition(d).size * d.close[0] / equity
                              for d in self.datas])
         for i, data in enumerate(self.datas):
+            self._listed[i] |= bool(data.tradable[0])
             if math.isnan(data.direction[0]):
                 continue
             side = int(data.direction[0]) if data.probability[0] >= self.p.threshold else 0
@@ -134,8 +138,9 @@ class PortfolioStrategy(bt.Strategy):
 
     def _targets(self) -> list[float]:
         n = len(self.datas)
-        if self.p.targets == "equal":
-            return [min(1 / n, self.p.cap)] * n
+        if self.p.targets == "equal":  # held: 1/N each; rebalanced: 1/N of those listed
+            listed = n if not self.p.rebalance else max(sum(self._listed), 1)
+            return [min(1 / listed, self.p.cap) if own else 0.0 for own in self._listed]
         sides = self._side
         raw = [self._raw_weight(i) if side else 0.0 for i, side in enumerate(sides)]
         total = sum(raw)
@@ -158,7 +163,7 @@ class PortfolioStrategy(bt.Strategy):
 
     @guarded
     def next_open(self) -> None:
-        if self._target is None or (self._traded and not self.p.rebalance):
+        if self._target is None:
             return
         equity = self.broker.getcash() + sum(
             self.getposition(d).size * (d.open[0] if d.tradable[0] else d.close[-1])
@@ -168,32 +173,37 @@ class PortfolioStrategy(bt.Strategy):
                                                                          0.0)
         buffer = (1 + slip) * (1 + rate) * (1 + 1e-9)  # worst-case cost of a unit bought
         kept = (1 - slip) * (1 - rate)  # worst-case cash from a unit sold, per unit of open
-        orders = []
+        orders, triggered = [], False
         for i, data in enumerate(self.datas):
-            if not data.tradable[0]:
-                continue  # no bar of its own today: nothing trades
+            if not data.tradable[0] or (self._bought[i] and not self.p.rebalance):
+                continue  # no bar of its own today (or held, bought): nothing trades
             held = self.getposition(data).size
             price = data.open[0]
             target = self._target[i]
-            drift = abs(target - held * price / equity)
-            if drift <= self.p.band and np.sign(target) == np.sign(held):
-                continue  # the band holds back rebalances only: entries and exits trade
+            triggered |= (abs(target - held * price / equity) > self.p.band
+                          or np.sign(target) != np.sign(held))
             delta = target * equity / (price * buffer) - held
             if abs(delta) * price > 1e-9 * equity:
                 orders.append((delta, i, data, held, target))
+        if not triggered:
+            return  # every weight within the band of its target and no side changes
         # buys spend at most the cash and what the sells bring in (worst-case prices): an
         # instrument without a bar today cannot be sold to pay for them
         proceeds = sum(-o[0] * o[2].open[0] * kept for o in orders if o[0] < 0)
         cost = sum(o[0] * o[2].open[0] * buffer for o in orders if o[0] > 0)
-        scale = min(1.0, (self.broker.getcash() + proceeds) / cost) if cost > 0 else 1.0
+        scale = (max(0.0, min(1.0, (self.broker.getcash() + proceeds) / cost)) if cost > 0
+                 else 1.0)
         orders = [(d * scale if d > 0 else d, *rest) for d, *rest in orders]
         for delta, i, data, held, target in sorted(orders, key=lambda o: o[0]):
             reason = ("exit" if target == 0 else "entry" if held == 0 else
                       "reverse" if np.sign(held) != np.sign(target) else "rebalance")
+            if abs(delta) * data.open[0] <= 1e-9 * equity:  # no cash left for this buy
+                self.rejected.append((len(data) - 1, data._name, "NoCash", 0.0, reason))
+                continue
             order = (self.buy(data=data, size=delta) if delta > 0
                      else self.sell(data=data, size=-delta))
             self._order_reasons[order.ref] = (data._name, self._row[i], reason)
-        self._traded = True
+            self._bought[i] = True
 
     def notify_order(self, order: bt.Order) -> None:
         instrument, row, reason = self._order_reasons.get(order.ref,

@@ -205,3 +205,17 @@ def test_a_band_wider_than_the_target_weights_still_lets_positions_open():
     result = run_portfolio(universe, costs=FREE, targets="equal", band=0.5)
     assert list(result.fills["reason"]) == ["entry"] * 4  # 1/4 each, never rebalanced
     assert result.weights.iloc[-1].sum() == pytest.approx(1.0, abs=0.05)
+
+
+def test_an_instrument_listed_later_joins_both_equal_weight_references():
+    early = [(f"e{i}", make_daily_bars(80, seed=i)) for i in range(2)]
+    late = make_daily_bars(80, seed=9).iloc[40:]  # its history starts at the 41st date
+    universe = build_universe([*early, ("late", late)])
+    references = equal_weight_references(universe, costs=FREE)
+    held = references["equal_weight_held"]
+    assert sorted(held.fills["instrument"]) == ["e0", "e1", "late"]
+    second = late.index[1].tz_localize(None).normalize().tz_localize("UTC")
+    assert held.fills.set_index("instrument").loc["late", "time"] == second  # next open
+    rebalanced = references["equal_weight_rebalanced"].weights
+    assert rebalanced.iloc[20].sum() == pytest.approx(1.0, abs=0.02)  # 1/2 each, no cash
+    assert rebalanced.iloc[-1]["late"] == pytest.approx(1 / 3, abs=0.02)

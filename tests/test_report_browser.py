@@ -195,7 +195,7 @@ def test_multi_stock_report_compares_with_equal_weight(stocks_page):
 def test_multi_stock_weights_chart_renders(stocks_page):
     chart = stocks_page.locator("svg.weights-chart[data-strategy='five_trend']")
     assert chart.is_visible()
-    names = set(chart.locator("title").all_inner_texts())
+    names = set(chart.locator("title").all_text_contents())
     assert names & {"HDFCBANK", "INFY", "ITC", "RELIANCE"}
 
 
