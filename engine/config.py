@@ -6,6 +6,7 @@ import difflib
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
@@ -59,6 +60,12 @@ class HeadlinesConfig(_Frozen):
         if self.source != "wigpy" and not self.path:
             raise ValueError(f"data.headlines.path is required when source is {self.source!r}")
         return self
+
+
+def repeated(names: Iterable[str]) -> list[str]:
+    """The names that appear more than once, sorted."""
+    seen = list(names)
+    return sorted({n for n in seen if seen.count(n) > 1})
 
 
 def _check_time_zone(name: str) -> None:
@@ -164,8 +171,7 @@ class DataConfig(_Frozen):
         if self.instruments is not None:
             if not self.instruments:
                 raise ValueError("data.instruments is empty: list at least one instrument")
-            names = [i.name for i in self.instruments]
-            twice = sorted({n for n in names if names.count(n) > 1})
+            twice = repeated(i.name for i in self.instruments)
             if twice:
                 raise ValueError(f"instrument name(s) {twice} appear more than once in "
                                  "data.instruments; give each its own name")
@@ -414,8 +420,7 @@ class RunConfig(_Frozen):
     def _check(self) -> RunConfig:
         if self.ensemble is not None and len(self.signals) < 2:
             raise ValueError("ensemble needs at least two signals")
-        names = [s.name for s in self.signals]
-        twice = sorted({n for n in names if names.count(n) > 1})
+        twice = repeated(s.name for s in self.signals)
         if twice:
             raise ValueError(f"signal name(s) {twice} appear more than once; give each "
                              "instance its own 'name:' (e.g. sma_fast, sma_slow)")

@@ -15,10 +15,10 @@ import pandas as pd
 from xai_backtest.engine.config import ConfigError, RunConfig
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.explainers.figures import render_figures
-from xai_backtest.storage.atomic import atomic_write_text
+from xai_backtest.storage.atomic import atomic_write, atomic_write_text
 
 __all__ = ["RunResult", "draw_figures", "figure_path", "fresh_folder", "peak_memory_mb",
-           "run_folder", "write_status"]
+           "run_folder", "write_status", "write_trades_first"]
 
 
 @dataclass(frozen=True)
@@ -105,3 +105,14 @@ def draw_figures(explanations: dict[str, Explanation], trades: pd.DataFrame, fol
                            progress=progress, cache_dir=cache_dir)
     explanations.update({e.id: e for e in drawn})
 
+
+
+def write_trades_first(folder: Path, trades: pd.DataFrame,
+                       explanations: dict[str, Explanation], equity: pd.DataFrame) -> None:
+    """The trade log (CSV and Parquet) before anything else, so a later failure loses no
+    trades; then the explanations and the equity curves."""
+    atomic_write(folder / "trades.csv", lambda tmp: trades.to_csv(tmp, index=False))
+    atomic_write(folder / "trades.parquet", lambda tmp: trades.to_parquet(tmp, index=False))
+    atomic_write_text(folder / "explanations.jsonl",
+                      "".join(e.to_json() + "\n" for e in explanations.values()))
+    atomic_write(folder / "equity.csv", lambda tmp: equity.to_csv(tmp))

@@ -33,6 +33,7 @@ from xai_backtest.engine.run_folder import (
     peak_memory_mb,
     run_folder,
     write_status,
+    write_trades_first,
 )
 from xai_backtest.engine.seeding import seed_everything
 from xai_backtest.engine.stopwatch import Stopwatch
@@ -252,11 +253,7 @@ def _write_outputs(folder: Path, trades: pd.DataFrame, explanations: dict[str, E
                    trade_logs: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Trade log first (so a later failure loses no trades), then the rest; returns the
     comparison table."""
-    atomic_write(folder / "trades.csv", lambda tmp: trades.to_csv(tmp, index=False))
-    atomic_write(folder / "trades.parquet", lambda tmp: trades.to_parquet(tmp, index=False))
-    atomic_write_text(folder / "explanations.jsonl",
-                      "".join(e.to_json() + "\n" for e in explanations.values()))
-    atomic_write(folder / "equity.csv", lambda tmp: equity.to_csv(tmp))
+    write_trades_first(folder, trades, explanations, equity)
     signals_frame = pd.concat({n: f.frame for n, f in decisions.items()}, names=["signal"])
     atomic_write(folder / "signals.parquet", lambda tmp: signals_frame.to_parquet(tmp))
     comparison = comparison_table({name: summarize(result, trade_logs[name])

@@ -35,6 +35,7 @@ from xai_backtest.engine.run_folder import (
     peak_memory_mb,
     run_folder,
     write_status,
+    write_trades_first,
 )
 from xai_backtest.engine.seeding import seed_everything
 from xai_backtest.engine.stopwatch import Stopwatch
@@ -326,14 +327,10 @@ def _write_outputs(folder: Path, trades: pd.DataFrame, explanations: dict[str, E
                    comparison: pd.DataFrame, contribution: pd.DataFrame,
                    alone: pd.DataFrame, rejected: pd.DataFrame) -> None:
     """Trade log first (so a later failure loses no trades), then the rest."""
-    atomic_write(folder / "trades.csv", lambda tmp: trades.to_csv(tmp, index=False))
-    atomic_write(folder / "trades.parquet", lambda tmp: trades.to_parquet(tmp, index=False))
+    write_trades_first(folder, trades, explanations, equity)
     fills = pd.concat([r.fills.assign(strategy=n) for n, r in results.items()],
                       ignore_index=True)
     atomic_write(folder / "fills.csv", lambda tmp: fills.to_csv(tmp, index=False))
-    atomic_write_text(folder / "explanations.jsonl",
-                      "".join(e.to_json() + "\n" for e in explanations.values()))
-    atomic_write(folder / "equity.csv", lambda tmp: equity.to_csv(tmp))
     weights = pd.concat({n: r.weights for n, r in results.items()}, names=["strategy"])
     atomic_write(folder / "weights.parquet", lambda tmp: weights.to_parquet(tmp))
     signals = pd.concat({(s, i): f.frame for s, frames in decisions.items()

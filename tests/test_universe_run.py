@@ -99,12 +99,15 @@ def test_too_short_and_unreadable_instruments_are_left_out_with_a_note(tmp_path)
         {"name": "sp500", "source": "sample", "sample": "sp500"},
         {"name": "young", "source": "file", "path": str(short), "tz": "America/New_York"},
         {"name": "broken", "source": "file", "path": str(tmp_path / "broken.csv")},
-        {"name": "nasdaq", "source": "sample", "sample": "nasdaq"}]), progress=False)
+        {"name": "unserved", "source": "yfinance", "symbol": "ZZZZ"},
+        {"name": "nasdaq", "source": "sample", "sample": "nasdaq"}],
+        **{"data.offline": True, "data.cache_dir": str(tmp_path / "yf")}), progress=False)
     status = json.loads((result.folder / "run.json").read_text())
     assert status["instruments"] == ["sp500", "nasdaq"]
     notes = " | ".join(status["notes"])
     assert "young: dropped, too little history for signal 'ma_crossover'" in notes
     assert "broken: left out" in notes
+    assert "unserved: left out" in notes and "ZZZZ" in notes
     assert set(result.trades["instrument"].dropna()) <= {"sp500", "nasdaq"}
 
 
