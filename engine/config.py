@@ -318,6 +318,8 @@ class SignalConfig(BaseModel):
                                     "probability to trade (default: strategy.threshold)")
     pooled: bool = Field(False, description="a universe: one model per fold trained on every "
                          "instrument's bars (default: a model per instrument)")
+    instrument_feature: bool = Field(False, description="pooled: the model also reads which "
+                                     "instrument each sample is from (one-hot inputs)")
 
     @model_validator(mode="before")
     @classmethod
@@ -336,7 +338,8 @@ class SignalConfig(BaseModel):
             resolved = {**payload, **params}
         else:
             own = {k: v for k, v in payload.items()
-                   if k not in ("kind", "name", "walk_forward", "threshold", "pooled")}
+                   if k not in ("kind", "name", "walk_forward", "threshold", "pooled",
+                                 "instrument_feature")}
             resolved = {**payload, **validate_params(signal, "signal", own,
                                                      f"signal {kind!r}")}
         resolved.setdefault("name", default_name(kind, signal))
@@ -438,6 +441,10 @@ class RunConfig(_Frozen):
         if universe and self.ensemble is not None:
             raise ValueError("ensemble over a universe is not supported yet: trade each "
                              "signal's portfolio on its own (leave out ensemble)")
+        lone = [s.name for s in self.signals if s.instrument_feature and not s.pooled]
+        if lone:
+            raise ValueError(f"signal(s) {lone}: instrument_feature needs pooled: true (a "
+                             "model per instrument sees one instrument)")
         if any(s.pooled for s in self.signals) and not universe:
             raise ValueError("signals.pooled pools the instruments of a universe; this data "
                              "holds one instrument")

@@ -177,7 +177,7 @@ def _models(spec: SignalConfig, config: RunConfig, universe: Universe,
     if spec.pooled:
         try:
             return PooledWalkForward(base(), name=spec.name, cache_dir=config.cache_dir,
-                                     **options)
+                                     instrument_feature=spec.instrument_feature, **options)
         except TypeError as e:
             raise ConfigError(f"signal {spec.name!r}: {e} (set pooled: false)") from e
     return {name: WalkForwardSignal(base(), name=instrument_signal(spec.name, name),

@@ -24,15 +24,17 @@ _ROW = 22
 
 def group_totals(explanation: Explanation) -> dict[str, dict[str, float]]:
     """``{"family": {...}, "lag": {...}}`` sums of the values of features named
-    ``"<family> @ <lag>"``; empty when the names do not follow that form."""
+    ``"<family> @ <lag>"`` (another name, such as ``"instrument = TCS"``, is a family of its
+    own without a lag); empty when no name follows that form."""
     names = explanation.feature_names
-    if not names or not all(" @ " in n for n in names):
+    if not names or not any(" @ " in n for n in names):
         return {}
     out: dict[str, dict[str, float]] = {"family": {}, "lag": {}}
     for name, value in zip(names, explanation.values, strict=True):
         family, _, lag = name.partition(" @ ")
         out["family"][family] = out["family"].get(family, 0.0) + float(value)
-        out["lag"][lag] = out["lag"].get(lag, 0.0) + float(value)
+        if lag:
+            out["lag"][lag] = out["lag"].get(lag, 0.0) + float(value)
     return out
 
 

@@ -97,7 +97,7 @@ class FiveTrendDNN(OnDevice, Signal):
                  epochs: int = 20, batch_size: int = 256, learning_rate: float = 1e-3,
                  dropout: float = 0.2, background: int = 100, lime_samples: int = 500,
                  seed: int | None = None,
-                 device: str = "auto") -> None:
+                 device: str = "auto", instruments: Sequence[str] = ()) -> None:
         self.horizon = horizon
         self.min_range = min_range
         self.min_fit = min_fit
@@ -112,6 +112,7 @@ class FiveTrendDNN(OnDevice, Signal):
         self.lime_samples = lime_samples
         self.seed = seed
         self.device = device
+        self.instruments = tuple(instruments)
         self._check_device()
 
     # -- data --------------------------------------------------------------------------------
@@ -140,8 +141,22 @@ class FiveTrendDNN(OnDevice, Signal):
         return pd.DatetimeIndex(data.bars.index[WARMUP + WINDOW - 1:])
 
     def features(self, data: MarketData) -> pd.DataFrame:
-        """The 270 unscaled inputs of every decision time of ``data``."""
-        return window_features(data.bars["close"], self.relative_prices)
+        """The 270 unscaled inputs of every decision time of ``data``; with ``instruments``
+        (a pooled model's universe), one more input per instrument, 1 for the instrument
+        ``data`` holds (``data.symbol``) and 0 for the others."""
+        x = window_features(data.bars["close"], self.relative_prices)
+        if not self.instruments:
+            return x
+        if data.symbol not in self.instruments:
+            raise ValueError(f"instrument {data.symbol!r} is not one of this model's "
+                             f"instruments {list(self.instruments)}")
+        own = pd.DataFrame({f"instrument = {n}": float(n == data.symbol)
+                            for n in self.instruments}, index=x.index)
+        return pd.concat([x, own], axis=1)
+
+    def input_names(self) -> tuple[str, ...]:
+        """The name of every input: ``"<family> @ t-<k>"``, then ``"instrument = <name>"``."""
+        return (*feature_names(), *(f"instrument = {n}" for n in self.instruments))
 
     def labels(self, data: MarketData) -> pd.Series:
         """The pattern of the next ``horizon`` closes; ``None`` where ``data`` ends too early
@@ -214,7 +229,7 @@ class FiveTrendDNN(OnDevice, Signal):
                                   strict=True)}
         self.n_train_ = len(y)
         self.n_resampled_ = len(train_y)
-        self.feature_names_ = feature_names()
+        self.feature_names_ = self.input_names()
         ends = []
         for history, (rows, _) in zip(histories, samples, strict=True):
             if len(rows):
@@ -258,7 +273,7 @@ class FiveTrendDNN(OnDevice, Signal):
         return self.explain_inputs(self.inputs_at(data, at), at)
 
     def inputs_at(self, data: MarketData, at: Sequence[pd.Timestamp]) -> np.ndarray:
-        """The unscaled inputs ``(len(at), 270)`` of the decisions at ``at`` of ``data``."""
+        """The unscaled inputs ``(len(at), inputs)`` of the decisions at ``at`` of ``data``."""
         self.check_fitted()
         features = self.features(data)
         stamps = pd.DatetimeIndex([pd.Timestamp(s) for s in at])
@@ -284,9 +299,12 @@ class FiveTrendDNN(OnDevice, Signal):
                 raise RuntimeError(f"SHAP explained class {shap.classes[i]} at {stamp}, but the "
                                    f"decision was class {target} (tied logits)")
             label = self.classes_[target]
-            families = family_sums(shap.values[i])
-            raw: dict[str, Any] = {"family_shap": families, "lag_shap": lag_sums(shap.values[i]),
+            families = family_sums(shap.values[i][:WINDOW_INPUTS])
+            raw: dict[str, Any] = {"family_shap": families,
+                                   "lag_shap": lag_sums(shap.values[i][:WINDOW_INPUTS]),
                                    "logit": [shap.outputs[i]]}
+            if self.instruments:
+                raw["instrument_shap"] = shap.values[i][WINDOW_INPUTS:]
             summary = self._sentence(families, x[i], scaled[i], label,
                                      shap.outputs[i], shap.base_values[i])
             if self.lime_samples:
@@ -434,6 +452,9 @@ class FiveTrendDNN(OnDevice, Signal):
 def _joined(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
+
+#: inputs of the 15-day windows of 18 features, before any instrument inputs
+WINDOW_INPUTS = len(FAMILIES) * WINDOW
 
 #: below this local R^2 a LIME surrogate does not describe the model near the decision
 LIME_MIN_R2 = 0.3

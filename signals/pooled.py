@@ -7,7 +7,9 @@ bars strictly before the fold's cut, and each instrument's decisions in the fold
 block come from that model on that instrument's own bars. The fitted model records the
 latest bar any training label read, over all instruments; it must lie before the cut, or
 ``LookAheadError`` names the fold. Explanations and their faithfulness come from the fold
-model that made the decision, on the instrument's own input.
+model that made the decision, on the instrument's own input. With ``instrument_feature``,
+the model also reads which instrument a sample comes from (one-hot inputs
+``"instrument = <name>"``, explained like the others).
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ class PooledWalkForward:
     def __init__(self, base: Signal, scheme: Scheme = "expanding", min_train: int = 252,
                  retrain_every: int = 21, window: int | None = None, embargo: int = 0,
                  progress: bool = True, name: str | None = None,
-                 faithfulness: bool = True, cache_dir: str | None = None) -> None:
+                 faithfulness: bool = True, cache_dir: str | None = None,
+                 instrument_feature: bool = False) -> None:
         if not callable(getattr(base, "fit_pooled", None)):
             raise TypeError(f"{type(base).__name__} cannot be pooled: it has no "
                             "fit_pooled(histories); run it per instrument instead")
@@ -57,6 +60,17 @@ class PooledWalkForward:
         self.name = name or base.name
         self.faithfulness = faithfulness
         self.cache_dir = cache_dir
+        self.instrument_feature = instrument_feature
+        if instrument_feature and "instruments" not in base.get_params():
+            raise TypeError(f"{type(base).__name__} has no instrument inputs (an "
+                            "'instruments' parameter); leave out instrument_feature")
+
+    def _named(self, universe: Mapping[str, MarketData]) -> Mapping[str, MarketData]:
+        """With ``instrument_feature``, each instrument's data carries its universe name
+        (the one-hot input reads ``symbol``)."""
+        if not self.instrument_feature:
+            return universe
+        return {name: replace(data, symbol=name) for name, data in universe.items()}
 
     def plan(self, universe: Mapping[str, MarketData]) -> list[Fold]:
         """The folds, cut on the union of every instrument's decision times."""
@@ -71,6 +85,10 @@ class PooledWalkForward:
         each fold model is kept on disk keyed by the signal's class, code and parameters,
         the library versions, the torch thread count and every training history's bytes
         (as ``WalkForwardSignal`` keys its fold models)."""
+        universe = self._named(universe)
+        if self.instrument_feature:  # one-hot inputs naming each instrument of the universe
+            self.base = type(self.base)(**{**self.base.get_params(),
+                                           "instruments": tuple(universe)})
         self.folds_ = self.plan(universe)
         self.models_: list[Signal] = []
         cache = DiskCache(self.cache_dir) if self.cache_dir else None
@@ -109,6 +127,7 @@ class PooledWalkForward:
 
     def predict(self, universe: Mapping[str, MarketData]) -> dict[str, SignalFrame]:
         """Each instrument's out-of-sample decisions, from the fold model of each block."""
+        universe = self._named(universe)
         out = {}
         for instrument, data in universe.items():
             parts = []
@@ -127,6 +146,7 @@ class PooledWalkForward:
         signal is ``instrument_signal(name, instrument)``, as in ``predict``. A base with
         ``inputs_at`` and ``explain_inputs`` is explained in one batch per fold over all
         instruments (one SHAP call, one measure call), else instrument by instrument."""
+        universe = self._named(universe)
         batched = callable(getattr(self.base, "explain_inputs", None))
         found: dict[tuple[str, pd.Timestamp], Explanation] = {}
         for fold, model in tqdm(list(zip(self.folds_, self.models_, strict=True)),

@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
     ({"data": {"instruments": [{"name": "a"}]}}, "set strategy.kind: portfolio"),
     ({"strategy": {"kind": "portfolio"}}, "strategy.kind 'portfolio' trades a universe"),
     ({"signals": [{"kind": "ma_crossover", "pooled": True}]}, "this data holds one instrument"),
+    ({"signals": [{"kind": "five_trend", "instrument_feature": True}]},
+     "instrument_feature needs pooled: true"),
     ({"data": {"instruments": [{"name": "a"}]},
       "strategy": {"kind": "portfolio", "weighting": "equl"}}, "weighting must be one of"),
     ({"data": {"instruments": [{"name": "a"}]},
@@ -53,6 +55,7 @@ def test_defaults_are_resolved_and_hash_is_stable():
     assert config.to_dict()["signals"][0] == {"kind": "ma_crossover", "name": "ma_crossover",
                                               "walk_forward": None,
                                               "threshold": None, "pooled": False,
+                                              "instrument_feature": False,
                                               "fast": 50, "slow": 200,
                                               "label_basis": "open_to_open"}
     assert config.hash() == build_config(config.to_dict()).hash()

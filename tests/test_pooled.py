@@ -108,3 +108,36 @@ def test_pooled_fold_models_are_cached_by_every_instruments_history(tmp_path):
     bars.loc[stamp, "close"] *= 1.01
     edited = fitted({**datas, "x2": MarketData(bars)})
     assert (edited.cache_hits_, edited.cache_misses_) == (len(cold.folds_) - 1, 1)
+
+
+def test_the_instrument_as_a_feature_is_an_input_explained_like_the_others():
+    datas = _universe()
+    pooled = PooledWalkForward(FiveTrendDNN(**SMALL), min_train=150, retrain_every=100,
+                               embargo=10, progress=False, instrument_feature=True).fit(datas)
+    assert pooled.models_[0].instruments == ("x0", "x1", "x2")
+    decisions = pooled.predict(datas)
+    at = {n: list(f.frame.index[-3:]) for n, f in decisions.items()}
+    explained = pooled.explain(datas, at)
+    for name, explanations in explained.items():
+        for e in explanations:
+            assert e.feature_names[-3:] == ("instrument = x0", "instrument = x1",
+                                            "instrument = x2")
+            assert list(e.data[-3:]) == [float(name == n) for n in ("x0", "x1", "x2")]
+            logit, = e.raw["logit"]
+            assert e.values.sum() == pytest.approx(logit - e.base_value, abs=1e-6)
+            assert len(e.raw["instrument_shap"]) == 3
+    plain = _pooled().fit(datas).predict(datas)
+    assert any(not plain[n].frame["probability"].equals(decisions[n].frame["probability"])
+               for n in datas)  # the model reads the new inputs
+
+    class Poolable:  # pools, but has no instrument inputs
+        name = "poolable"
+
+        def fit_pooled(self, histories):
+            return self
+
+        def get_params(self):
+            return {}
+
+    with pytest.raises(TypeError, match="no instrument inputs"):
+        PooledWalkForward(Poolable(), instrument_feature=True)
