@@ -34,7 +34,9 @@ class Backtest:
 
     - ``data``: ``"sp500"`` or ``"nasdaq"`` (samples shipped by ``arch``), a CSV/Parquet
       file or folder, a bars ``DataFrame`` (tz-aware index, ``open high low close
-      volume``), a ``MarketData`` (bars and headlines), or a ``data`` config mapping.
+      volume``), a ``MarketData`` (bars and headlines), a ``data`` config mapping, or a
+      universe: a mapping from instrument name to bars ``DataFrame`` or ``MarketData``
+      (trade it with ``strategy="portfolio"``).
     - ``signals``: signal objects, kind names or config mappings, in a list (each named by
       its kind) or a mapping from instance name to one of those.
     - ``strategy``: a kind name, a backtrader ``Strategy`` subclass, or a mapping with
@@ -61,7 +63,14 @@ class Backtest:
         return run_backtest(self.config, progress=progress, data=self.market_data)
 
 
-def _data(data: Any) -> tuple[MarketData | None, Mapping[str, Any]]:
+def _data(data: Any) -> tuple[MarketData | dict[str, MarketData] | None, Mapping[str, Any]]:
+    if (isinstance(data, Mapping) and data
+            and all(isinstance(v, MarketData | pd.DataFrame) for v in data.values())):
+        universe = {str(name): own if isinstance(own, MarketData) else
+                    MarketData(validate_bars(own, f"Backtest(data[{name!r}])"), symbol=str(name))
+                    for name, own in data.items()}
+        return universe, {"source": "python",
+                          "instruments": [{"name": name} for name in universe]}
     if isinstance(data, MarketData):
         return data, {"source": "python"}
     if isinstance(data, pd.DataFrame):

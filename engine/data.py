@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from xai_backtest.data_feeds.cleaning import CleaningReport
@@ -77,14 +79,27 @@ def load_market_data(config: DataConfig) -> tuple[MarketData, list[CleaningRepor
     return MarketData(bars=bars, headlines=headlines, symbol=symbol), reports
 
 
-def load_universe(config: DataConfig, min_bars: int = 2) -> tuple[Universe, list[str]]:
+def load_universe(config: DataConfig, min_bars: int = 2,
+                  given: Mapping[str, MarketData] | None = None) -> tuple[Universe, list[str]]:
     """The universe a data config describes and its notes in words: each instrument read
     on its own, so one that cannot be read (a file that fails, a symbol yfinance cannot
     serve, no bars between start and end) is left out with a note naming it and why, and
-    the others run; alignment, gaps, repairs and thin overlaps are in the notes."""
+    the others run; alignment, gaps, repairs and thin overlaps are in the notes.
+    ``given``: the instruments' data from Python (``data.source: python``)."""
     frames: list[tuple[str, pd.DataFrame]] = []
     notes: list[str] = []
-    if config.instruments is not None:
+    if config.source == "python":
+        names = [i.name for i in config.instruments or ()]
+        if given is None or sorted(given) != sorted(names):
+            raise UniverseError(f"data.source is 'python': give the bars of exactly the "
+                                f"instruments {names} (given: "
+                                f"{sorted(given) if given is not None else None})")
+        for name in names:
+            try:
+                frames.append((name, _cut(given[name].bars, config, f"instrument {name}")))
+            except DataError as e:
+                notes.append(f"{name}: left out, {e}")
+    elif config.instruments is not None:
         for instrument in config.instruments:
             try:
                 data, reports = load_market_data(config.for_instrument(instrument))

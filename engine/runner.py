@@ -10,6 +10,7 @@ the folder marked incomplete.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,21 +80,27 @@ def build_signal(spec: SignalConfig, config: RunConfig, progress: bool) -> WalkF
 
 
 def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None = None, *,
-                 data: MarketData | None = None, parallel: bool = True,
+                 data: MarketData | Mapping[str, MarketData] | None = None,
+                 parallel: bool = True,
                  loaded: tuple[MarketData, list[CleaningReport]] | None = None) -> RunResult:
     """Run the backtest ``config`` describes and write its run folder (by default a new
     ``<output_dir>/<time>-<name>/``; an existing ``folder`` is cleanly replaced).
     ``data`` gives the bars (and headlines) from Python; then ``config.data.source`` is
-    ``"python"``. ``parallel=False`` keeps the run on one core (a sweep's worker does):
-    no second interpreter fitting signals (engine/prefit.py), figures drawn here and
-    tearsheets written here, not in the background. ``loaded`` is
+    ``"python"`` (a universe: instrument name -> ``MarketData``). ``parallel=False`` keeps
+    the run on one core (a sweep's worker does): no second interpreter fitting signals
+    (engine/prefit.py), figures drawn here and tearsheets written here, not in the
+    background. ``loaded`` is
     ``load_market_data(config.data)`` done already (a sweep loads each data set once)."""
     if (data is None) != (config.data.source != "python"):
         raise ConfigError("pass data=MarketData(...) exactly when data.source is 'python' "
                           f"(data.source is {config.data.source!r}, data is "
                           f"{'given' if data is not None else 'missing'})")
     if config.data.is_universe:
-        return run_universe_backtest(config, progress, folder)
+        return run_universe_backtest(config, progress, folder,
+                                     data=data if isinstance(data, Mapping) else None)
+    if isinstance(data, Mapping):
+        raise ConfigError("data maps instruments to bars, but the config holds no universe: "
+                          "list data.instruments (Backtest does when given a mapping)")
     started = time.perf_counter()
     seed_everything(config.seed, config.threads)
     watch = Stopwatch()

@@ -70,14 +70,16 @@ UniverseModels = PooledWalkForward | dict[str, WalkForwardSignal]
 
 
 def run_universe_backtest(config: RunConfig, progress: bool = True,
-                          folder: Path | None = None) -> RunResult:
+                          folder: Path | None = None, *,
+                          data: Mapping[str, MarketData] | None = None) -> RunResult:
     """Run the portfolio backtest ``config`` describes (``config.data.is_universe``) and
-    write its run folder; see the module docstring."""
+    write its run folder; see the module docstring. ``data`` maps each instrument of
+    ``config.data.instruments`` to its bars when ``config.data.source`` is ``"python"``."""
     started = time.perf_counter()
     seed_everything(config.seed, config.threads)
     watch = Stopwatch()
     with watch.stage("load data"):
-        universe, notes = load_universe(config.data)
+        universe, notes = load_universe(config.data, given=data)
     models = {spec.name: _models(spec, config, universe, progress) for spec in config.signals}
     universe, dropped = _drop_short(universe, models)
     notes += [f"{name}: dropped, {why}" for name, why in dropped.items()]

@@ -150,3 +150,25 @@ def test_the_saved_config_of_a_universe_run_reruns(two_indices):
     config = load_config(two_indices.folder / "config.yaml")
     assert config.hash() == two_indices.config.hash()
     assert config.data.is_universe and config.strategy.kind == "portfolio"
+
+
+def test_a_universe_from_python_frames_equals_the_yaml_run(tmp_path, two_indices):
+    """A script in another folder, public API only: Backtest over a mapping of frames."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "my_portfolio.py"
+    script.write_text(
+        "from xai_backtest import Backtest\n"
+        "from xai_backtest.data_feeds import load_sample_bars\n"
+        "bars = {n: load_sample_bars(n).loc['2010-01-01':] for n in ('sp500', 'nasdaq')}\n"
+        "result = Backtest(bars, signals=['ma_crossover'],\n"
+        "                  strategy={'kind': 'portfolio', 'band': 0.05},\n"
+        "                  walk_forward={'min_train': 252, 'retrain_every': 63},\n"
+        "                  tearsheet=False, cache_dir=None, output_dir='runs').run(False)\n"
+        "print(round(result.comparison.loc['final_equity', 'ma_crossover'], 2))\n")
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    expected = two_indices.comparison.loc["final_equity", "ma_crossover"]
+    assert float(proc.stdout.split()[-1]) == pytest.approx(expected, abs=0.01)
