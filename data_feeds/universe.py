@@ -85,6 +85,13 @@ class Universe:
         out += [f"{name}: no bar on {count:,} calendar date(s) inside its history (other "
                 "instruments traded then; left missing, never filled)"
                 for name, count in self.missing.items() if count]
+        for name, frame in self.bars.items():
+            after = int((self.calendar > frame.index[-1]).sum())
+            if after:
+                out.append(f"{name}: its history ends {frame.index[-1]:%Y-%m-%d}, {after:,} "
+                           "calendar date(s) before the universe's last; a position in it is "
+                           "valued at that last close from then on (set data.end to stop "
+                           "there)")
         out += [f"{name}: dropped, {why}" for name, why in self.dropped.items()]
         out += [f"{a} and {b} share only {share:.0%} of their dates"
                 for a, b, share in self.thin_overlaps]

@@ -219,3 +219,10 @@ def test_an_instrument_listed_later_joins_both_equal_weight_references():
     rebalanced = references["equal_weight_rebalanced"].weights
     assert rebalanced.iloc[20].sum() == pytest.approx(1.0, abs=0.02)  # 1/2 each, no cash
     assert rebalanced.iloc[-1]["late"] == pytest.approx(1 / 3, abs=0.02)
+
+
+def test_an_instrument_whose_history_ends_early_is_noted():
+    universe = build_universe([("long", make_daily_bars(80, seed=1)),
+                               ("short", make_daily_bars(60, seed=2))])
+    (note,) = [n for n in universe.notes() if n.startswith("short: its history ends")]
+    assert "20 calendar date(s) before the universe's last" in note
