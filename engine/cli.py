@@ -12,7 +12,10 @@ import sys
 import warnings
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: shipped with the package (configs/ installs as xai_backtest.configs)
 DEFAULT_CONFIG = Path(str(files("xai_backtest.configs") / "default.yaml"))
@@ -169,11 +172,7 @@ def main(argv: list[str] | None = None) -> int:
               "'incomplete'; run again to start afresh", file=sys.stderr)
         return 130
     if len(result.rejected):
-        counts = result.rejected.groupby("strategy").size()
-        print(f"WARNING: the broker refused {len(result.rejected)} order(s) ("
-              + ", ".join(f"{name}: {n}" for name, n in counts.items())
-              + f"); those strategies stayed as they were. See "
-              f"{result.folder / 'rejected_orders.csv'} and the report.\n")
+        print(_refused_warning(result.rejected, result.folder / "rejected_orders.csv"))
     print(format_comparison(result.comparison))
     print(f"\nrun folder: {result.folder}")
     print(f"report:     {result.report}")
@@ -184,3 +183,17 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _refused_warning(rejected: pd.DataFrame, path: Path) -> str:
+    """The CLI's first line when orders were refused: counts per strategy and status."""
+    per_strategy = ", ".join(f"{name}: {n}" for name, n in
+                             rejected.groupby("strategy").size().items())
+    if "NoCash" not in set(rejected["status"]):
+        return (f"WARNING: the broker refused {len(rejected)} order(s) ({per_strategy}); "
+                f"those strategies stayed as they were. See {path} and the report.\n")
+    statuses = ", ".join(f"{status} {n}" for status, n in rejected.groupby("status").size()
+                         .items())
+    return (f"WARNING: {len(rejected)} order(s) refused ({statuses}; {per_strategy}); those "
+            "positions stayed as they were (NoCash: a buy with no cash left, which a "
+            f"portfolio retries at the next open). See {path} and the report.\n")

@@ -50,3 +50,17 @@ def test_refused_orders_are_reported_everywhere(tmp_path):
                                                                        == "ma_crossover"])
     report = (folder / "report.html").read_text()
     assert "order(s) refused by the broker" in report
+
+
+def test_a_buy_without_cash_is_named_in_the_first_line():
+    from pathlib import Path
+
+    import pandas as pd
+
+    from xai_backtest.engine.cli import _refused_warning
+
+    rejected = pd.DataFrame({"strategy": ["five_trend", "five_trend"],
+                             "status": ["NoCash", "Margin"]})
+    line = _refused_warning(rejected, Path("r.csv"))
+    assert line.startswith("WARNING: 2 order(s) refused (Margin 1, NoCash 1; five_trend: 2)")
+    assert "retries it at the next open" in line
