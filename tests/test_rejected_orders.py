@@ -63,4 +63,4 @@ def test_a_buy_without_cash_is_named_in_the_first_line():
                              "status": ["NoCash", "Margin"]})
     line = _refused_warning(rejected, Path("r.csv"))
     assert line.startswith("WARNING: 2 order(s) refused (Margin 1, NoCash 1; five_trend: 2)")
-    assert "retries it at the next open" in line
+    assert "a portfolio retries at the next open" in line
