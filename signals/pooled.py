@@ -23,16 +23,16 @@ from tqdm.auto import tqdm
 
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
-from xai_backtest.signals.base import Signal, SignalFrame, library_versions
+from xai_backtest.signals.base import Signal, SignalFrame
 from xai_backtest.signals.walk_forward import (
     Fold,
     LookAheadError,
     Scheme,
     code_key,
-    torch_threads,
+    fold_model_key,
     walk_forward_folds,
 )
-from xai_backtest.storage.cache import DiskCache, content_hash
+from xai_backtest.storage.cache import DiskCache
 from xai_backtest.storage.interrupts import check_interrupt
 
 __all__ = ["PooledWalkForward", "instrument_signal"]
@@ -118,9 +118,7 @@ class PooledWalkForward:
 
         if cache is None:
             return build()
-        key = content_hash("pooled", type(self.base).__module__, type(self.base).__qualname__,
-                           code, self.base.get_params(), library_versions(), torch_threads(),
-                           *(h.bars for h in histories))
+        key = fold_model_key(self.base, code, "pooled", *(h.bars for h in histories))
         return cache.folder_entry(f"models/{self.base.name}-pooled", key,
                                   build=lambda folder: build().save(folder),
                                   load=type(self.base).load)

@@ -37,7 +37,7 @@ from xai_backtest.storage.code_hash import (
 from xai_backtest.storage.interrupts import check_interrupt
 
 __all__ = ["MAX_FOLDS", "Fold", "LookAheadError", "WalkForwardError", "WalkForwardSignal",
-           "code_key", "torch_threads", "walk_forward_folds"]
+           "code_key", "fold_model_key", "walk_forward_folds"]
 
 Scheme = Literal["expanding", "rolling"]
 
@@ -195,10 +195,7 @@ class WalkForwardSignal(Signal):
                                   load=type(self.base).load)
 
     def _fold_key(self, history: MarketData, code: str | None) -> str:
-        device = self.base.resolved_device() if isinstance(self.base, OnDevice) else None
-        return content_hash(type(self.base).__module__, type(self.base).__qualname__, code,
-                            self.base.get_params(), library_versions(), torch_threads(),
-                            device, history.bars, history.headlines)
+        return fold_model_key(self.base, code, history.bars, history.headlines)
 
     def is_cached(self, data: MarketData) -> bool:
         """Whether every fold model ``fit(data)`` needs is in the model cache already."""
@@ -313,7 +310,16 @@ def _trainer_code() -> str:
     return module_fingerprint(__name__)
 
 
-def torch_threads() -> int:
+def fold_model_key(base: Signal, code: str | None, *training: Any) -> str:
+    """The model-cache key of ``base`` fitted on ``training`` (frames): its class, code
+    and parameters, the library versions, the torch thread count and resolved device."""
+    device = base.resolved_device() if isinstance(base, OnDevice) else None
+    return content_hash(type(base).__module__, type(base).__qualname__, code,
+                        base.get_params(), library_versions(), _torch_threads(), device,
+                        *training)
+
+
+def _torch_threads() -> int:
     """torch's thread count: fits differ in their last bits with it."""
     import torch
 
