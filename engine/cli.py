@@ -181,10 +181,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def _refused_warning(rejected: pd.DataFrame, path: Path) -> str:
     """The CLI's first line when orders were refused: counts per strategy and status."""
     per_strategy = ", ".join(f"{name}: {n}" for name, n in
@@ -197,3 +193,7 @@ def _refused_warning(rejected: pd.DataFrame, path: Path) -> str:
     return (f"WARNING: {len(rejected)} order(s) refused ({statuses}; {per_strategy}); those "
             "positions stayed as they were (NoCash: a buy with no cash left, which a "
             f"portfolio retries at the next open). See {path} and the report.\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
