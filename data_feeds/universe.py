@@ -72,11 +72,9 @@ class Universe:
         cut = {n: b[b.index >= start] for n, b in self.bars.items()}
         ended = {n: f"its history ends before {start:%Y-%m-%d}, when trading starts"
                  for n, b in cut.items() if b.empty}
-        kept = {n: b for n, b in cut.items() if not b.empty}
-        if not kept:
+        if len(ended) == len(cut):
             raise UniverseError(f"no instrument has bars from {start:%Y-%m-%d} on")
-        return replace(self, bars=kept, calendar=self.calendar[self.calendar >= start],
-                       dropped={**self.dropped, **ended}).without({})
+        return replace(self, bars=cut).without(ended)
 
     def notes(self) -> list[str]:
         """The alignment in words, for the run's cleaning notes."""

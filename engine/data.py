@@ -88,17 +88,14 @@ def load_universe(config: DataConfig, min_bars: int = 2,
     ``given``: the instruments' data from Python (``data.source: python``)."""
     frames: list[tuple[str, pd.DataFrame]] = []
     notes: list[str] = []
+    uncut: list[tuple[str, pd.DataFrame, str]] = []  # name, bars, where; cut to the dates below
     if config.source == "python":
         names = [i.name for i in config.instruments or ()]
         if given is None or sorted(given) != sorted(names):
             raise UniverseError(f"data.source is 'python': give the bars of exactly the "
                                 f"instruments {names} (given: "
                                 f"{sorted(given) if given is not None else None})")
-        for name in names:
-            try:
-                frames.append((name, _cut(given[name].bars, config, f"instrument {name}")))
-            except DataError as e:
-                notes.append(f"{name}: left out, {e}")
+        uncut = [(name, given[name].bars, f"instrument {name}") for name in names]
     elif config.instruments is not None:
         for instrument in config.instruments:
             try:
@@ -116,11 +113,12 @@ def load_universe(config: DataConfig, min_bars: int = 2,
                  if config.layout == "one_file_per_symbol" else
                  load_long_file(config.path, tz, config.symbol_column, config.symbols))
         notes += files.notes()
-        for name, bars in files.frames:
-            try:
-                frames.append((name, _cut(bars, config, f"{config.path} [{name}]")))
-            except DataError as e:
-                notes.append(f"{name}: left out, {e}")
+        uncut = [(name, bars, f"{config.path} [{name}]") for name, bars in files.frames]
+    for name, bars, where in uncut:
+        try:
+            frames.append((name, _cut(bars, config, where)))
+        except DataError as e:
+            notes.append(f"{name}: left out, {e}")
     if not frames:
         raise UniverseError("no instrument of the universe could be loaded: "
                             + "; ".join(notes))

@@ -18,7 +18,7 @@ from xai_backtest.explainers.figures import render_figures
 from xai_backtest.storage.atomic import atomic_write, atomic_write_text
 
 __all__ = ["RunResult", "draw_figures", "figure_path", "fresh_folder", "peak_memory_mb",
-           "run_folder", "write_status", "write_trades_first"]
+           "run_folder", "start_run_folder", "write_status", "write_trades_first"]
 
 
 @dataclass(frozen=True)
@@ -90,13 +90,23 @@ def write_status(folder: Path, config: RunConfig, status: str, **extra: object) 
     atomic_write_text(folder / "run.json", json.dumps(payload, indent=2, default=str))
 
 
+def start_run_folder(config: RunConfig, folder: Path | None) -> Path:
+    """The run's folder (a new one, or ``folder`` cleanly replaced) with the resolved config,
+    its hash and a ``run.json`` saying ``incomplete``."""
+    folder = run_folder(config) if folder is None else fresh_folder(Path(folder))
+    atomic_write_text(folder / "config.yaml", config.to_yaml())
+    atomic_write_text(folder / "config.sha256", config.hash() + "\n")
+    write_status(folder, config, "incomplete", started=datetime.now(UTC).isoformat())
+    return folder
+
+
 def figure_path(explanations: dict[str, Explanation], key: object) -> str | None:
     found = explanations.get(key) if isinstance(key, str) else None
     return f"figures/{found.figure}" if found is not None and found.figure else None
 
 
 def draw_figures(explanations: dict[str, Explanation], trades: pd.DataFrame, folder: Path,
-                  progress: bool, cache_dir: str | None, workers: int) -> None:
+                 progress: bool, cache_dir: str | None, workers: int) -> None:
     """Render the figure of every trade's entry and exit explanation (in place, on
     ``workers`` processes)."""
     ids = pd.concat([trades["entry_explanation_id"], trades["exit_explanation_id"]])
@@ -104,7 +114,6 @@ def draw_figures(explanations: dict[str, Explanation], trades: pd.DataFrame, fol
     drawn = render_figures([explanations[k] for k in keys], folder, workers=workers,
                            progress=progress, cache_dir=cache_dir)
     explanations.update({e.id: e for e in drawn})
-
 
 
 def write_trades_first(folder: Path, trades: pd.DataFrame,

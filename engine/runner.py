@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import backtrader as bt
@@ -30,9 +29,8 @@ from xai_backtest.engine.run_folder import (
     RunResult,
     draw_figures,
     figure_path,
-    fresh_folder,
     peak_memory_mb,
-    run_folder,
+    start_run_folder,
     write_status,
     write_trades_first,
 )
@@ -48,7 +46,7 @@ from xai_backtest.signals.base import SignalFrame, library_versions
 from xai_backtest.signals.device import OnDevice
 from xai_backtest.signals.ensemble import Ballot, Ensemble
 from xai_backtest.signals.walk_forward import WalkForwardSignal
-from xai_backtest.storage.atomic import atomic_write, atomic_write_text
+from xai_backtest.storage.atomic import atomic_write
 from xai_backtest.storage.cache import content_hash
 from xai_backtest.strategies import BuyAndHold, Costs, SignalStrategy
 from xai_backtest.strategies.backtest import BacktestResult, FastPathError, run_strategy
@@ -89,8 +87,8 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
     ``"python"`` (a universe: instrument name -> ``MarketData``). ``parallel=False`` keeps
     the run on one core (a sweep's worker does): no second interpreter fitting signals
     (engine/prefit.py), figures drawn here and tearsheets written here, not in the
-    background. ``loaded`` is
-    ``load_market_data(config.data)`` done already (a sweep loads each data set once)."""
+    background. ``loaded`` is ``load_market_data(config.data)`` done already (a sweep loads
+    each data set once)."""
     if (data is None) != (config.data.source != "python"):
         raise ConfigError("pass data=MarketData(...) exactly when data.source is 'python' "
                           f"(data.source is {config.data.source!r}, data is "
@@ -125,10 +123,7 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
         model.plan(data)  # fold errors (too little data, absurd counts) before any output
     # the run folder appears only once the data loaded, the strategy can trade it and the
     # walk-forward folds can be built
-    folder = run_folder(config) if folder is None else fresh_folder(Path(folder))
-    atomic_write_text(folder / "config.yaml", config.to_yaml())
-    atomic_write_text(folder / "config.sha256", config.hash() + "\n")
-    write_status(folder, config, "incomplete", started=datetime.now(UTC).isoformat())
+    folder = start_run_folder(config, folder)
     for report in cleaning:
         report.warn()
     decided = _decide(config, models, data, watch, parallel)
@@ -153,7 +148,7 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
         trades = pd.concat(trade_logs.values(), ignore_index=True)
         with watch.stage("explanation figures"):
             draw_figures(explanations, trades, folder / "figures", progress,
-                          config.cache_dir, workers=2 if parallel else 1)
+                         config.cache_dir, workers=2 if parallel else 1)
         for side in ("entry", "exit"):
             trades[f"{side}_figure"] = [figure_path(explanations, key) for key in
                                         trades[f"{side}_explanation_id"]]
@@ -181,21 +176,21 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
                          explanations)
     seconds = time.perf_counter() - started
     write_status(folder, config, "complete", seconds=round(seconds, 3),
-                  stages=watch.rounded(), peak_memory_mb=round(peak_memory_mb(), 1),
-                  explained={n: sum(e.signal == n for e in explanations.values())
-                             for n in decisions},
-                  faithfulness_seconds={n: round(m.measure_seconds_, 3)
-                                        for n, m in models.items()},
-                  cleaning=[r.summary() for r in cleaning],
-                  fold_models={n: {"fitted": m.cache_misses_, "from_cache": m.cache_hits_}
-                               for n, m in models.items()},
-                  trades={n: int((trades["strategy"] == n).sum()) for n in results},
-                  rejected_orders={n: len(r.rejected) for n, r in results.items()},
-                  engines={n: r.engine for n, r in results.items()},
-                  devices={n: m.base.resolved_device() for n, m in models.items()
-                           if isinstance(m.base, OnDevice)},
-                  data_hash=content_hash(data.bars, data.headlines)[:16],
-                  versions=library_versions())
+                 stages=watch.rounded(), peak_memory_mb=round(peak_memory_mb(), 1),
+                 explained={n: sum(e.signal == n for e in explanations.values())
+                            for n in decisions},
+                 faithfulness_seconds={n: round(m.measure_seconds_, 3)
+                                       for n, m in models.items()},
+                 cleaning=[r.summary() for r in cleaning],
+                 fold_models={n: {"fitted": m.cache_misses_, "from_cache": m.cache_hits_}
+                              for n, m in models.items()},
+                 trades={n: int((trades["strategy"] == n).sum()) for n in results},
+                 rejected_orders={n: len(r.rejected) for n, r in results.items()},
+                 engines={n: r.engine for n, r in results.items()},
+                 devices={n: m.base.resolved_device() for n, m in models.items()
+                          if isinstance(m.base, OnDevice)},
+                 data_hash=content_hash(data.bars, data.headlines)[:16],
+                 versions=library_versions())
     return RunResult(folder=folder, config=config, comparison=comparison, trades=trades,
                      equity=equity, signals=decisions, explanations=explanations,
                      models=models, rejected=rejected, seconds=seconds)

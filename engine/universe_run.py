@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -31,9 +30,8 @@ from xai_backtest.engine.run_folder import (
     RunResult,
     draw_figures,
     figure_path,
-    fresh_folder,
     peak_memory_mb,
-    run_folder,
+    start_run_folder,
     write_status,
     write_trades_first,
 )
@@ -47,7 +45,7 @@ from xai_backtest.reports.trade_log import build_portfolio_trade_log
 from xai_backtest.signals.base import SignalFrame, library_versions
 from xai_backtest.signals.pooled import PooledWalkForward, instrument_signal
 from xai_backtest.signals.walk_forward import WalkForwardError, WalkForwardSignal
-from xai_backtest.storage.atomic import atomic_write, atomic_write_text
+from xai_backtest.storage.atomic import atomic_write
 from xai_backtest.storage.cache import content_hash
 from xai_backtest.strategies import BuyAndHold, Costs
 from xai_backtest.strategies.backtest import run_strategy
@@ -84,10 +82,7 @@ def run_universe_backtest(config: RunConfig, progress: bool = True,
     universe, dropped = _drop_short(universe, models)
     notes += [f"{name}: dropped, {why}" for name, why in dropped.items()]
     datas = {name: MarketData(bars, symbol=name) for name, bars in universe.bars.items()}
-    folder = run_folder(config) if folder is None else fresh_folder(Path(folder))
-    atomic_write_text(folder / "config.yaml", config.to_yaml())
-    atomic_write_text(folder / "config.sha256", config.hash() + "\n")
-    write_status(folder, config, "incomplete", started=datetime.now(UTC).isoformat())
+    folder = start_run_folder(config, folder)
     for note in notes:
         print(f"note: {note}")
     decisions = {name: _fit_predict(name, model, datas, config, watch, progress)

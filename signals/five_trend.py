@@ -150,8 +150,10 @@ class FiveTrendDNN(OnDevice, Signal):
         if data.symbol not in self.instruments:
             raise ValueError(f"instrument {data.symbol!r} is not one of this model's "
                              f"instruments {list(self.instruments)}")
-        own = pd.DataFrame({f"instrument = {n}": float(n == data.symbol)
-                            for n in self.instruments}, index=x.index)
+        names = self.input_names()[WINDOW_INPUTS:]
+        own = pd.DataFrame({name: float(n == data.symbol)
+                            for n, name in zip(self.instruments, names, strict=True)},
+                           index=x.index)
         return pd.concat([x, own], axis=1)
 
     def input_names(self) -> tuple[str, ...]:
