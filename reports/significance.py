@@ -20,15 +20,23 @@ from scipy import stats
 
 from xai_backtest.reports.metrics import TRADING_DAYS
 
-__all__ = ["EdgeTest", "deflated_sharpe", "deflated_sharpes", "edge_over_benchmark",
-           "per_period_sharpe", "probabilistic_sharpe", "sharpe_difference_interval"]
+__all__ = ["EdgeTest", "TooFewReturns", "deflated_sharpe", "deflated_sharpes",
+           "edge_over_benchmark", "per_period_sharpe", "probabilistic_sharpe",
+           "sharpe_difference_interval"]
 
 EULER_GAMMA = 0.5772156649015329
+#: the fewest returns whose skew and kurtosis the probabilistic Sharpe ratio reads
+MIN_PSR_RETURNS = 3
+
+
+class TooFewReturns(ValueError):
+    """A statistic that needs more returns than the run has; the message says how many."""
 
 
 @dataclass(frozen=True)
 class EdgeTest:
-    """The evidence that a strategy beats its benchmark, and the verdict in words."""
+    """The evidence that a strategy beats its benchmark, and the verdict in words; a
+    statistic a short run cannot support is NaN, and the verdict says it was not computed."""
 
     sharpe_difference: float
     interval_low: float
@@ -53,7 +61,8 @@ def sharpe_difference_interval(strategy: pd.Series, benchmark: pd.Series, *, blo
     pair = pd.concat([strategy, benchmark], axis=1, join="inner").to_numpy().T
     n = pair.shape[1]
     if n < 2 * block:
-        raise ValueError(f"{n} paired returns are too few for blocks of {block}")
+        raise TooFewReturns(f"{n} paired returns are too few for a block bootstrap with "
+                            f"blocks of {block} (it needs at least {2 * block})")
     rng = np.random.default_rng(seed)
     starts = rng.integers(0, n, size=(resamples, -(-n // block)))
     index = ((starts[:, :, None] + np.arange(block)) % n).reshape(resamples, -1)[:, :n]
@@ -113,24 +122,48 @@ def edge_over_benchmark(strategy: pd.Series, benchmark: pd.Series, *, trials: in
                         trial_sharpe_variance: float = 0.0, seed: int = 0,
                         level: float = 0.95, name: str = "buy-and-hold") -> EdgeTest:
     """Bootstrap interval, PSR and DSR of ``strategy`` daily returns vs ``benchmark``'s
-    (``name``: the benchmark in the verdict's words)."""
-    diff, low, high = sharpe_difference_interval(strategy, benchmark, seed=seed, level=level)
-    hurdle = float(per_period_sharpe(benchmark.to_numpy()))
-    psr = probabilistic_sharpe(strategy, hurdle)
-    dsr = deflated_sharpe(strategy, hurdle, trials, trial_sharpe_variance)
-    span = f"[{low:+.2f}, {high:+.2f}]"
-    if low > 0:
-        verdict = (f"Beats {name}: the {level:.0%} interval of the Sharpe difference "
-                   f"{span} lies above zero.")
-    elif high < 0:
-        verdict = (f"Worse than {name}: the {level:.0%} interval of the Sharpe difference "
-                   f"{span} lies below zero.")
+    (``name``: the benchmark in the verdict's words). A statistic too few returns cannot
+    support is NaN and the verdict says "not computed" and why; nothing is raised."""
+    try:
+        diff, low, high = sharpe_difference_interval(strategy, benchmark, seed=seed,
+                                                     level=level)
+    except TooFewReturns as e:
+        diff, low, high = _observed_difference(strategy, benchmark), np.nan, np.nan
+        observed = f" ({diff:+.2f})" if np.isfinite(diff) else ""
+        verdict = (f"Edge not tested: the {level:.0%} interval of the Sharpe difference"
+                   f"{observed} is not computed: {e}; a longer run can test it.")
     else:
-        verdict = (f"Not distinguishable from luck: the {level:.0%} interval of the Sharpe "
-                   f"difference {span} includes zero.")
-    verdict += (f" Chance its true Sharpe exceeds {name}'s: {psr:.0%}"
-                + (f" ({dsr:.0%} after allowing for {trials} strategies tried)."
-                   if trials > 1 else "."))
+        span = f"[{low:+.2f}, {high:+.2f}]"
+        if low > 0:
+            verdict = (f"Beats {name}: the {level:.0%} interval of the Sharpe difference "
+                       f"{span} lies above zero.")
+        elif high < 0:
+            verdict = (f"Worse than {name}: the {level:.0%} interval of the Sharpe difference "
+                       f"{span} lies below zero.")
+        else:
+            verdict = (f"Not distinguishable from luck: the {level:.0%} interval of the "
+                       f"Sharpe difference {span} includes zero.")
+    n = len(strategy)
+    if n < MIN_PSR_RETURNS:
+        psr = dsr = np.nan
+        verdict += (f" Chance its true Sharpe exceeds {name}'s: not computed: {n} returns "
+                    f"are too few (the probabilistic Sharpe ratio needs at least "
+                    f"{MIN_PSR_RETURNS}).")
+    else:
+        hurdle = float(per_period_sharpe(benchmark.to_numpy()))
+        psr = probabilistic_sharpe(strategy, hurdle)
+        dsr = deflated_sharpe(strategy, hurdle, trials, trial_sharpe_variance)
+        verdict += (f" Chance its true Sharpe exceeds {name}'s: {psr:.0%}"
+                    + (f" ({dsr:.0%} after allowing for {trials} strategies tried)."
+                       if trials > 1 else "."))
     return EdgeTest(sharpe_difference=diff, interval_low=low, interval_high=high, level=level,
                     probabilistic_sharpe=psr, deflated_sharpe=dsr, trials=trials,
                     verdict=verdict)
+
+
+def _observed_difference(strategy: pd.Series, benchmark: pd.Series) -> float:
+    """Annualised Sharpe difference of the paired returns (NaN with fewer than two)."""
+    pair = pd.concat([strategy, benchmark], axis=1, join="inner").to_numpy().T
+    if pair.shape[1] < 2:
+        return float("nan")
+    return float(np.sqrt(TRADING_DAYS) * (per_period_sharpe(pair[0]) - per_period_sharpe(pair[1])))
