@@ -18,7 +18,7 @@ import pandas as pd
 
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.data_feeds.validate import validate_bars
-from xai_backtest.engine.config import ConfigError, RunConfig, build_config
+from xai_backtest.engine.config import ConfigError, RunConfig, build_config, headline_refusal
 from xai_backtest.engine.runner import RunResult, run_backtest
 from xai_backtest.signals.base import Signal
 from xai_backtest.signals.registry import SIGNAL_KINDS
@@ -57,6 +57,11 @@ class Backtest:
             payload.setdefault("name", "-".join(s.get("name") or s["kind"].rpartition(":")[2]
                                                 for s in payload["signals"])[:64])
         self.config: RunConfig = build_config(payload, "Backtest")
+        if self.market_data is not None:  # bars from Python: do they carry headlines?
+            refusal = headline_refusal(self.config, isinstance(self.market_data, MarketData)
+                                       and self.market_data.headlines is not None)
+            if refusal:
+                raise ConfigError(f"Backtest: {refusal}")
 
     def run(self, progress: bool = True) -> RunResult:
         """Fit, trade, explain and report; returns frames, explanations and fitted models."""

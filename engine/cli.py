@@ -145,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         if len(args.signal) < 2:
             overrides["ensemble"] = None
     try:
+        if not args.config:
+            overrides = _default_on_own_data(overrides, keep_signals=bool(args.signal))
         config = load_config(args.config or DEFAULT_CONFIG, overrides)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -179,6 +181,36 @@ def main(argv: list[str] | None = None) -> int:
     if config.tearsheet:
         print(f"tearsheet:  {result.tearsheet}")
     return 0
+
+
+def _default_on_own_data(overrides: dict[str, Any], keep_signals: bool) -> dict[str, Any]:
+    """The default config's overrides for a run on other bars than its sample (a file,
+    yfinance): its headlines belong to the sample, so they are not attached to the user's
+    bars, and the default signals that need headlines are left out with a note (signals
+    the user chose with ``--signal`` are kept, and refused with the fix if they need
+    headlines)."""
+    import yaml
+
+    from xai_backtest.engine.config import needs_headlines
+
+    default = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    if overrides.get("data.source", default["data"]["source"]) == default["data"]["source"]:
+        return overrides
+    out = {**overrides, "data.headlines": None}
+    if keep_signals:
+        return out
+    news = [s for s in default["signals"] if needs_headlines(s)]
+    if news:
+        kept = [s for s in default["signals"] if s not in news]
+        out["signals"] = kept
+        if len(kept) < 2:
+            out["ensemble"] = None
+        names = ", ".join(repr(s.get("name", s["kind"])) for s in news)
+        print(f"note: the default run's news signal(s) {names} read the headlines that "
+              f"come with the {default['data']['sample']} sample, not your data; left out. "
+              "To run them, give a --config with data.headlines (your headline file).",
+              file=sys.stderr)
+    return out
 
 
 def _refused_warning(rejected: pd.DataFrame, path: Path) -> str:

@@ -448,6 +448,10 @@ class RunConfig(_Frozen):
         if any(s.pooled for s in self.signals) and not universe:
             raise ValueError("signals.pooled pools the instruments of a universe; this data "
                              "holds one instrument")
+        if self.data.source != "python":  # Python data: Backtest checks the MarketData
+            refusal = headline_refusal(self, self.data.headlines is not None)
+            if refusal:
+                raise ValueError(refusal)
         if (self.strategy.kind == "intraday" and self.strategy.exit_time is None
                 and self.data.session == "none"):
             raise ValueError("strategy.kind 'intraday' needs strategy.exit_time or a "
@@ -466,14 +470,41 @@ class RunConfig(_Frozen):
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+def needs_headlines(signal: SignalConfig | dict[str, Any]) -> bool:
+    """Whether a signal decides from headlines (its class sets ``needs_headlines = True``,
+    as the news signals do)."""
+    kind = signal.kind if isinstance(signal, SignalConfig) else signal["kind"]
+    return bool(getattr(resolve_component(kind, "signal"), "needs_headlines", False))
+
+
+def headline_refusal(config: RunConfig, have_headlines: bool) -> str | None:
+    """Why the run cannot start: a signal that needs headlines on data without them, and
+    how to fix it; None when every signal has what it reads."""
+    needing = [s.name for s in config.signals if needs_headlines(s)]
+    if have_headlines or not needing:
+        return None
+    which = (f"signal {needing[0]!r} needs" if len(needing) == 1 else
+             f"signals {needing} need")
+    if config.data.is_universe:
+        return (f"{which} headlines, which a universe of instruments does not carry: run "
+                "news signals one instrument at a time, or leave them out")
+    if config.data.source == "python":
+        return (f"{which} headlines and the data has none: pass MarketData(bars, "
+                "headlines=...) as data, or choose signals that read bars only")
+    return (f"{which} headlines and data.headlines is not set: set data.headlines "
+            "(source: csv, parquet or sqlite with path: your headline file), or choose "
+            "signals that read bars only (--signal ma_crossover, or signals: in the config)")
+
+
 def _describe(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
-        key = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        key = ".".join(str(p) for p in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             lines.append(f"unknown key {key!r}")
-        else:
-            lines.append(f"{key}: {item['msg'].removeprefix('Value error, ')}")
+        else:  # a check of the whole config names its keys itself
+            lines.append(f"{key}: {message}" if key else message)
     return "; ".join(lines)
 
 

@@ -17,6 +17,8 @@ label) includes the overnight gap that a next-open fill never earns.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pandas as pd
 
 from xai_backtest.data_feeds.headlines import decision_bars
@@ -29,6 +31,9 @@ __all__ = ["NewsSignal"]
 
 class NewsSignal(Signal):
     """Base of the signals that decide from the headlines of each day."""
+
+    #: a run refuses this signal before any work when its data has no headlines
+    needs_headlines: ClassVar[bool] = True
 
     def day_headlines(self, data: MarketData) -> pd.DataFrame:
         """The headlines that reach a decision, with its time in ``decision_time``."""
