@@ -54,7 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "runs configs/default.yaml offline: the GADF-CNN, the five-trend DNN and the news "
         "LSTM, their vote and buy-and-hold on the S&P 500 daily bars shipped by `arch` and "
         "the NYT headlines shipped by `wigpy`; writes runs/<time>-<name>/ with the report, "
-        "trade log with explanations, equity, summary and tearsheets.")
+        "trade log with explanations, equity, summary and tearsheets. On your own bars "
+        "(--data-source file or yfinance) with no --config, the sample's headlines are not "
+        "attached and the news LSTM is left out.")
     parser.add_argument("--config", help="YAML run config (default: configs/default.yaml); "
                         "flags below override its keys")
     parser.add_argument("--signal", action="append", metavar="KIND",
