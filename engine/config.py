@@ -21,6 +21,7 @@ from xai_backtest.engine.components import (
 )
 from xai_backtest.storage.cache import stable_repr
 from xai_backtest.strategies.portfolio import check_portfolio_params
+from xai_backtest.strategies.references import REFERENCE_NAMES
 
 __all__ = ["ConfigError", "CostsConfig", "DataConfig", "HeadlinesConfig", "InstrumentConfig",
            "RunConfig",
@@ -298,8 +299,8 @@ class CostsConfig(_Frozen):
                               "positions (calendar days x entry notional x rate / 365)")
 
 
-#: strategies the run adds itself; no signal may take their names
-RESERVED_NAMES = ("buy_and_hold", "always_long", "always_flat", "ensemble")
+#: strategies the run adds itself; no signal may take their names (strategies/references.py)
+RESERVED_NAMES = REFERENCE_NAMES
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 
 
