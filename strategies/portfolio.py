@@ -16,11 +16,17 @@ its target; an entry, an exit, a reversal or a weight beyond the band brings eve
 instrument back to its target (so sells fund the buys). ``targets="equal"`` is the equal-
 weight buy-and-hold reference: 1/N of the instruments listed so far, rebalanced within the
 band (``rebalance=True``), or 1/N of the equity in each instrument bought once at its
-first bar and held (an instrument listed later is bought with the cash kept for it). Costs
-apply to every leg. Every fill records the instrument, the reason and the row of the
-decision that caused it: the latest decision that changed the side held in that instrument
-(a rebalance is caused by drift, not by a new decision, and carries the decision that put
-the position on; decisions that keep the side cause no fill).
+first bar and held (an instrument listed later is bought with the cash kept for it; a
+refused buy is retried at the next bar, and an instrument counts as bought once its order
+filled). Costs apply to every leg, and every buy is sized to pay all of them from its
+budget: slippage, commission and spread on the value, ``per_share`` a unit and the larger
+of ``per_order`` and ``minimum`` an order (twice for a reversal, whose two legs backtrader
+charges apart). A buy whose budget cannot pay its fixed fee is refused (``NoCash``) with
+why; a rebalance leg worth no more than its fixed fee is not traded. Every fill records
+the instrument, the reason and the row of the decision that caused it: the latest decision
+that changed the side held in that instrument (a rebalance is caused by drift, not by a
+new decision, and carries the decision that put the position on; decisions that keep the
+side cause no fill).
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from xai_backtest.explainers.base import explanation_id
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.strategies.costs import Costs
 from xai_backtest.strategies.guard import guarded
+from xai_backtest.strategies.references import EQUAL_WEIGHT_HELD, EQUAL_WEIGHT_REBALANCED
 
 __all__ = ["WEIGHTINGS", "PortfolioResult", "PortfolioStrategy", "check_portfolio_params",
            "contributions",
@@ -110,7 +117,8 @@ class PortfolioStrategy(bt.Strategy):
         self._probability = [math.nan] * n
         self._row = [-1] * n
         self._listed = [False] * n  # has had a bar of its own
-        self._bought = [False] * n  # the held reference buys each instrument once
+        self._bought = [False] * n  # has a filled order (the held reference buys once)
+        self._index = {d._name: i for i, d in enumerate(self.datas)}
         self._target: list[float] | None = None
         self._order_reasons: dict[int, tuple[str, int, str]] = {}
         self.equity: list[float] = []
@@ -168,11 +176,14 @@ class PortfolioStrategy(bt.Strategy):
         equity = self.broker.getcash() + sum(
             self.getposition(d).size * (d.open[0] if d.tradable[0] else d.close[-1])
             for d in self.datas)
-        costs = self.broker.getcommissioninfo(self.datas[0]).p
-        slip, rate = self.broker.p.slip_perc, costs.commission + getattr(costs, "half_spread",
-                                                                         0.0)
-        buffer = (1 + slip) * (1 + rate) * (1 + 1e-9)  # worst-case cost of a unit bought
-        kept = (1 - slip) * (1 - rate)  # worst-case cash from a unit sold, per unit of open
+        orders = self._wanted(equity)
+        if orders is not None:
+            self._place(self._funded(orders), equity)
+
+    def _wanted(self, equity: float) -> list[tuple] | None:
+        """Each tradable instrument's order towards its target, in units before fixed fees
+        (``None`` while every weight is within the band and no side changes). A rebalance leg
+        worth no more than its own fixed fee is left out."""
         orders, triggered = [], False
         for i, data in enumerate(self.datas):
             if not data.tradable[0] or (self._bought[i] and not self.p.rebalance):
@@ -182,28 +193,46 @@ class PortfolioStrategy(bt.Strategy):
             target = self._target[i]
             triggered |= (abs(target - held * price / equity) > self.p.band
                           or np.sign(target) != np.sign(held))
-            delta = target * equity / (price * buffer) - held
+            fees = _Fees.of(self.broker, data)
+            delta = target * equity / (price * fees.buffer) - held
+            legs = 2 if held * (held + delta) < 0 else 1  # a reversal pays 2 fixed fees
+            reason = _reason(held, target)
+            if reason == "rebalance" and abs(delta) * price <= legs * fees.fixed:
+                continue
             if abs(delta) * price > 1e-9 * equity:
-                orders.append((delta, i, data, held, target))
-        if not triggered:
-            return  # every weight within the band of its target and no side changes
-        # buys spend at most the cash and what the sells bring in (worst-case prices): an
-        # instrument without a bar today cannot be sold to pay for them
-        proceeds = sum(-o[0] * o[2].open[0] * kept for o in orders if o[0] < 0)
-        cost = sum(o[0] * o[2].open[0] * buffer for o in orders if o[0] > 0)
+                orders.append((delta, i, data, reason, fees, legs))
+        return orders if triggered else None
+
+    def _funded(self, orders: list[tuple]) -> list[tuple]:
+        """Buys scaled to the cash plus what the sells bring in (worst-case prices and
+        fees): an instrument without a bar today cannot be sold to pay for them."""
+        proceeds = sum(o[4].proceeds(-o[0], o[2].open[0], o[5]) for o in orders if o[0] < 0)
+        cost = sum(o[0] * o[2].open[0] * o[4].buffer for o in orders if o[0] > 0)
         scale = (max(0.0, min(1.0, (self.broker.getcash() + proceeds) / cost)) if cost > 0
                  else 1.0)
-        orders = [(d * scale if d > 0 else d, *rest) for d, *rest in orders]
-        for delta, i, data, held, target in sorted(orders, key=lambda o: o[0]):
-            reason = ("exit" if target == 0 else "entry" if held == 0 else
-                      "reverse" if np.sign(held) != np.sign(target) else "rebalance")
-            if abs(delta) * data.open[0] <= 1e-9 * equity:  # no cash left for this buy
-                self.rejected.append((len(data) - 1, data._name, "NoCash", 0.0, reason))
+        return [(d * scale if d > 0 else d, *rest) for d, *rest in orders]
+
+    def _place(self, orders: list[tuple], equity: float) -> None:
+        """Sells, then buys; each buy pays its own fixed and per-unit fees from its budget,
+        or is refused (``NoCash``) with why."""
+        for delta, i, data, reason, fees, legs in sorted(orders, key=lambda o: o[0]):
+            price = data.open[0]
+            if delta > 0:
+                fitted = fees.affordable(delta, price, legs)
+                if fitted * price <= 1e-9 * equity < delta * price:  # the fee eats the cash
+                    budget = delta * price * fees.buffer
+                    self._refuse(data, f"{reason}: {fees.too_small(budget, legs)}")
+                    continue
+                delta = fitted
+            if abs(delta) * price <= 1e-9 * equity:  # no cash left for this buy
+                self._refuse(data, reason)
                 continue
             order = (self.buy(data=data, size=delta) if delta > 0
                      else self.sell(data=data, size=-delta))
             self._order_reasons[order.ref] = (data._name, self._row[i], reason)
-            self._bought[i] = True
+
+    def _refuse(self, data: bt.feeds.DataBase, reason: str) -> None:
+        self.rejected.append((len(data) - 1, data._name, "NoCash", 0.0, reason))
 
     def notify_order(self, order: bt.Order) -> None:
         instrument, row, reason = self._order_reasons.get(order.ref,
@@ -213,9 +242,68 @@ class PortfolioStrategy(bt.Strategy):
             slippage = abs(order.executed.size * (order.executed.price - order.data.open[0]))
             self.fills.append((bar, instrument, order.executed.size, order.executed.price,
                                order.executed.comm, slippage, row, reason))
+            self._bought[self._index[instrument]] = True  # once filled, not when placed
         elif order.status in (order.Canceled, order.Margin, order.Rejected):
             self.rejected.append((bar, instrument, order.getstatusname(),
                                   float(order.created.size), reason))
+
+
+def _reason(held: float, target: float) -> str:
+    """Why an order towards ``target`` (a weight) from ``held`` (units) is placed."""
+    return ("exit" if target == 0 else "entry" if held == 0 else
+            "reverse" if np.sign(held) != np.sign(target) else "rebalance")
+
+
+@dataclass(frozen=True)
+class _Fees:
+    """Worst-case costs of an order at an open, from the broker's slippage and an
+    instrument's cost model (strategies/costs.py): ``slip`` and ``rate`` on the traded
+    value, ``per_share`` a unit, and at most ``fixed`` (the larger of ``per_order`` and
+    ``minimum``) an order leg."""
+
+    slip: float
+    rate: float
+    per_share: float = 0.0
+    per_order: float = 0.0
+    minimum: float = 0.0
+
+    @classmethod
+    def of(cls, broker: bt.brokers.BackBroker, data: bt.feeds.DataBase) -> _Fees:
+        costs = broker.getcommissioninfo(data).p
+        return cls(slip=broker.p.slip_perc,
+                   rate=costs.commission + getattr(costs, "half_spread", 0.0),
+                   per_share=getattr(costs, "per_share", 0.0),
+                   per_order=getattr(costs, "per_order", 0.0),
+                   minimum=getattr(costs, "minimum", 0.0))
+
+    @property
+    def buffer(self) -> float:
+        """Worst-case cost of a unit bought (slippage, commission and spread), per unit of
+        open."""
+        return (1 + self.slip) * (1 + self.rate) * (1 + 1e-9)
+
+    @property
+    def fixed(self) -> float:
+        return max(self.per_order, self.minimum)
+
+    def affordable(self, units: float, price: float, legs: int = 1) -> float:
+        """The units a buy of ``units`` costs once its per-unit and fixed fees are paid from
+        the same budget (``units * price * buffer``); below 0 when the budget cannot pay
+        the fixed fee."""
+        per_unit = price * self.buffer + self.per_share
+        return units - (legs * self.fixed + units * self.per_share) / per_unit
+
+    def proceeds(self, units: float, price: float, legs: int = 1) -> float:
+        """Worst-case cash from selling ``units`` at ``price``, every fee paid."""
+        kept = (1 - self.slip) * (1 - self.rate)
+        return units * price * kept - units * self.per_share - legs * self.fixed
+
+    def too_small(self, budget: float, legs: int) -> str:
+        """Why a buy with ``budget`` cannot be placed."""
+        return (f"its {budget:,.2f} of cash does not pay the {legs * self.fixed:,.2f} fixed "
+                f"fee of {'a reversal (two legs)' if legs > 1 else 'an order'} "
+                f"(costs.per_order {self.per_order:g}, costs.minimum {self.minimum:g}); "
+                "give more cash, lower those fees or trade fewer instruments")
 
 
 def check_portfolio_params(weighting: object = "equal", cap: object = 1.0, band: object = 0.0,
@@ -298,8 +386,8 @@ def equal_weight_references(universe: Universe, costs: Costs | None = None,
     through the same engine and costs."""
     return {name: run_portfolio(universe, name=name, costs=costs, cash=cash, targets="equal",
                                 band=band, rebalance=rebalance)
-            for name, rebalance in (("equal_weight_rebalanced", True),
-                                    ("equal_weight_held", False))}
+            for name, rebalance in ((EQUAL_WEIGHT_REBALANCED, True),
+                                    (EQUAL_WEIGHT_HELD, False))}
 
 
 def contributions(result: PortfolioResult, closes: pd.DataFrame) -> pd.Series:
