@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     from xai_backtest.engine.runner import run_backtest
     from xai_backtest.reports.comparison import format_comparison
     from xai_backtest.signals.device import DeviceError
-    from xai_backtest.signals.walk_forward import WalkForwardError
+    from xai_backtest.signals.walk_forward import LookAheadError, WalkForwardError
     from xai_backtest.storage.interrupts import honour_interrupts
     from xai_backtest.strategies.signal_strategy import StrategyDataError
 
@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as e:
         print(f"data error: {e}", file=sys.stderr)
         return 1
-    except (StrategyDataError, ConfigError, WalkForwardError, DeviceError) as e:
+    except (StrategyDataError, ConfigError, WalkForwardError, DeviceError,
+            LookAheadError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -36,9 +36,10 @@ def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, Back
                      truth: Mapping[str, tuple[pd.Series, pd.Series]],
                      trades: pd.DataFrame, comparison: pd.DataFrame,
                      tearsheets: Mapping[str, str], bars: pd.DataFrame,
-                     explanations: Mapping[str, Explanation]) -> Path:
+                     explanations: Mapping[str, Explanation], checks: str = "") -> Path:
     """Write ``folder/report.html``: comparison, edges, model quality, faithfulness of the
-    explanations, why trades won or lost, equity, trades."""
+    explanations, why trades won or lost, equity, trades; ``checks`` (what the run-time
+    look-ahead check did) closes the subtitle."""
     models = [_model_report(folder, name, decisions[name], scored, trained, bars)
               for name, (scored, trained) in truth.items() if scored.notna().any()]
     times = results[BENCHMARK].equity.index
@@ -52,7 +53,7 @@ def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, Back
                 f"config {config.hash()}; costs {Costs(**config.costs.model_dump()).describe()}; "
                 "decisions at a bar's close fill at "
                 f"the next open, sized in {sizing} at {amount}; {price_basis(config.data)}; "
-                f"{_engines(results)}")
+                f"{_engines(results)}. {checks}")
     inputs = ReportInputs(title=f"{config.name}", subtitle=subtitle, comparison=comparison,
                           edges=_edges(results, list(decisions), config.seed),
                           equity=equity, trades=trades, models=models, tearsheets=tearsheets,
@@ -69,7 +70,8 @@ def write_universe_report(folder: Path, config: RunConfig, universe: Universe,
                           explanations: Mapping[str, Explanation], signals: list[str],
                           rejected: pd.DataFrame,
                           truth: Mapping[str, Mapping[str, tuple[SignalFrame, pd.Series,
-                                                                   pd.Series]]]) -> Path:
+                                                                   pd.Series]]],
+                          checks: str = "") -> Path:
     """Write ``folder/report.html`` of a run over a universe: every portfolio against
     equal-weight buy-and-hold, model quality pooled over the instruments, weights over
     time, contributions, correlations, each instrument alone, faithfulness, why trades
@@ -79,7 +81,7 @@ def write_universe_report(folder: Path, config: RunConfig, universe: Universe,
                 f"{times[0]:%Y-%m-%d} to {times[-1]:%Y-%m-%d}; config {config.hash()}; costs "
                 f"{Costs(**config.costs.model_dump()).describe()} on every leg; "
                 f"{_portfolio_rule(config)}; decisions at a close fill at the next open, "
-                f"sells before buys; {price_basis(config.data)}; engine: backtrader")
+                f"sells before buys; {price_basis(config.data)}; engine: backtrader. {checks}")
     closes = universe.closes()
     view = PortfolioView(
         weights={n: results[n].weights for n in [*signals, PORTFOLIO_BENCHMARK]},

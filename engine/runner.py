@@ -23,6 +23,7 @@ from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.data_feeds.sessions import SESSIONS
 from xai_backtest.engine.config import ConfigError, RunConfig, SignalConfig
 from xai_backtest.engine.data import load_market_data
+from xai_backtest.engine.lookahead_guard import guard_lookahead
 from xai_backtest.engine.prefit import Prefit, prefit_signals
 from xai_backtest.engine.report import rejected_orders, write_run_report
 from xai_backtest.engine.run_folder import (
@@ -129,6 +130,11 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
     decided = _decide(config, models, data, watch, parallel)
     decisions, ensemble, ballot, bars = (decided.decisions, decided.ensemble, decided.ballot,
                                          decided.bars)
+    with watch.stage("look-ahead check"):
+        symbol = data.symbol or "data"
+        lookahead = guard_lookahead(folder, config, {n: {symbol: m} for n, m in models.items()},
+                                    {symbol: data},
+                                    {n: {symbol: decisions[n]} for n in models})
     with watch.stage("backtests"):
         results = backtest_all(config, bars, decisions, progress)
 
@@ -173,7 +179,7 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
                  for name, model in models.items()}
         write_run_report(folder, config, results, equity, decisions, truth, trades,
                          comparison, {name: job.path.name for name, job in jobs.items()}, bars,
-                         explanations)
+                         explanations, checks=lookahead.sentence())
     seconds = time.perf_counter() - started
     write_status(folder, config, "complete", seconds=round(seconds, 3),
                  stages=watch.rounded(), peak_memory_mb=round(peak_memory_mb(), 1),
@@ -182,6 +188,7 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
                  faithfulness_seconds={n: round(m.measure_seconds_, 3)
                                        for n, m in models.items()},
                  cleaning=[r.summary() for r in cleaning],
+                 lookahead_check=lookahead.record(),
                  fold_models={n: {"fitted": m.cache_misses_, "from_cache": m.cache_hits_}
                               for n, m in models.items()},
                  trades={n: int((trades["strategy"] == n).sum()) for n in results},

@@ -25,6 +25,7 @@ from xai_backtest.data_feeds.universe import Universe
 from xai_backtest.engine.config import ConfigError, RunConfig, SignalConfig
 from xai_backtest.engine.data import load_universe
 from xai_backtest.engine.executor import make_executor
+from xai_backtest.engine.lookahead_guard import guard_lookahead
 from xai_backtest.engine.report import write_universe_report
 from xai_backtest.engine.run_folder import (
     RunResult,
@@ -87,6 +88,8 @@ def run_universe_backtest(config: RunConfig, progress: bool = True,
         print(f"note: {note}")
     decisions = {name: _fit_predict(name, model, datas, config, watch, progress)
                  for name, model in models.items()}
+    with watch.stage("look-ahead check"):
+        lookahead = guard_lookahead(folder, config, models, datas, decisions)
     start = max(min(frame.frame.index[0] for frame in frames.values())
                 for frames in decisions.values())
     traded = universe.since(start)
@@ -136,11 +139,12 @@ def run_universe_backtest(config: RunConfig, progress: bool = True,
         write_universe_report(folder, config, traded, notes, results, equity, trades,
                               comparison, contribution, alone,
                               {name: job.path.name for name, job in jobs.items()},
-                              explanations, list(decisions), rejected, truth)
+                              explanations, list(decisions), rejected, truth,
+                              checks=lookahead.sentence())
     seconds = time.perf_counter() - started
     write_status(folder, config, "complete", seconds=round(seconds, 3),
                  stages=watch.rounded(), peak_memory_mb=round(peak_memory_mb(), 1),
-                 instruments=traded.names, notes=notes,
+                 instruments=traded.names, notes=notes, lookahead_check=lookahead.record(),
                  explained={n: sum(e.signal.startswith(f"{n}[") for e in explanations.values())
                             for n in decisions},
                  trades={n: int((trades["strategy"] == n).sum()) for n in results},

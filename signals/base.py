@@ -145,7 +145,9 @@ class Signal(ABC):
     # -- estimator plumbing ---------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
         """Hyperparameters, read back from the attributes named like ``__init__``'s arguments."""
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        parameters = inspect.signature(type(self).__init__).parameters.values()
+        names = [p.name for p in parameters if p.name != "self" and p.kind not in
+                 (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)]
         return {n: getattr(self, n) for n in names}
 
     def clone(self) -> Self:
@@ -181,6 +183,12 @@ class Signal(ABC):
     @abstractmethod
     def explain(self, data: MarketData, at: Sequence[pd.Timestamp]) -> list[Explanation]:
         """Explanations of the decisions at times ``at`` (each a decision time of ``data``)."""
+
+    def inputs(self, data: MarketData) -> pd.DataFrame | None:
+        """The named inputs the decisions read, one row per bar or decision time, each row
+        from data up to its time; None (the default) when the signal does not name them.
+        The look-ahead check names the first of these columns that read the future."""
+        return None
 
     def measure(self, explanations: Sequence[Explanation]) -> list[Explanation]:
         """``explanations`` made by this fitted model, with ``faithfulness`` measured

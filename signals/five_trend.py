@@ -156,6 +156,9 @@ class FiveTrendDNN(OnDevice, Signal):
                            index=x.index)
         return pd.concat([x, own], axis=1)
 
+    def inputs(self, data: MarketData) -> pd.DataFrame:
+        return self.features(data)
+
     def input_names(self) -> tuple[str, ...]:
         """The name of every input: ``"<family> @ t-<k>"``, then ``"instrument = <name>"``."""
         return (*feature_names(), *(f"instrument = {n}" for n in self.instruments))

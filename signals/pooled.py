@@ -137,6 +137,34 @@ class PooledWalkForward:
             out[instrument] = SignalFrame.concat(instrument_signal(self.name, instrument), parts)
         return out
 
+    def predict_before(self, universe: Mapping[str, MarketData],
+                       cut: pd.Timestamp) -> dict[str, SignalFrame]:
+        """Each instrument's decisions before ``cut`` of the two folds whose test blocks
+        hold it or end just before it, predicted again (see
+        ``WalkForwardSignal.predict_before``)."""
+        universe = self._named(universe)
+        near = [f for f in self.folds_ if f.test_start < cut][-2:]
+        out = {}
+        for instrument, data in universe.items():
+            parts = []
+            for fold in near:
+                seen = data.until(fold.test_end)
+                if len(self.base.decision_times(seen)):
+                    parts.append(self.models_[fold.number].predict(seen)
+                                 .between(fold.test_start, fold.test_end)
+                                 .with_fold(fold.number))
+            out[instrument] = SignalFrame.concat(instrument_signal(self.name, instrument),
+                                                 parts).between(None, cut)
+        return out
+
+    def inputs_near(self, universe: Mapping[str, MarketData],
+                    cut: pd.Timestamp) -> dict[str, pd.DataFrame | None]:
+        """Each instrument's named inputs in the fold holding ``cut``."""
+        universe = self._named(universe)
+        fold = [f for f in self.folds_ if f.test_start < cut][-1]
+        return {name: self.models_[fold.number].inputs(data.until(fold.test_end))
+                for name, data in universe.items()}
+
     def explain(self, universe: Mapping[str, MarketData],
                 at: Mapping[str, Sequence[pd.Timestamp]]) -> dict[str, list[Explanation]]:
         """Each instrument's decisions at ``at[instrument]``, explained (and, with

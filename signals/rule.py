@@ -78,6 +78,9 @@ class RuleSignal(Signal):
     def decision_times(self, data: MarketData) -> pd.DatetimeIndex:
         return pd.DatetimeIndex(self._values(data.bars).index)
 
+    def inputs(self, data: MarketData) -> pd.DataFrame:
+        return self.indicators(data.bars)
+
     def fit(self, history: MarketData) -> Self:
         """Nothing to learn; records the window it was given."""
         if not len(history.bars):

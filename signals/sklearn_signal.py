@@ -116,6 +116,9 @@ class SklearnSignal(Signal):
     def decision_times(self, data: MarketData) -> pd.DatetimeIndex:
         return pd.DatetimeIndex(self._matrix(data.bars).index)
 
+    def inputs(self, data: MarketData) -> pd.DataFrame:
+        return self._matrix(data.bars)
+
     def labels(self, data: MarketData) -> pd.Series:
         labels = direction_labels(data.bars, self.label_basis, self.horizon)
         return labels.reindex(self.decision_times(data))

@@ -237,6 +237,22 @@ class WalkForwardSignal(Signal):
                          .with_fold(fold.number))
         return SignalFrame.concat(self.name, parts)
 
+    def predict_before(self, data: MarketData, cut: pd.Timestamp) -> SignalFrame:
+        """The decisions before ``cut`` of the two folds whose test blocks hold it or end
+        just before it, predicted again by their fitted models with no cache: what the
+        run-time look-ahead check compares with the run's own decisions."""
+        self.check_fitted()
+        near = [f for f in self.folds_ if f.test_start < cut][-2:]
+        parts = [self.models_[f.number].predict(data.until(f.test_end))
+                 .between(f.test_start, f.test_end).with_fold(f.number) for f in near]
+        return SignalFrame.concat(self.name, parts).between(None, cut)
+
+    def inputs_near(self, data: MarketData, cut: pd.Timestamp) -> pd.DataFrame | None:
+        """The named inputs (``Signal.inputs``) the fold holding ``cut`` read."""
+        self.check_fitted()
+        fold = [f for f in self.folds_ if f.test_start < cut][-1]
+        return self.models_[fold.number].inputs(data.until(fold.test_end))
+
     def fold_of(self, at: pd.Timestamp) -> Fold:
         """The fold whose model made the decision at ``at``."""
         self.check_fitted()

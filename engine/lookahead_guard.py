@@ -1,0 +1,137 @@
+"""The run-time look-ahead check: every signal of a run, before any backtest.
+
+At ``cuts`` seeded decision times per signal, every bar and headline from the cut on is
+redrawn (``perturb_after``), the fitted fold models around the cut predict again, and the
+decisions before the cut must equal the run's. A signal whose decisions moved stops the
+run with ``LookAheadError`` (signals/lookahead.py words it). Nothing is refitted: the fold
+models deciding before the cut were trained before it, so a leak-free signal predicts the
+same. Per-instrument models are checked on one instrument per cut (the code is the same
+for all); a pooled model on every instrument at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.engine.config import RunConfig
+from xai_backtest.engine.run_folder import write_status
+from xai_backtest.signals.base import SignalFrame
+from xai_backtest.signals.contract import perturb_after
+from xai_backtest.signals.lookahead import (
+    first_changed_decision,
+    first_changed_input,
+    lookahead_cuts,
+    lookahead_message,
+)
+from xai_backtest.signals.pooled import PooledWalkForward
+from xai_backtest.signals.walk_forward import LookAheadError, WalkForwardSignal
+
+__all__ = ["LookAheadCheck", "check_lookahead", "guard_lookahead"]
+
+#: a signal's fitted walk-forward: one pooled model set, or one per instrument
+Models = PooledWalkForward | Mapping[str, WalkForwardSignal]
+
+
+@dataclass(frozen=True)
+class LookAheadCheck:
+    """What the check did: per signal the cut times it tried, and its seconds; or that it
+    was turned off."""
+
+    enabled: bool
+    cuts: dict[str, list[str]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def record(self) -> dict[str, object]:
+        """For run.json."""
+        if not self.enabled:
+            return {"status": "off"}
+        return {"status": "passed", "seconds": round(self.seconds, 3), "cuts": self.cuts}
+
+    def sentence(self) -> str:
+        """For the report."""
+        if not self.enabled:
+            return ("Look-ahead was not checked (check.lookahead is off): nothing here shows "
+                    "that the signals' decisions read only past data.")
+        tried = sum(len(c) for c in self.cuts.values())
+        return (f"Look-ahead checked at run time: at {tried} seeded cut point(s) the later "
+                "bars and headlines were redrawn and no decision before a cut changed "
+                f"({self.seconds:.1f} s).")
+
+
+def guard_lookahead(folder: Path, config: RunConfig, models: Mapping[str, Models],
+                    datas: Mapping[str, MarketData],
+                    decisions: Mapping[str, Mapping[str, SignalFrame]]) -> LookAheadCheck:
+    """The run's check as ``config.check`` says; a signal that reads the future marks the
+    run folder failed, with the message, and stops the run."""
+    if not config.check.lookahead:
+        return LookAheadCheck(enabled=False)
+    try:
+        return check_lookahead(models, datas, decisions, cuts=config.check.lookahead_cuts,
+                               seed=config.seed)
+    except LookAheadError as e:
+        write_status(folder, config, "failed", error=str(e))
+        raise
+
+
+def check_lookahead(models: Mapping[str, Models], datas: Mapping[str, MarketData],
+                    decisions: Mapping[str, Mapping[str, SignalFrame]], *, cuts: int = 3,
+                    seed: int = 0) -> LookAheadCheck:
+    """Check each signal of ``models`` (name -> pooled walk-forward, or instrument ->
+    walk-forward) against its run ``decisions`` (name -> instrument -> frame) on ``datas``
+    (instrument -> data); raises ``LookAheadError`` at the first decision that moved."""
+    started = time.perf_counter()
+    tried: dict[str, list[str]] = {}
+    for number, (name, model) in enumerate(models.items()):
+        frames = decisions[name]
+        times = pd.DatetimeIndex(sorted(set().union(*(f.frame.index for f in frames.values()))))
+        tried[name] = []
+        for k, cut in enumerate(lookahead_cuts(times, cuts, seed + number)):
+            _check_cut(name, model, datas, frames, cut, seed + k)
+            tried[name].append(str(cut))
+    return LookAheadCheck(enabled=True, cuts=tried, seconds=time.perf_counter() - started)
+
+
+def _check_cut(name: str, model: Models, datas: Mapping[str, MarketData],
+               frames: Mapping[str, SignalFrame], cut: pd.Timestamp, seed: int) -> None:
+    if isinstance(model, PooledWalkForward):
+        changed = {n: perturb_after(d, cut, seed=seed) for n, d in datas.items()}
+        redone = model.predict_before(changed, cut)
+    else:
+        deciding = [n for n in frames if (frames[n].frame.index < cut).any()]
+        if not deciding:
+            return
+        instrument = deciding[seed % len(deciding)]
+        changed = {instrument: perturb_after(datas[instrument], cut, seed=seed)}
+        redone = {instrument: model[instrument].predict_before(changed[instrument], cut)}
+    for instrument, redo in redone.items():
+        own = frames[instrument].frame
+        if not len(redo) or not len(own):
+            continue
+        start = max(redo.frame.index[0], own.index[0])
+        decision = first_changed_decision(own[own.index >= start],
+                                          redo.frame[redo.frame.index >= start], cut)
+        before, after = _inputs(model, datas, changed, instrument, cut)
+        changed_input = first_changed_input(before, after, cut)
+        if decision is None and changed_input is None:
+            continue
+        label = instrument if len(datas) > 1 else None
+        raise LookAheadError(lookahead_message(name, cut, decision, changed_input, label,
+                                               names_inputs=before is not None))
+
+
+def _inputs(model: Models, datas: Mapping[str, MarketData],
+            changed: Mapping[str, MarketData], instrument: str, cut: pd.Timestamp
+            ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The named inputs of ``instrument`` near ``cut``, on the run's data and the redrawn."""
+    if isinstance(model, PooledWalkForward):
+        return (model.inputs_near(datas, cut)[instrument],
+                model.inputs_near(changed, cut)[instrument])
+    fitted = model[instrument]
+    return (fitted.inputs_near(datas[instrument], cut),
+            fitted.inputs_near(changed[instrument], cut))
