@@ -23,8 +23,8 @@ from xai_backtest.storage.cache import stable_repr
 from xai_backtest.strategies.portfolio import check_portfolio_params
 from xai_backtest.strategies.references import REFERENCE_NAMES
 
-__all__ = ["ConfigError", "CostsConfig", "DataConfig", "HeadlinesConfig", "InstrumentConfig",
-           "RunConfig",
+__all__ = ["CheckConfig", "ConfigError", "CostsConfig", "DataConfig", "HeadlinesConfig",
+           "InstrumentConfig", "RunConfig",
            "SignalConfig", "StrategyConfig", "WalkForwardConfig", "build_config", "load_config"]
 
 
@@ -96,6 +96,7 @@ class InstrumentConfig(_Frozen):
     resample: Literal["none", "daily"] | None = None
     symbol: str | None = None
     dayfirst: bool | None = None
+    date_format: str | None = None
     auto_adjust: bool | None = None
 
     @field_validator("name")
@@ -159,6 +160,16 @@ class DataConfig(_Frozen):
         "auto", description="whether the bars are price-only or dividend-adjusted, as the "
         "report states it; auto: samples are price-only, yfinance follows auto_adjust, files "
         "are reported as not stated")
+    date_format: str | None = Field(None, description="strftime pattern of the file's dates "
+                                    "(e.g. '%d %b %Y'), for a spelling the reader does not "
+                                    "recognise (data_feeds/dates.py lists those it does)")
+    adjust: Literal["none", "detected"] = Field(
+        "none", description="price jumps that look like splits or bonus issues: none (the "
+        "default) flags them in the notes and changes nothing; detected adjusts those that "
+        "the open, the close and the volume all confirm (data_feeds/corporate_actions.py)")
+    corporate_actions: str | None = Field(
+        None, description="CSV of splits and bonus issues to adjust for (columns date, "
+        "symbol, ratio: new shares per old share); its rows are applied exactly")
     headlines: HeadlinesConfig | None = Field(None, description="headlines for news signals")
 
     @model_validator(mode="after")
@@ -378,6 +389,16 @@ class EnsembleConfig(_Frozen):
     margin: float = Field(0.1, ge=0.0, le=1.0, description="mean: |score| needed to trade")
 
 
+class CheckConfig(_Frozen):
+    """Checks of what the user brings, run on every run unless turned off."""
+
+    lookahead: bool = Field(True, description="before any backtest, redraw the bars and "
+                            "headlines after a few seeded cut points and stop the run if a "
+                            "signal's earlier decisions change (engine/lookahead_guard.py); "
+                            "false skips it and the report says so")
+    lookahead_cuts: int = Field(3, ge=1, le=50, description="cut points per signal")
+
+
 class RunConfig(_Frozen):
     """One backtest run."""
 
@@ -408,6 +429,7 @@ class RunConfig(_Frozen):
                              "per-instrument models of built-in signals")
     fit_executor: Literal["local", "ray"] = Field("local", description="a universe: where "
                                                   "fit_workers run (local processes or Ray)")
+    check: CheckConfig = CheckConfig()
     faithfulness: bool = Field(True, description="measure how true every explanation is "
                                "(deletion test vs random inputs, infidelity, randomisation "
                                "check) and report it; false saves that time")
