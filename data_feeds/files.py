@@ -16,20 +16,21 @@ Two layouts are recognised:
 from __future__ import annotations
 
 import csv
-import datetime
 import gzip
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 
-from xai_backtest.data_feeds.dates import day_first
+from xai_backtest.data_feeds.cleaning import CleaningReport, clean_bars
+from xai_backtest.data_feeds.dates import parse_timestamps
 from xai_backtest.data_feeds.errors import DataError
-from xai_backtest.data_feeds.validate import BAR_COLUMNS, validate_bars
+from xai_backtest.data_feeds.validate import BAR_COLUMNS, PRICE_COLUMNS, validate_bars
 
-__all__ = ["Layout", "load_bars"]
+__all__ = ["DateSpelling", "Layout", "bars_from_table", "load_bars", "read_csv_table"]
 
 Layout = Literal["auto", "header", "nifty"]
 NIFTY_COLUMNS = ["symbol", "date", "time", "open", "high", "low", "close", "volume", "oi"]
@@ -46,20 +47,32 @@ def _kind(path: Path) -> str | None:
         if name.endswith(suffixes):
             return kind
     return None
-_OFFSET = r"(?:[+-]\d\d:?\d\d|Z)\s*$"
+
+
+@dataclass(frozen=True)
+class DateSpelling:
+    """How the user said the file's dates are written, where they cannot be read off it:
+    ``dayfirst`` for nn/nn/yyyy dates, ``date_format`` (strftime) for anything else."""
+
+    dayfirst: bool | None = None
+    date_format: str | None = None
 
 
 def load_bars(path: str | Path, tz: str | None = None, layout: Layout = "auto",
-              dayfirst: bool | None = None) -> pd.DataFrame:
+              dayfirst: bool | None = None, date_format: str | None = None,
+              report: CleaningReport | None = None) -> pd.DataFrame:
     """Load validated OHLCV bars from a CSV/Parquet file or a folder of them.
 
     ``tz`` is the time zone of naive timestamps in the file (e.g. ``"Asia/Kolkata"``
     for NSE data); aware timestamps are converted to it. Files in a folder are
-    concatenated in time order; a timestamp present in two files is an error.
+    concatenated in time order. Every source is cleaned by one policy (``clean_bars``):
+    what was removed or repaired goes to ``report``, or a warning when none is given.
     """
     path = Path(path)
+    dates = DateSpelling(dayfirst, date_format)
     if not path.exists():
         raise DataError(str(path), "file or folder not found", "check the path")
+    own = report if report is not None else CleaningReport(str(path))
     if path.is_dir():
         try:
             entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))
@@ -75,16 +88,19 @@ def load_bars(path: str | Path, tz: str | None = None, layout: Layout = "auto",
         if not files:
             raise DataError(str(path), "no .csv, .csv.gz or .parquet files in folder",
                             "point to a folder of bar files or to one file")
-        parts = [_read_one(p, tz, layout, dayfirst) for p in files]
+        parts = [_read_one(p, tz, layout, dates, own) for p in files]
         parts.sort(key=lambda frame: frame.index[0])
         frame = pd.concat(parts)
     else:
-        frame = _read_one(path, tz, layout, dayfirst)
-    return validate_bars(frame, str(path))
+        frame = _read_one(path, tz, layout, dates, own)
+    frame = validate_bars(clean_bars(frame, str(path), own), str(path))
+    if report is None:
+        own.warn()
+    return frame
 
 
-def _read_one(path: Path, tz: str | None, layout: Layout,
-              dayfirst: bool | None = None) -> pd.DataFrame:
+def _read_one(path: Path, tz: str | None, layout: Layout, dates: DateSpelling,
+              report: CleaningReport) -> pd.DataFrame:
     source = str(path)
     kind = _kind(path)
     if kind == "excel":
@@ -102,16 +118,18 @@ def _read_one(path: Path, tz: str | None, layout: Layout,
         if isinstance(raw.index, pd.DatetimeIndex):
             frame = _localize(raw.rename(columns=str.lower), source, tz)
         else:
-            frame = _from_header_frame(raw, source, tz, 0, dayfirst)
+            frame = bars_from_table(raw, source, tz, dates, report, first_data_row=0)
     else:
-        frame = _read_csv(path, tz, layout, dayfirst)
+        frame = _read_csv(path, tz, layout, dates, report)
     if frame.empty:
         raise DataError(source, "no data rows", "check that the file is not empty or header-only")
+    report.rows_in += len(frame)
     return frame
 
 
-def _read_csv(path: Path, tz: str | None, layout: Layout,
-              dayfirst: bool | None = None) -> pd.DataFrame:
+def read_csv_table(path: Path) -> tuple[pd.DataFrame, str]:
+    """The raw table of a CSV file (or .csv.gz) and its first line, with the file's own
+    problems (not UTF-8, empty, wrong delimiter) refused in words."""
     source = str(path)
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
@@ -125,14 +143,11 @@ def _read_csv(path: Path, tz: str | None, layout: Layout,
                         "re-save the file as UTF-8") from e
     if not first.strip():
         raise DataError(source, "file is empty", "check the path or re-export the data")
-    if layout == "auto":
-        layout = "nifty" if _looks_like_nifty(first) else "header"
     try:
-        if layout == "nifty":
+        if _looks_like_nifty(first):
             raw = pd.read_csv(path, header=None, names=NIFTY_COLUMNS, dtype={"date": str,
                               "time": str}, encoding="utf-8")
-            return _from_nifty_frame(raw, source, tz)
-        if first.startswith("Price,"):  # yfinance's download(...).to_csv(): Price/Ticker/Date
+        elif first.startswith("Price,"):  # yfinance's download(...).to_csv(): Price/Ticker/Date
             raw = pd.read_csv(path, encoding="utf-8", skiprows=[1, 2])
             raw = raw.rename(columns={"Price": "date"})
         else:
@@ -145,7 +160,18 @@ def _read_csv(path: Path, tz: str | None, layout: Layout,
     if raw.shape[1] == 1 and any(d in first for d in ";\t|"):
         raise DataError(source, f"one column only ({raw.columns[0]!r}): wrong delimiter",
                         "save the file comma-separated, with decimal points (not commas)")
-    return _from_header_frame(raw, source, tz, 2, dayfirst)
+    return raw, first
+
+
+def _read_csv(path: Path, tz: str | None, layout: Layout, dates: DateSpelling,
+              report: CleaningReport) -> pd.DataFrame:
+    raw, first = read_csv_table(path)
+    if layout == "nifty" or (layout == "auto" and _looks_like_nifty(first)):
+        if list(raw.columns) != NIFTY_COLUMNS:
+            raise DataError(str(path), "layout nifty needs the header-less NIFTY minute "
+                            "layout", "set data.layout: header (or auto)")
+        return _from_nifty_frame(raw, str(path), tz)
+    return bars_from_table(raw, str(path), tz, dates, report)
 
 
 def _looks_like_nifty(first_line: str) -> bool:
@@ -155,13 +181,19 @@ def _looks_like_nifty(first_line: str) -> bool:
 
 
 def _from_nifty_frame(raw: pd.DataFrame, source: str, tz: str | None) -> pd.DataFrame:
-    stamps = _parse_times(raw["date"] + " " + raw["time"], source, "%Y%m%d %H:%M", 1)
-    frame = raw.loc[:, list(BAR_COLUMNS)].set_axis(stamps)
-    return _localize(frame, source, tz or "Asia/Kolkata")
+    stamps = parse_timestamps(raw["date"] + " " + raw["time"], source,
+                              date_format="%Y%m%d %H:%M", tz=tz or "Asia/Kolkata",
+                              first_row=1)
+    return raw.loc[:, list(BAR_COLUMNS)].set_axis(stamps)
 
 
-def _from_header_frame(raw: pd.DataFrame, source: str, tz: str | None,
-                       first_data_row: int, dayfirst: bool | None = None) -> pd.DataFrame:
+def bars_from_table(raw: pd.DataFrame, source: str, tz: str | None, dates: DateSpelling,
+                    report: CleaningReport, first_data_row: int = 2,
+                    ignore: tuple[str, ...] = ()) -> pd.DataFrame:
+    """OHLCV bars of a table with a header: a time column (``date``, ``datetime``,
+    ``timestamp`` or ``time``; a ``time`` beside ``date`` is joined to it) and ``open high
+    low close`` and ``volume`` matched by name in any case (no volume column: 0, noted).
+    Other columns are ignored (with a warning unless listed in ``ignore``)."""
     columns = {str(c).strip().lower().replace(" ", "_"): c for c in raw.columns}
     time_col = next((columns[c] for c in _TIME_COLUMNS if c in columns), None)
     if time_col is None:
@@ -170,69 +202,21 @@ def _from_header_frame(raw: pd.DataFrame, source: str, tz: str | None,
     stamps = raw[time_col].astype(str)
     if time_col == columns.get("date") and "time" in columns:
         stamps = stamps + " " + raw[columns["time"]].astype(str)
-    missing = [c for c in BAR_COLUMNS if c not in columns]
+    missing = [c for c in PRICE_COLUMNS if c not in columns]
     if missing:
         raise DataError(source, f"missing column(s) {missing}; found {list(raw.columns)}",
-                        "provide open, high, low, close and volume (volume may be all 0 for "
-                        "an index)")
-    used = {time_col, columns.get("time"), *(columns[c] for c in BAR_COLUMNS)}
-    ignored = [str(c) for c in raw.columns if c not in used]
+                        "provide open, high, low and close (and volume: all 0 for an index)")
+    used = {time_col, columns.get("time"), *(columns.get(c) for c in BAR_COLUMNS)}
+    ignored = [str(c) for c in raw.columns if c not in used and str(c) not in ignore]
     if ignored:
         warnings.warn(f"{source}: ignoring column(s) {ignored}", stacklevel=4)
-    frame = raw.loc[:, [columns[c] for c in BAR_COLUMNS]].set_axis(list(BAR_COLUMNS), axis=1)
-    frame.index = _parse_times(stamps, source, None, first_data_row, dayfirst)
-    if frame.index.tz is not None and tz is None:
-        frame.index = frame.index.tz_convert(_file_offset(stamps, source))
+    frame = pd.DataFrame({c: (raw[columns[c]] if c in columns else 0.0) for c in BAR_COLUMNS})
+    if "volume" not in columns:
+        report.record_repair("bars without a volume column (volume set to 0)", len(frame))
+    frame.index = parse_timestamps(stamps, source, dayfirst=dates.dayfirst,
+                                   date_format=dates.date_format, tz=tz,
+                                   first_row=first_data_row)
     return _localize(frame, source, tz)
-
-
-def _file_offset(text: pd.Series, source: str) -> datetime.timezone:
-    """The one UTC offset every timestamp of ``text`` carries, as a time zone: daily bars
-    stamped ``2020-04-22 00:00:00+05:30`` keep their calendar date instead of moving to the
-    previous day in UTC. Offsets that change (daylight saving) need the exchange's zone."""
-    offsets = text.str.extract(r"([+-]\d\d):?(\d\d)\s*$").dropna().drop_duplicates()
-    if len(offsets) != 1:
-        raise DataError(source, f"the timestamps carry {len(offsets)} different UTC offsets "
-                        "(daylight saving?)", "pass the exchange time zone, e.g. "
-                        "--tz America/New_York, so the bars keep their local dates")
-    hours, minutes = (int(v) for v in offsets.iloc[0])
-    sign = -1 if hours < 0 or offsets.iloc[0, 0].startswith("-") else 1
-    return datetime.timezone(datetime.timedelta(hours=sign * (abs(hours) + minutes / 60)))
-
-
-def _parse_times(text: pd.Series, source: str, fmt: str | None, first_data_row: int,
-                 dayfirst: bool | None = None) -> pd.DatetimeIndex:
-    with_offset = text.str.contains(_OFFSET, regex=True, na=False).to_numpy(dtype=bool)
-    if with_offset.any() and not with_offset.all():
-        row = int((~with_offset).argmax())
-        raise DataError(source, "some timestamps carry a UTC offset and some do not",
-                        "write every timestamp with its offset, or none of them",
-                        where=f"row {row + first_data_row}")
-    # offsets may differ between rows (e.g. across DST): parse them as instants in UTC
-    digits = text.str.fullmatch(r"\s*\d{10}(\d{3})?\s*")
-    if fmt is None and len(text) and bool(digits.all()):  # Unix epoch s (10 digits), ms (13)
-        unit = "ms" if text.str.strip().str.len().iloc[0] == 13 else "s"
-        return pd.DatetimeIndex(pd.to_datetime(text.astype("int64"), unit=unit, utc=True))
-    order = day_first(text, dayfirst, source) if fmt is None else None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        if order is None:
-            parsed = pd.to_datetime(text, format=fmt, errors="coerce",
-                                    utc=bool(with_offset.any()))
-        else:  # one order for the whole column (data_feeds/dates.py)
-            parsed = pd.to_datetime(text, format="mixed", dayfirst=order, errors="coerce",
-                                    utc=bool(with_offset.any()))
-    if any("infer format" in str(w.message) for w in caught):
-        warnings.warn(f"{source}: the timestamps follow no single format, so each was read "
-                      "on its own; check a few dates, or write them as ISO (2021-04-01)",
-                      stacklevel=5)
-    bad = parsed.isna().to_numpy()
-    if bad.any():
-        row = int(bad.argmax())
-        raise DataError(source, f"unparseable timestamp {text.iloc[row]!r}",
-                        "use ISO dates such as 2021-04-01 or 2021-04-01 09:16",
-                        where=f"row {row + first_data_row} ({int(bad.sum())} such rows)")
-    return pd.DatetimeIndex(parsed)
 
 
 def _localize(frame: pd.DataFrame, source: str, tz: str | None) -> pd.DataFrame:

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from xai_backtest.data_feeds.cleaning import CleaningReport
-from xai_backtest.data_feeds.dates import day_first
+from xai_backtest.data_feeds.dates import parse_timestamps
 from xai_backtest.data_feeds.errors import DataError
 from xai_backtest.data_feeds.samples import package_file
 
@@ -107,6 +107,7 @@ def load_headlines(path: str | Path, *, fmt: Format = "auto", text_column: str |
                    latest: pd.Timestamp | None = None,
                    symbol: str = "", source: str | None = None,
                    extra_columns: Sequence[str] = (), dayfirst: bool | None = None,
+                   date_format: str | None = None,
                    keep_duplicates: bool = False) -> tuple[pd.DataFrame, CleaningReport]:
     """Load and clean headlines from a CSV, Parquet or SQLite file (see the module docstring).
 
@@ -144,9 +145,9 @@ def load_headlines(path: str | Path, *, fmt: Format = "auto", text_column: str |
     text = text.str.slice(0, MAX_TEXT)
     times = ["" if _BAD_BYTES.search(t) else t for t in map(_as_text, raw[time_col])]
     cells = pd.Series(times, index=raw.index)
-    order = day_first(cells, dayfirst, str(path))  # one order for the column, not per row
-    stamps = _localize(pd.to_datetime(cells, errors="coerce", format="mixed",
-                                      dayfirst=bool(order)), tz)
+    stamps = pd.Series(parse_timestamps(cells, str(path), dayfirst=dayfirst,
+                                        date_format=date_format, tz=tz, strict=False),
+                       index=raw.index)
     unparseable = stamps.isna().to_numpy() & ~bad_bytes & ~empty
     naive_day = stamps.dt.tz_localize(None).dt.normalize()
     ok = ~(bad_bytes | empty | unparseable)
@@ -286,12 +287,6 @@ def _column(raw: pd.DataFrame, given: str | None, candidates: Sequence[str], wha
         raise DataError(str(path), f"no {what} column among {list(raw.columns)}",
                         f"name it explicitly ({what}_column) or use one of {list(candidates)}")
     return None
-
-
-def _localize(stamps: pd.Series, tz: str) -> pd.Series:
-    if stamps.dt.tz is None:
-        return stamps.dt.tz_localize(tz, nonexistent="shift_forward", ambiguous="NaT")
-    return stamps.dt.tz_convert(tz)
 
 
 def _row_ranges(rows: np.ndarray, limit: int = 5) -> list[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
@@ -103,32 +101,4 @@ def validate_bars(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         raise DataError(source, "NaN or negative volume", "set missing volume to 0",
                         where=_first_bad(bars, bad))
     bars.index.name = "timestamp"
-    _flag_jumps(bars, source)
     return bars
-
-
-#: overnight ratios of an unadjusted split or reverse split (new shares per old share)
-_SPLITS = {2: "2:1", 3: "3:1", 4: "4:1", 5: "5:1", 10: "10:1", 1.5: "3:2", 1.25: "5:4"}
-_SPLIT_TOLERANCE = 0.03
-_HUGE_MOVE = 0.4
-
-
-def _flag_jumps(bars: pd.DataFrame, source: str) -> None:
-    """Warn (not repair) about overnight gaps that match a split ratio, and huge moves: a
-    stock series not adjusted for splits is otherwise traded as a crash."""
-    gap = (bars["open"] / bars["close"].shift(1)).to_numpy()[1:]
-    notes = []
-    for factor, name in _SPLITS.items():
-        for ratio, kind in ((1 / factor, "split"), (factor, "reverse split")):
-            hits = np.flatnonzero(np.abs(gap / ratio - 1) < _SPLIT_TOLERANCE)
-            notes += [f"{bars.index[i + 1]:%Y-%m-%d} opens at {gap[i]:.3f}x the previous "
-                      f"close (an unadjusted {name} {kind}?)" for i in hits]
-    move = (bars["close"] / bars["close"].shift(1) - 1).abs().to_numpy()[1:]
-    flagged = {n[:10] for n in notes}
-    notes += [f"{bars.index[i + 1]:%Y-%m-%d} closes {move[i]:.0%} away from the previous "
-              "close" for i in np.flatnonzero(move > _HUGE_MOVE)
-              if f"{bars.index[i + 1]:%Y-%m-%d}" not in flagged]
-    if notes:
-        warnings.warn(f"{source}: {len(notes)} price jump(s) to check, not repaired: "
-                      + "; ".join(sorted(notes)[:5]) + (" ..." if len(notes) > 5 else "")
-                      + ". Use split-adjusted prices if these are splits", stacklevel=3)

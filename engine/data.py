@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from xai_backtest.data_feeds.cleaning import CleaningReport
+from xai_backtest.data_feeds.corporate_actions import (
+    adjust_for,
+    find_jumps,
+    load_corporate_actions,
+)
 from xai_backtest.data_feeds.errors import DataError
-from xai_backtest.data_feeds.files import load_bars
+from xai_backtest.data_feeds.files import DateSpelling, load_bars
 from xai_backtest.data_feeds.headlines import load_headlines, load_wigpy_headlines
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.data_feeds.samples import load_sample_bars
@@ -24,7 +30,7 @@ from xai_backtest.data_feeds.universe_files import load_long_file, load_symbol_f
 from xai_backtest.data_feeds.yahoo import load_yfinance
 from xai_backtest.engine.config import DataConfig, HeadlinesConfig
 
-__all__ = ["load_market_data", "load_universe", "price_basis"]
+__all__ = ["corporate_actions", "load_market_data", "load_universe", "price_basis"]
 
 _SAMPLE_SYMBOLS = {"sp500": "^GSPC", "nasdaq": "^IXIC"}
 
@@ -43,16 +49,23 @@ def price_basis(config: DataConfig) -> str:
             "total_return": "dividend-adjusted bars (total return)"}[basis]
 
 
-def load_market_data(config: DataConfig) -> tuple[MarketData, list[CleaningReport]]:
-    """Load, session-filter, resample and date-cut the bars a config describes."""
+def load_market_data(config: DataConfig, name: str | None = None
+                     ) -> tuple[MarketData, list[CleaningReport]]:
+    """Load, session-filter, resample and date-cut the bars a config describes; flag
+    (or, as the config says, adjust) jumps that look like splits, under ``name`` (default:
+    the symbol)."""
     reports: list[CleaningReport] = []
     if config.source == "sample":
         bars, symbol, source = load_sample_bars(config.sample), _SAMPLE_SYMBOLS[
             config.sample], f"{config.sample} sample"
     elif config.source == "file":
         assert config.path is not None
+        read = CleaningReport(config.path)
+        reports.append(read)
         bars, symbol, source = load_bars(config.path, tz=config.tz, layout=config.layout,
-                                         dayfirst=config.dayfirst), config.symbol, config.path
+                                         dayfirst=config.dayfirst,
+                                         date_format=config.date_format,
+                                         report=read), config.symbol, config.path
     else:
         bars = load_yfinance(config.symbol, config.start, config.end, config.interval,
                              tz=config.tz or "America/New_York", cache_dir=config.cache_dir,
@@ -71,10 +84,14 @@ def load_market_data(config: DataConfig) -> tuple[MarketData, list[CleaningRepor
         session = SESSIONS.get(config.session, NYSE)
         bars = resample_daily(bars, session)
     bars = _cut(bars, config, source)
+    actions = CleaningReport(f"{name or symbol}: corporate actions", rows_in=len(bars))
+    bars = corporate_actions(name or symbol, bars, config, actions)
+    if actions.repaired or actions.notes:
+        reports.append(actions)
     headlines = None
     if config.headlines is not None:
         headlines, report = _headlines(config.headlines, bars, config.session, symbol,
-                                       config.dayfirst)
+                                       DateSpelling(config.dayfirst, config.date_format))
         reports.append(report)
     return MarketData(bars=bars, headlines=headlines, symbol=symbol), reports
 
@@ -99,26 +116,33 @@ def load_universe(config: DataConfig, min_bars: int = 2,
     elif config.instruments is not None:
         for instrument in config.instruments:
             try:
-                data, reports = load_market_data(config.for_instrument(instrument))
+                data, reports = load_market_data(config.for_instrument(instrument),
+                                                 instrument.name)
             except DataError as e:
                 notes.append(f"{instrument.name}: left out, {e}")
                 continue
             frames.append((instrument.name, data.bars))
             notes += [f"{instrument.name}: {r.summary()}" for r in reports
-                      if r.removed or r.repaired]
+                      if r.removed or r.repaired or r.notes]
     else:
         assert config.path is not None
         tz = config.tz or "UTC"
-        files = (load_symbol_folder(config.path, tz, config.symbols)
+        dates = DateSpelling(config.dayfirst, config.date_format)
+        files = (load_symbol_folder(config.path, tz, config.symbols, dates)
                  if config.layout == "one_file_per_symbol" else
-                 load_long_file(config.path, tz, config.symbol_column, config.symbols))
+                 load_long_file(config.path, tz, config.symbol_column, config.symbols, dates))
         notes += files.notes()
         uncut = [(name, bars, f"{config.path} [{name}]") for name, bars in files.frames]
     for name, bars, where in uncut:
         try:
-            frames.append((name, _cut(bars, config, where)))
+            bars = _cut(bars, config, where)
         except DataError as e:
             notes.append(f"{name}: left out, {e}")
+            continue
+        actions = CleaningReport(name, rows_in=len(bars))
+        frames.append((name, corporate_actions(name, bars, config, actions)))
+        if actions.repaired or actions.notes:
+            notes.append(actions.summary())
     if not frames:
         raise UniverseError("no instrument of the universe could be loaded: "
                             + "; ".join(notes))
@@ -127,7 +151,7 @@ def load_universe(config: DataConfig, min_bars: int = 2,
 
 
 def _headlines(config: HeadlinesConfig, bars: pd.DataFrame, session: str, symbol: str,
-               dayfirst: bool | None) -> tuple[pd.DataFrame, CleaningReport]:
+               dates: DateSpelling) -> tuple[pd.DataFrame, CleaningReport]:
     """Headlines in the bars' time zone; those dated after the last bar are reported."""
     tz = str(bars.index.tz)
     earliest, latest = bars.index[0], bars.index[-1]
@@ -142,7 +166,38 @@ def _headlines(config: HeadlinesConfig, bars: pd.DataFrame, session: str, symbol
                           session_open=exchange.open if exchange else None,
                           earliest=earliest, latest=latest,
                           symbol=symbol, keep_duplicates=config.keep_duplicates,
-                          dayfirst=dayfirst)
+                          dayfirst=dates.dayfirst, date_format=dates.date_format)
+
+
+def corporate_actions(name: str, bars: pd.DataFrame, config: DataConfig,
+                      report: CleaningReport) -> pd.DataFrame:
+    """``bars`` adjusted for the splits and bonus issues the config states (its
+    corporate_actions file's rows for ``name``, or with ``adjust: detected`` the jumps
+    that price and volume confirm); every other jump is noted, never changed."""
+    listed: list[tuple[pd.Timestamp, float]] = []
+    if config.corporate_actions:
+        table = load_corporate_actions(config.corporate_actions)
+        mine = table[table["symbol"].isin([name, config.symbol])]
+        days = bars.index.tz_localize(None).normalize()
+        for day, ratio in zip(mine["date"], mine["ratio"], strict=True):
+            hit = np.flatnonzero(days >= day.tz_localize(None))
+            if len(hit):
+                listed.append((bars.index[hit[0]], float(ratio)))
+    jumps = find_jumps(bars)
+    if config.adjust == "detected":
+        listed += [(j.day, float(j.split_ratio)) for j in jumps
+                   if j.confirmed and j.split_ratio is not None
+                   and all(j.day != day for day, _ in listed)]
+    done = {day for day, _ in listed}
+    report.notes += [f"price jump to check, not adjusted: {j.describe()}" for j in jumps
+                     if j.day not in done]
+    if not listed:
+        return bars
+    report.record_repair("bars before a split or bonus issue, adjusted",
+                         int(sum((bars.index < day).sum() for day, _ in listed)),
+                         [f"{day:%Y-%m-%d} (earlier prices / {ratio:g})"
+                          for day, ratio in listed])
+    return adjust_for(bars, listed)
 
 
 def _cut(bars: pd.DataFrame, config: DataConfig, source: str) -> pd.DataFrame:

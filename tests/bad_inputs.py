@@ -18,7 +18,8 @@ import pandas as pd
 from xai_backtest.data_feeds import DataError, load_bars
 from xai_backtest.data_feeds.headlines import load_headlines
 from xai_backtest.data_feeds.market_data import MarketData
-from xai_backtest.engine.config import ConfigError, build_config, load_config
+from xai_backtest.engine.config import ConfigError, DataConfig, build_config, load_config
+from xai_backtest.engine.data import load_market_data
 from xai_backtest.signals.base import ModelFileError
 from xai_backtest.signals.walk_forward import WalkForwardError
 
@@ -197,10 +198,15 @@ def _offset_dates(tmp: Path) -> str:
     return "dates kept: " + ", ".join(f"{t:%Y-%m-%d %a}" for t in bars.index)
 
 
-def _split_gap(tmp: Path) -> object:
+def _split_gap(tmp: Path) -> str:
+    """The notes of a run's loader on a 2:1 split nobody adjusted for (flagged, kept)."""
     rows = [f"2021-01-{d:02d},100,101,99,100,1" for d in (4, 5, 6)]
     rows += [f"2021-01-{d:02d},50,50.5,49.5,50,1" for d in (7, 8)]
-    return _bars_file(_rows(*rows))(tmp)
+    path = tmp / "bars.csv"
+    path.write_text(_rows(*rows))
+    data, reports = load_market_data(DataConfig(source="file", path=str(path), tz="UTC"))
+    assert data.bars["close"].iloc[0] == 100  # not adjusted
+    return " ".join(r.summary() for r in reports)
 
 
 def _symlink_loop(tmp: Path) -> object:
@@ -303,7 +309,7 @@ CASES: tuple[BadInput, ...] = (
     BadInput("extra unknown columns", "bars", "repair", _extra_columns,
              match="ignoring column(s) ['dividends', 'notes']"),
     BadInput("unparseable date", "bars", "error", _bars_file(_rows("2021-01-04,10,11,9,10.5,1",
-             "yesterday,10,11,9,10.5,1")), match="unparseable timestamp 'yesterday'"),
+             "yesterday,10,11,9,10.5,1")), match="unreadable timestamp 'yesterday'"),
     BadInput("mixed time zones (offset and naive)", "bars", "error",
              _bars_file(_rows("2021-01-04 10:00:00+05:30,10,11,9,10.5,1",
                               "2021-01-04 10:01:00,10,11,9,10.5,1")),
@@ -313,10 +319,13 @@ CASES: tuple[BadInput, ...] = (
     BadInput("naive times that do not exist (DST gap)", "bars", "error",
              _bars_file(_rows("2021-03-14 02:30,10,11,9,10.5,1"), tz="America/New_York"),
              match="invalid in America/New_York"),
-    BadInput("duplicated timestamps", "bars", "error", _bars_file(_rows(ROW.strip(),
-             ROW.strip())), match="duplicate timestamps"),
-    BadInput("unsorted rows", "bars", "error", _bars_file(_rows("2021-01-05,10,11,9,10.5,1",
-             ROW.strip())), match="not sorted"),
+    BadInput("a row repeated exactly", "bars", "repair", _warned(_bars_file(_rows(
+             ROW.strip(), ROW.strip()))), match="1 rows repeated exactly"),
+    BadInput("two different rows for one timestamp", "bars", "error", _bars_file(_rows(
+             ROW.strip(), "2021-01-04,10,11,9,10.7,1")),
+             match="2 rows share a timestamp with different values"),
+    BadInput("unsorted rows", "bars", "repair", _warned(_bars_file(_rows(
+             "2021-01-05,10,11,9,10.5,1", ROW.strip()))), match="1 rows out of time order"),
     BadInput("NaN price", "bars", "error", _bars_file(_rows("2021-01-04,10,11,9,,1")),
              match="NaN or infinite prices"),
     BadInput("zero price", "bars", "error", _bars_file(_rows("2021-01-04,0,11,0,10.5,1")),
@@ -381,8 +390,8 @@ CASES: tuple[BadInput, ...] = (
              match="2015-12-01, 2016-01-13"),
     BadInput("date-only headline among timed ones", "headlines", "repair",
              _mixed_headline_times, match="available at 2015-03-05"),
-    BadInput("unadjusted 2:1 split", "bars", "repair", _warned(_split_gap),
-             match="unadjusted 2:1 split"),
+    BadInput("unadjusted 2:1 split", "bars", "repair", _split_gap,
+             match="like a 2:1 split (the price confirms it, the volume does not)"),
     BadInput(".xlsx file", "bars", "error", _xlsx, match="spreadsheet files are not read"),
     BadInput("CSV saved under a .parquet name", "bars", "error", _cash_as_parquet,
              match="not a Parquet file"),

@@ -8,6 +8,8 @@ import pytest
 
 from tests.conftest import make_daily_bars
 from xai_backtest.data_feeds import DataError, load_bars
+from xai_backtest.engine.config import DataConfig
+from xai_backtest.engine.data import load_market_data
 
 
 def _csv_text(bars) -> str:
@@ -67,10 +69,12 @@ def test_an_unadjusted_split_is_flagged_not_repaired(tmp_path):
     bars["low"] = bars[["open", "low", "close"]].min(axis=1)
     path = tmp_path / "stock.csv"
     path.write_text(_csv_text(bars))
-    with pytest.warns(UserWarning, match=r"unadjusted 2:1 split") as caught:
-        loaded = load_bars(path, tz="UTC")
-    assert f"{bars.index[15]:%Y-%m-%d}" in str(caught[0].message)
-    assert loaded["close"].iloc[15] == pytest.approx(bars["close"].iloc[15])  # not repaired
+    data, reports = load_market_data(DataConfig(source="file", path=str(path), tz="UTC"))
+    notes = " ".join(" ".join(r.notes) for r in reports)
+    assert f"{bars.index[15]:%Y-%m-%d}: close -50%" in notes and "2:1 split" in notes
+    assert "not adjusted" in notes
+    assert data.bars["close"].iloc[15] == pytest.approx(bars["close"].iloc[15])  # unchanged
+    assert data.bars["close"].iloc[14] == pytest.approx(bars["close"].iloc[14])
 
 
 def test_pandas_and_yfinance_csv_layouts_are_read(tmp_path):

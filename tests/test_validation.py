@@ -91,11 +91,20 @@ def test_parquet_and_folder(tmp_path):
     pd.testing.assert_frame_equal(loaded, bars, check_freq=False)
 
 
-def test_folder_with_overlapping_files_is_an_error(tmp_path):
+def test_folder_with_overlapping_files_keeps_one_copy_and_counts_it(tmp_path):
     bars = make_daily_bars(30)
     bars.iloc[:20].to_parquet(tmp_path / "a.parquet")
     bars.iloc[10:].to_parquet(tmp_path / "b.parquet")
-    with pytest.raises(DataError, match="duplicate timestamps"):
+    with pytest.warns(UserWarning, match="removed 10 rows repeated exactly"):
+        loaded = load_bars(tmp_path)
+    pd.testing.assert_frame_equal(loaded, bars, check_freq=False)
+
+
+def test_folder_with_conflicting_overlap_is_an_error(tmp_path):
+    bars = make_daily_bars(30)
+    bars.iloc[:20].to_parquet(tmp_path / "a.parquet")
+    (bars.iloc[10:] * 1.01).to_parquet(tmp_path / "b.parquet")
+    with pytest.raises(DataError, match="20 rows share a timestamp with different values"):
         load_bars(tmp_path)
 
 
