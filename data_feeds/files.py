@@ -30,7 +30,8 @@ from xai_backtest.data_feeds.dates import parse_timestamps
 from xai_backtest.data_feeds.errors import DataError
 from xai_backtest.data_feeds.validate import BAR_COLUMNS, PRICE_COLUMNS, validate_bars
 
-__all__ = ["DateSpelling", "Layout", "bars_from_table", "load_bars", "read_csv_table"]
+__all__ = ["DateSpelling", "Layout", "bars_from_frame", "bars_from_table", "load_bars",
+           "read_csv_table"]
 
 Layout = Literal["auto", "header", "nifty"]
 NIFTY_COLUMNS = ["symbol", "date", "time", "open", "high", "low", "close", "volume", "oi"]
@@ -97,6 +98,17 @@ def load_bars(path: str | Path, tz: str | None = None, layout: Layout = "auto",
     if report is None:
         own.warn()
     return frame
+
+
+def bars_from_frame(frame: pd.DataFrame, source: str,
+                    report: CleaningReport | None = None) -> pd.DataFrame:
+    """Bars handed over as a DataFrame, cleaned and validated as a file's are (what was
+    removed or repaired goes to ``report``, or a warning)."""
+    own = report if report is not None else CleaningReport(source, rows_in=len(frame))
+    bars = validate_bars(clean_bars(frame, source, own), source)
+    if report is None:
+        own.warn()
+    return bars
 
 
 def _read_one(path: Path, tz: str | None, layout: Layout, dates: DateSpelling,

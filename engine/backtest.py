@@ -16,8 +16,8 @@ from typing import Any
 import backtrader as bt
 import pandas as pd
 
+from xai_backtest.data_feeds.files import bars_from_frame
 from xai_backtest.data_feeds.market_data import MarketData
-from xai_backtest.data_feeds.validate import validate_bars
 from xai_backtest.engine.config import ConfigError, RunConfig, build_config, headline_refusal
 from xai_backtest.engine.runner import RunResult, run_backtest
 from xai_backtest.signals.base import Signal
@@ -72,14 +72,15 @@ def _data(data: Any) -> tuple[MarketData | dict[str, MarketData] | None, Mapping
     if (isinstance(data, Mapping) and data
             and all(isinstance(v, MarketData | pd.DataFrame) for v in data.values())):
         universe = {str(name): own if isinstance(own, MarketData) else
-                    MarketData(validate_bars(own, f"Backtest(data[{name!r}])"), symbol=str(name))
+                    MarketData(bars_from_frame(own, f"Backtest(data[{name!r}])"),
+                               symbol=str(name))
                     for name, own in data.items()}
         return universe, {"source": "python",
                           "instruments": [{"name": name} for name in universe]}
     if isinstance(data, MarketData):
         return data, {"source": "python"}
     if isinstance(data, pd.DataFrame):
-        return MarketData(validate_bars(data, "Backtest(data=...)")), {"source": "python"}
+        return MarketData(bars_from_frame(data, "Backtest(data=...)")), {"source": "python"}
     if isinstance(data, Mapping):
         return None, data
     if isinstance(data, str) and data in _SAMPLES:

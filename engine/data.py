@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -84,8 +85,10 @@ def load_market_data(config: DataConfig, name: str | None = None
         session = SESSIONS.get(config.session, NYSE)
         bars = resample_daily(bars, session)
     bars = _cut(bars, config, source)
-    actions = CleaningReport(f"{name or symbol}: corporate actions", rows_in=len(bars))
-    bars = corporate_actions(name or symbol, bars, config, actions)
+    if name is None:  # a file's rows in a corporate actions file go by its name
+        name = Path(config.path).stem if config.source == "file" and config.path else symbol
+    actions = CleaningReport(name, rows_in=len(bars))
+    bars = corporate_actions(name, bars, config, actions)
     if actions.repaired or actions.notes:
         reports.append(actions)
     headlines = None
@@ -174,7 +177,7 @@ def corporate_actions(name: str, bars: pd.DataFrame, config: DataConfig,
     """``bars`` adjusted for the splits and bonus issues the config states (its
     corporate_actions file's rows for ``name``, or with ``adjust: detected`` the jumps
     that price and volume confirm); every other jump is noted, never changed."""
-    listed: list[tuple[pd.Timestamp, float]] = []
+    listed: list[tuple[pd.Timestamp, float, str]] = []
     if config.corporate_actions:
         table = load_corporate_actions(config.corporate_actions)
         mine = table[table["symbol"].isin([name, config.symbol])]
@@ -182,22 +185,22 @@ def corporate_actions(name: str, bars: pd.DataFrame, config: DataConfig,
         for day, ratio in zip(mine["date"], mine["ratio"], strict=True):
             hit = np.flatnonzero(days >= day.tz_localize(None))
             if len(hit):
-                listed.append((bars.index[hit[0]], float(ratio)))
+                listed.append((bars.index[hit[0]], float(ratio), "corporate actions file"))
     jumps = find_jumps(bars)
     if config.adjust == "detected":
-        listed += [(j.day, float(j.split_ratio)) for j in jumps
-                   if j.confirmed and j.split_ratio is not None
-                   and all(j.day != day for day, _ in listed)]
-    done = {day for day, _ in listed}
+        listed += [(j.day, float(j.split_ratio), f"adjust: detected, {j.describe()}")
+                   for j in jumps if j.confirmed and j.split_ratio is not None
+                   and all(j.day != day for day, _, _ in listed)]
+    done = {day for day, _, _ in listed}
     report.notes += [f"price jump to check, not adjusted: {j.describe()}" for j in jumps
                      if j.day not in done]
     if not listed:
         return bars
+    report.notes += [f"adjusted for a split or bonus issue on {day:%Y-%m-%d}: earlier prices "
+                     f"/ {ratio:g}, volumes x {ratio:g} ({why})" for day, ratio, why in listed]
     report.record_repair("bars before a split or bonus issue, adjusted",
-                         int(sum((bars.index < day).sum() for day, _ in listed)),
-                         [f"{day:%Y-%m-%d} (earlier prices / {ratio:g})"
-                          for day, ratio in listed])
-    return adjust_for(bars, listed)
+                         int(sum((bars.index < day).sum() for day, _, _ in listed)))
+    return adjust_for(bars, [(day, ratio) for day, ratio, _ in listed])
 
 
 def _cut(bars: pd.DataFrame, config: DataConfig, source: str) -> pd.DataFrame:

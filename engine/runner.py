@@ -23,7 +23,7 @@ from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.data_feeds.sessions import SESSIONS
 from xai_backtest.engine.config import ConfigError, RunConfig, SignalConfig
 from xai_backtest.engine.data import load_market_data
-from xai_backtest.engine.lookahead_guard import guard_lookahead
+from xai_backtest.engine.lookahead_guard import LookAheadCheck, guard_lookahead
 from xai_backtest.engine.prefit import Prefit, prefit_signals
 from xai_backtest.engine.report import rejected_orders, write_run_report
 from xai_backtest.engine.run_folder import (
@@ -179,7 +179,7 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
                  for name, model in models.items()}
         write_run_report(folder, config, results, equity, decisions, truth, trades,
                          comparison, {name: job.path.name for name, job in jobs.items()}, bars,
-                         explanations, checks=lookahead.sentence())
+                         explanations, checks=_checks(lookahead, cleaning))
     seconds = time.perf_counter() - started
     write_status(folder, config, "complete", seconds=round(seconds, 3),
                  stages=watch.rounded(), peak_memory_mb=round(peak_memory_mb(), 1),
@@ -201,6 +201,14 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
     return RunResult(folder=folder, config=config, comparison=comparison, trades=trades,
                      equity=equity, signals=decisions, explanations=explanations,
                      models=models, rejected=rejected, seconds=seconds)
+
+
+def _checks(lookahead: LookAheadCheck, cleaning: list[CleaningReport]) -> str:
+    """What the report says was checked: look-ahead, and the data notes (price jumps
+    flagged, splits adjusted)."""
+    notes = [f"{r.source}: {note}" for r in cleaning for note in r.notes]
+    return " ".join([lookahead.sentence(), *(["Data notes: " + "; ".join(notes) + "."]
+                                             if notes else [])])
 
 
 @dataclass(frozen=True)
