@@ -4,12 +4,12 @@ A price series not adjusted for a split shows a jump that a backtest would trade
 crash (or, for a reverse split, a windfall). A real crash or a takeover shows one too, so
 a jump is never adjusted by guesswork:
 
-- ``find_jumps`` flags every day whose open gap or close-to-close move matches a common
-  split ratio (2:1, 3:2, 4:3, 5:4, ... and reverse) within 3%, or moves the close by more
-  than 40%; each with its ratio (previous close / close) and whether the price and the
-  volume confirm a split: price confirms when the open gap *and* the close-to-close move
-  both sit within 3% of one ratio; volume confirms when the median volume of the 20 bars
-  after the day over the 20 before is nearer that ratio than 1 (on a log scale).
+- ``find_jumps`` flags every day whose close-to-close move matches a common split ratio
+  (2:1, 3:2, 4:3, 5:4, ... and reverse) within 3%, or exceeds 40%; each with its ratio
+  (previous close / close) and whether price and volume confirm a split. The price
+  confirms when the open gap *and* the close-to-close move both sit within 3% of one
+  ratio; the volume confirms when the median volume of the 20 bars after the day over the
+  20 before is nearer that ratio than 1 (on a log scale).
 - By default nothing is adjusted: the flags go into the run's notes.
 - ``adjust: detected`` adjusts the jumps that price and volume both confirm.
 - A ``corporate_actions`` file (columns ``date, symbol, ratio``; ratio = new shares per
@@ -77,16 +77,12 @@ def find_jumps(bars: pd.DataFrame) -> list[Jump]:
     move = close[:-1] / close[1:]  # previous close / close, per day from the second
     gap = close[:-1] / opens[1:]
     smallest = np.log(min(r for r in _RATIOS if r > 1) * (1 - _TOLERANCE))
-    candidates = np.flatnonzero((np.abs(np.log(move)) > smallest)
-                                | (np.abs(np.log(gap)) > smallest))
     out = []
-    for i in candidates:
-        ratio = _nearest(move[i])
-        gap_ratio = _nearest(gap[i])
-        split = ratio if ratio is not None else gap_ratio
+    for i in np.flatnonzero(np.abs(np.log(move)) > smallest):
+        split = _nearest(move[i])
         if split is None and abs(1 / move[i] - 1) <= _HUGE_MOVE:
             continue
-        price = (ratio is not None and gap_ratio == ratio)
+        price = split is not None and _nearest(gap[i]) == split
         out.append(Jump(day=bars.index[i + 1], ratio=float(move[i]),
                         matches=_RATIOS[split] if split is not None else None,
                         price_confirms=price,
