@@ -11,9 +11,11 @@ for all); a pooled model on every instrument at once.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +33,8 @@ from xai_backtest.signals.lookahead import (
 )
 from xai_backtest.signals.pooled import PooledWalkForward
 from xai_backtest.signals.walk_forward import LookAheadError, WalkForwardSignal
+from xai_backtest.storage.cache import DiskCache, content_hash
+from xai_backtest.storage.code_hash import module_fingerprint
 
 __all__ = ["LookAheadCheck", "check_lookahead", "guard_lookahead"]
 
@@ -46,12 +50,15 @@ class LookAheadCheck:
     enabled: bool
     cuts: dict[str, list[str]] = field(default_factory=dict)
     seconds: float = 0.0
+    #: the same fold models, data and cuts passed before (the model cache keeps that)
+    from_cache: bool = False
 
     def record(self) -> dict[str, object]:
         """For run.json."""
         if not self.enabled:
             return {"status": "off"}
-        return {"status": "passed", "seconds": round(self.seconds, 3), "cuts": self.cuts}
+        return {"status": "passed", "seconds": round(self.seconds, 3), "cuts": self.cuts,
+                "from_cache": self.from_cache}
 
     def sentence(self) -> str:
         """For the report."""
@@ -59,9 +66,11 @@ class LookAheadCheck:
             return ("Look-ahead was not checked (check.lookahead is off): nothing here shows "
                     "that the signals' decisions read only past data.")
         tried = sum(len(c) for c in self.cuts.values())
+        when = ("by an earlier run of the same fold models on the same data" if
+                self.from_cache else f"in {self.seconds:.1f} s")
         return (f"Look-ahead checked at run time: at {tried} seeded cut point(s) the later "
-                "bars and headlines were redrawn and no decision before a cut changed "
-                f"({self.seconds:.1f} s).")
+                "bars and headlines were redrawn and no decision or input before a cut "
+                f"changed ({when}).")
 
 
 def guard_lookahead(folder: Path, config: RunConfig, models: Mapping[str, Models],
@@ -71,12 +80,54 @@ def guard_lookahead(folder: Path, config: RunConfig, models: Mapping[str, Models
     run folder failed, with the message, and stops the run."""
     if not config.check.lookahead:
         return LookAheadCheck(enabled=False)
+    cuts, seed = config.check.lookahead_cuts, config.seed
+    key = _passed_key(models, datas, cuts, seed) if config.cache_dir else None
+    if key is not None and config.cache_dir:
+        passed = Path(config.cache_dir) / "lookahead" / key / "check.json"
+        try:
+            found = json.loads(passed.read_text())
+            return LookAheadCheck(enabled=True, cuts=found["cuts"], from_cache=True)
+        except (OSError, ValueError, KeyError):
+            pass  # never checked, or a damaged entry: check now
     try:
-        return check_lookahead(models, datas, decisions, cuts=config.check.lookahead_cuts,
-                               seed=config.seed)
+        check = check_lookahead(models, datas, decisions, cuts=cuts, seed=seed)
     except LookAheadError as e:
         write_status(folder, config, "failed", error=str(e))
         raise
+    if key is not None and config.cache_dir:
+        DiskCache(config.cache_dir).folder_entry(
+            "lookahead", key, build=lambda entry: _write_pass(entry, check),
+            load=lambda entry: None)
+    return check
+
+
+def _passed_key(models: Mapping[str, Models], datas: Mapping[str, MarketData], cuts: int,
+                seed: int) -> str | None:
+    """What a passed check depends on, when every model is a cached fold-model set: the
+    fold models' keys (class, code, parameters, training bytes), the data, the cuts and
+    the code of the check; None otherwise (the check runs)."""
+    keys = []
+    for name, model in models.items():
+        if isinstance(model, PooledWalkForward):
+            return None
+        for instrument, fitted in model.items():
+            fold_keys = getattr(fitted, "fold_keys_", None)
+            if not fold_keys:
+                return None
+            keys.append((name, instrument, fold_keys))
+    return content_hash("lookahead-check", keys, cuts, seed, _check_code(),
+                        *(d.bars for d in datas.values()),
+                        *(d.headlines for d in datas.values()))
+
+
+@cache
+def _check_code() -> str:
+    return module_fingerprint(__name__)
+
+
+def _write_pass(entry: Path, check: LookAheadCheck) -> None:
+    entry.mkdir()
+    (entry / "check.json").write_text(json.dumps({"cuts": check.cuts}))
 
 
 def check_lookahead(models: Mapping[str, Models], datas: Mapping[str, MarketData],

@@ -102,6 +102,23 @@ def test_an_honest_rule_passes_and_the_check_is_timed(tmp_path):
     assert "Look-ahead checked at run time" in (result.folder / "report.html").read_text()
 
 
+def honest_features(bars: pd.DataFrame) -> pd.DataFrame:
+    close = bars["close"]
+    return pd.DataFrame({"ret_1": close.pct_change(), "ret_5": close.pct_change(5)})
+
+
+def test_a_pass_is_kept_with_the_fold_models_and_a_leak_never_is(tmp_path):
+    options = {**FAST, "cache_dir": str(tmp_path / "cache"), "output_dir": str(tmp_path)}
+    honest = SklearnSignal(model=LogisticRegression(), features=honest_features)
+    records = [json.loads((Backtest(signals=[honest], **options).run(progress=False).folder
+                           / "run.json").read_text())["lookahead_check"] for _ in range(2)]
+    assert [r["from_cache"] for r in records] == [False, True]
+    assert records[0]["cuts"] == records[1]["cuts"]
+    for _ in range(2):  # a leak is found again on a warm cache
+        with pytest.raises(LookAheadError, match="'fwd_ret'"):
+            Backtest(signals=[leaky_model()], **options).run(progress=False)
+
+
 def test_turned_off_the_report_says_it_was_not_checked(tmp_path):
     result = Backtest(signals=[NextBar()], output_dir=str(tmp_path), check={"lookahead": False},
                       **FAST).run(progress=False)
