@@ -48,6 +48,9 @@ class MACrossover(Signal):
     def decision_times(self, data: MarketData) -> pd.DatetimeIndex:
         return pd.DatetimeIndex(data.bars.index[self.slow - 1:])
 
+    def inputs(self, data: MarketData) -> pd.DataFrame:
+        return self._averages(data.bars)
+
     def labels(self, data: MarketData) -> pd.Series:
         """Direction after each decision under ``label_basis`` (signals/labels.py): by
         default the return a next-open trade earns, open t+1 to open t+2."""
