@@ -24,11 +24,12 @@ from xai_backtest.signals.labels import LABEL_BASES, direction_labels
 from xai_backtest.strategies.backtest import BacktestResult
 from xai_backtest.strategies.costs import Costs
 from xai_backtest.strategies.portfolio import PortfolioResult, portfolio_params
+from xai_backtest.strategies.references import BUY_AND_HOLD, EQUAL_WEIGHT_REBALANCED
 
 __all__ = ["rejected_orders", "write_run_report", "write_universe_report"]
 
-BENCHMARK = "buy_and_hold"
-PORTFOLIO_BENCHMARK = "equal_weight_rebalanced"
+BENCHMARK = BUY_AND_HOLD
+PORTFOLIO_BENCHMARK = EQUAL_WEIGHT_REBALANCED
 
 
 def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, BacktestResult],

@@ -52,16 +52,18 @@ from xai_backtest.storage.cache import content_hash
 from xai_backtest.strategies import BuyAndHold, Costs, SignalStrategy
 from xai_backtest.strategies.backtest import BacktestResult, FastPathError, run_strategy
 from xai_backtest.strategies.fast import fast_path_refusal
-from xai_backtest.strategies.references import always_long
+from xai_backtest.strategies.references import (
+    ALWAYS_FLAT,
+    ALWAYS_LONG,
+    BUY_AND_HOLD,
+    ENSEMBLE,
+    always_long,
+)
 from xai_backtest.strategies.signal_strategy import StrategyDataError
 
 __all__ = ["Decisions", "RunResult", "backtest_all", "ensemble_of", "run_backtest",
            "signal_decisions"]
 
-BUY_AND_HOLD = "buy_and_hold"
-ALWAYS_LONG = "always_long"
-ALWAYS_FLAT = "always_flat"
-ENSEMBLE = "ensemble"
 
 
 def build_signal(spec: SignalConfig, config: RunConfig, progress: bool) -> WalkForwardSignal:

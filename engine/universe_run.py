@@ -57,12 +57,16 @@ from xai_backtest.strategies.portfolio import (
     portfolio_params,
     run_portfolio,
 )
-from xai_backtest.strategies.references import always_long
+from xai_backtest.strategies.references import (
+    ALWAYS_LONG,
+    BUY_AND_HOLD,
+    EQUAL_WEIGHT_REBALANCED,
+    always_long,
+    on_instrument,
+)
 
 __all__ = ["UniverseModels", "run_universe_backtest"]
 
-EQUAL_WEIGHT = "equal_weight_rebalanced"
-ALWAYS_LONG = "always_long"
 
 #: a signal's fitted walk-forward: one pooled model set, or one per instrument
 UniverseModels = PooledWalkForward | dict[str, WalkForwardSignal]
@@ -116,11 +120,11 @@ def run_universe_backtest(config: RunConfig, progress: bool = True,
                                     for key in trades[f"{side}_explanation_id"]]
     equity = pd.DataFrame({name: r.equity for name, r in results.items()})
     contribution = pd.DataFrame({name: contributions(results[name], closes)
-                                 for name in [*decisions, EQUAL_WEIGHT]}).fillna(0.0)
+                                 for name in [*decisions, EQUAL_WEIGHT_REBALANCED]}).fillna(0.0)
     rejected = _rejected(results)
     jobs = ({name: TearsheetJob(folder / ("tearsheet.html" if i == 0 else
                                           f"tearsheet-{name}.html"),
-                                results[name].equity, results[EQUAL_WEIGHT].equity,
+                                results[name].equity, results[EQUAL_WEIGHT_REBALANCED].equity,
                                 config.cash, title=f"{config.name}: {name} vs equal-weight "
                                 "buy and hold")
              for i, name in enumerate(decisions)} if config.tearsheet else {})
@@ -271,8 +275,8 @@ def _backtests(config: RunConfig, universe: Universe,
     alone = {}
     for name, bars in tqdm(universe.bars.items(), desc="each instrument bought and held",
                            disable=not progress, leave=False):
-        result = run_strategy(f"buy_and_hold[{name}]", bars, None, BuyAndHold, costs=costs,
-                              cash=config.cash, engine="auto")
+        result = run_strategy(on_instrument(BUY_AND_HOLD, name), bars, None, BuyAndHold,
+                              costs=costs, cash=config.cash, engine="auto")
         alone[name] = summarize(result, pd.DataFrame({"status": [], "net_pnl": [],
                                                       "return_pct": []}))
     table = pd.DataFrame({name: {"total_return": p.total_return, "sharpe": p.sharpe,

@@ -36,14 +36,12 @@ def test_the_config_refuses_exactly_the_reference_names():
 
 
 def test_every_strategy_the_engine_adds_is_a_reference_name():
-    from xai_backtest.engine import report, runner, universe_run
+    from xai_backtest.engine import report
     from xai_backtest.signals import ensemble
     from xai_backtest.strategies.portfolio import equal_weight_references
     from xai_backtest.strategies.references import REFERENCE_NAMES, is_reference, on_instrument
 
-    added = {runner.BUY_AND_HOLD, runner.ALWAYS_LONG, runner.ALWAYS_FLAT, runner.ENSEMBLE,
-             universe_run.EQUAL_WEIGHT, universe_run.ALWAYS_LONG, ensemble.NAME,
-             report.BENCHMARK, report.PORTFOLIO_BENCHMARK}
+    added = {ensemble.NAME, report.BENCHMARK, report.PORTFOLIO_BENCHMARK}
     assert added <= set(REFERENCE_NAMES)
     universe = build_universe([("a", make_daily_bars(30, seed=1)),
                                ("b", make_daily_bars(30, seed=2))])

@@ -144,3 +144,18 @@ def test_a_single_file_run_reports_every_adjustment(tmp_path):
     page = result.report.read_text()
     assert f"adjusted for a split or bonus issue on {dates[300]:%Y-%m-%d}" in page
     assert "earlier prices / 2" in page
+
+
+def test_a_takeover_day_is_never_taken_for_a_reverse_split(tmp_path):
+    """+95% on a bid (close / previous close about 1:2, volume up, not halved)."""
+    root = tmp_path / "stocks"
+    root.mkdir()
+    frame = _bars()
+    frame.loc[40:, ["Open", "High", "Low", "Close"]] *= 1.95
+    frame.loc[40:, "Volume"] *= 3.0
+    _write(frame, root / "TARGET.csv")
+    universe, notes = _load(root, adjust="detected")
+    close = universe.bars["TARGET"]["close"]
+    assert close.iloc[40] / close.iloc[39] == pytest.approx(1.95 * 1.001)
+    assert any("like a 1:2 reverse split (the price confirms it, the volume does not)" in n
+               for n in notes)
