@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DELETION_SHARE", "RANDOMISATION_FLAG", "RANDOM_DRAWS", "deletion_changes",
+__all__ = ["DELETION_SHARE", "INFIDELITY_NOISE", "RANDOMISATION_FLAG", "RANDOMISED_SEED_OFFSET",
+           "RANDOM_DRAWS", "deletion_changes",
            "deletion_k", "deletion_record", "deletion_sentence", "exact", "infidelity",
            "randomisation_correlation", "randomised_copy", "sanity_fields", "sensitivity",
            "verdict"]
@@ -42,6 +43,12 @@ DELETION_SHARE = 0.1
 #: rank correlation with the randomised model's explanation above which an explainer is
 #: flagged as insensitive to the model
 RANDOMISATION_FLAG = 0.5
+#: standard deviation of infidelity's Gaussian perturbations, in the units of the rows
+#: perturbed (standardised inputs)
+INFIDELITY_NOISE = 0.1
+#: the randomised model of a signal seeded ``s`` is re-initialised with seed ``s`` plus this
+#: (not ``s`` itself, whose draws the deletion test and infidelity already use)
+RANDOMISED_SEED_OFFSET = 1
 
 
 def deletion_k(inputs: int) -> int:
@@ -139,8 +146,8 @@ def randomised_copy(net: Any, seed: int) -> Any:
 
 
 def infidelity(forward: Callable[[np.ndarray], np.ndarray], inputs: np.ndarray,
-               attributions: np.ndarray, classes: np.ndarray, noise: float,
-               samples: int = 10, seed: int = 0) -> np.ndarray:
+               attributions: np.ndarray, classes: np.ndarray,
+               noise: float = INFIDELITY_NOISE, samples: int = 10, seed: int = 0) -> np.ndarray:
     """captum's infidelity of ``attributions`` of output ``classes[i]`` of
     ``forward(rows)`` ``(m, outputs)`` at each row of ``inputs`` ``(n, d)``, under Gaussian
     perturbations of standard deviation ``noise``, attributions rescaled optimally; per

@@ -8,15 +8,16 @@ image. Because GADF pixel ``(i, j)`` relates step ``i`` to step ``j``, the
 importance of step ``i`` is the mean of the heatmap's row ``i`` and column ``i``.
 The explanation names the span of steps that weighed most and what price did
 there. ``deletion_test`` checks faithfulness: blanking the top-k steps should move
-the prediction more than blanking k random ones; ``measure_windows`` scores every
-explanation that way, with captum's infidelity and the randomisation check.
+the prediction more than blanking k random ones; the GADF-CNN signal scores every
+explanation that way, with captum's infidelity and the randomisation check
+(explainers/measured.py).
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from xai_backtest.explainers.base import Explanation
 from xai_backtest.explainers.svg import colour_map, png_data_uri, text_lines
 
 __all__ = ["CAM_METHODS", "Faithfulness", "cell_width", "deletion_changes", "deletion_test",
-           "describe", "explain_windows", "gradcam_heatmaps", "measure_windows", "render_gradcam",
+           "describe", "explain_windows", "gradcam_heatmaps", "render_gradcam",
            "strongest_span", "time_importance"]
 
 _CLASSES = ("down", "up")
@@ -196,43 +197,6 @@ def deletion_test(closes: np.ndarray, importance: np.ndarray,
     top, random = deletion_changes(closes, importance, proba_up, k, seed)
     return Faithfulness(k=k, n=len(top), top_k_change=float(np.mean(top)),
                         random_change=float(np.mean(random)))
-
-
-def measure_windows(explanations: Sequence[Explanation], net: Any,
-                    encode: Callable[[np.ndarray], np.ndarray],
-                    proba_up: Callable[[np.ndarray], np.ndarray], *, layer: str, method: str,
-                    unit: str, seed: int = 0) -> list[Explanation]:
-    """``explanations`` (of ``explain_windows``) with ``faithfulness`` measured on their own
-    windows and ``net``, in batches: the deletion test (the top ``deletion_k`` steps set to
-    the window mean vs as many random steps), captum's infidelity on the standardised window
-    (the GADF image does not change under it), and the rank correlation with the CAM of a
-    re-initialised copy of ``net``; the summary gains one sentence."""
-    if not explanations:
-        return []
-    closes = np.stack([e.data for e in explanations]).astype(np.float64)
-    importance = np.stack([e.values for e in explanations])
-    classes = np.array([_CLASSES.index(e.prediction) for e in explanations])
-    k = faithfulness.deletion_k(closes.shape[1])
-    proba = _two_classes(proba_up)
-    top, random = faithfulness.deletion_changes(closes, importance,
-                                                closes.mean(axis=1, keepdims=True), proba,
-                                                classes, k, seed=seed)
-    twin = faithfulness.randomised_copy(net, seed + 1)
-    twin_importance = time_importance(gradcam_heatmaps(twin, encode(closes), classes, layer,
-                                                       method))
-    correlation = faithfulness.randomisation_correlation(importance, twin_importance)
-    spread = closes.std(axis=1, keepdims=True)
-    standard = (closes - closes.mean(axis=1, keepdims=True)) / np.where(spread > 0, spread, 1)
-    infidelity = faithfulness.infidelity(proba, standard, importance, classes, noise=0.1,
-                                         seed=seed)
-    out = []
-    for i, e in enumerate(explanations):
-        record = faithfulness.deletion_record(k, f"the window's mean close, {k} {unit}s",
-                                              top[i], random[i])
-        record |= faithfulness.sanity_fields(correlation[i], infidelity[i])
-        sentence = faithfulness.deletion_sentence(record, "blanking", f"{unit}s", "P(up)")
-        out.append(replace(e, faithfulness=record, summary=f"{e.summary} {sentence}"))
-    return out
 
 
 def render_gradcam(explanation: Explanation, path: str | Path) -> None:

@@ -21,7 +21,6 @@ feature family and per lag, and LIME tabular weights for the same decision, in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any, Literal, Self
 
 import numpy as np
@@ -30,6 +29,7 @@ import pandas as pd
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import Signal, SignalFrame
+from xai_backtest.explainers.measured import DeletionWords, MeasuredSignal
 from xai_backtest.signals.device import OnDevice, resolve_device
 from xai_backtest.signals.trend_features import (
     FAMILIES,
@@ -85,7 +85,7 @@ def class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
     return weights
 
 
-class FiveTrendDNN(OnDevice, Signal):
+class FiveTrendDNN(MeasuredSignal, OnDevice, Signal):
     """The paper's DNN over 270 window features; see the module docstring."""
 
     name = "five_trend"
@@ -326,51 +326,45 @@ class FiveTrendDNN(OnDevice, Signal):
                 feature_names=self.feature_names_, data=x[i], summary=summary, raw=raw))
         return out
 
-    def measure(self, explanations: Sequence[Explanation]) -> list[Explanation]:
-        """Per SHAP explanation: the deletion test (its top 10% inputs set to the fold's
-        training mean vs as many random inputs, the change of the predicted class's
-        probability), captum's infidelity of the SHAP values on the predicted logit, the
-        rank correlation with the SHAP values of a re-initialised copy of the network, and
-        the SHAP additivity error; batched over the fold's explanations."""
-        import torch
+    # -- faithfulness: what MeasuredSignal needs ------------------------------------------------
+    def deletion_words(self) -> DeletionWords:
+        """The top 10% inputs set to the fold's training mean (0 once scaled)."""
+        return DeletionWords("the fold's training mean, {k} inputs",
+                             how=" to their training mean")
 
-        from xai_backtest.explainers import faithfulness
-        from xai_backtest.explainers.shap_explainer import deep_shap_of_classes
+    def faithfulness_inputs(self, explanations: Sequence[Explanation]) -> np.ndarray:
+        return self.scale(np.stack([e.data for e in explanations]))
+
+    def deletion_baseline(self, rows: np.ndarray) -> np.ndarray:
+        return np.zeros(rows.shape[1])  # 0 is the training mean once scaled
+
+    def class_probabilities(self, rows: np.ndarray) -> np.ndarray:
         from xai_backtest.signals._trend_net import predict_proba
 
-        self.check_fitted()
-        if not explanations:
-            return []
-        seed = 0 if self.seed is None else self.seed
-        scaled = self.scale(np.stack([e.data for e in explanations]))
-        shap = np.stack([e.values for e in explanations])
-        classes = np.array([self.classes_.index(e.prediction) for e in explanations])
-        k = faithfulness.deletion_k(scaled.shape[1])
-        top, random = faithfulness.deletion_changes(
-            scaled, shap, np.zeros(scaled.shape[1]), lambda rows: predict_proba(self.net_, rows),
-            classes, k, seed=seed)  # 0 is the training mean once scaled
+        return predict_proba(self.net_, rows)
 
-        def logits(rows: np.ndarray) -> np.ndarray:
-            with torch.no_grad():
-                return self.net_(torch.as_tensor(rows, dtype=torch.float64)).numpy()
+    def randomised_net(self) -> Any:
+        return self.net_
 
-        infidelity = faithfulness.infidelity(logits, scaled, shap, classes, noise=0.1,
-                                             seed=seed)
-        twin = faithfulness.randomised_copy(self.net_, seed + 1)
-        correlation = faithfulness.randomisation_correlation(
-            shap, deep_shap_of_classes(twin, self.background_, scaled, classes))
-        out = []
-        for i, e in enumerate(explanations):
-            record = faithfulness.deletion_record(k, f"the fold's training mean, {k} inputs",
-                                                  top[i], random[i])
-            record |= faithfulness.sanity_fields(correlation[i], infidelity[i])
-            record["additivity_error"] = abs(float(e.values.sum()) + e.base_value
-                                             - float(e.raw["logit"][0]))
-            sentence = faithfulness.deletion_sentence(
-                record, "setting", "inputs", f"P({e.prediction.replace('_', ' ')})",
-                how=" to their training mean")
-            out.append(replace(e, faithfulness=record, summary=f"{e.summary} {sentence}"))
-        return out
+    def attributions_under(self, net: Any, rows: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        from xai_backtest.explainers.shap_explainer import deep_shap_of_classes
+
+        return deep_shap_of_classes(net, self.background_, rows, classes)
+
+    def infidelity_rows(self, explanations: Sequence[Explanation]) -> np.ndarray:
+        return self.faithfulness_inputs(explanations)
+
+    def infidelity_output(self, rows: np.ndarray) -> np.ndarray:
+        """The logits: SHAP explains the predicted class's logit."""
+        import torch
+
+        with torch.no_grad():
+            return self.net_(torch.as_tensor(rows, dtype=torch.float64)).numpy()
+
+    def measured_fields(self, explanation: Explanation) -> dict[str, float]:
+        """The SHAP additivity error on the explained logit."""
+        return {"additivity_error": abs(float(explanation.values.sum()) + explanation.base_value
+                                        - float(explanation.raw["logit"][0]))}
 
     def explain_lime(self, data: MarketData, at: Sequence[pd.Timestamp],
                      samples: int = 1000) -> list[Explanation]:

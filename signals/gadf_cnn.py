@@ -50,6 +50,7 @@ from xai_backtest.data_feeds.sessions import SESSIONS
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.explainers.gradcam import CAM_METHODS
 from xai_backtest.signals.base import Signal, SignalFrame
+from xai_backtest.explainers.measured import DeletionWords, MeasuredSignal
 from xai_backtest.signals.device import OnDevice, resolve_device
 from xai_backtest.signals.gadf import gadf, gasf
 
@@ -79,7 +80,7 @@ class Windows:
     skipped: dict[str, int]
 
 
-class GADFCNN(OnDevice, Signal):
+class GADFCNN(MeasuredSignal, OnDevice, Signal):
     """CNN on Gramian angular difference fields of the first hour (or last N daily closes)."""
 
     name = "gadf_cnn"
@@ -341,17 +342,41 @@ class GADFCNN(OnDevice, Signal):
                                unit="minute" if self.frequency == "minute" else "day",
                                layer=self.cam_layer, method=self.cam_method)
 
-    def measure(self, explanations: Sequence[Explanation]) -> list[Explanation]:
-        """The deletion test (top 10% of the window's steps set to the window mean vs as
-        many random steps), captum's infidelity and the randomisation check, per
-        explanation (explainers/gradcam.py ``measure_windows``)."""
-        self.check_fitted()
-        from xai_backtest.explainers.gradcam import measure_windows
+    # -- faithfulness: what MeasuredSignal needs ------------------------------------------------
+    def deletion_words(self) -> DeletionWords:
+        """The top 10% of the window's steps set to the window mean vs as many random steps
+        (the change of P(up))."""
+        unit = "minute" if self.frequency == "minute" else "day"
+        return DeletionWords(f"the window's mean close, {{k}} {unit}s", verb="blanking",
+                             inputs=f"{unit}s", output="P(up)")
 
-        return measure_windows(explanations, self._net, self.images, self.proba_up,
-                               layer=self.cam_layer, method=self.cam_method,
-                               unit="minute" if self.frequency == "minute" else "day",
-                               seed=0 if self.seed is None else self.seed)
+    def faithfulness_inputs(self, explanations: Sequence[Explanation]) -> np.ndarray:
+        return np.stack([e.data for e in explanations]).astype(np.float64)
+
+    def deletion_baseline(self, rows: np.ndarray) -> np.ndarray:
+        return rows.mean(axis=1, keepdims=True)
+
+    def class_probabilities(self, rows: np.ndarray) -> np.ndarray:
+        p_up = np.asarray(self.proba_up(rows), dtype=np.float64)
+        return np.column_stack([1 - p_up, p_up])
+
+    def class_indices(self, explanations: Sequence[Explanation]) -> np.ndarray:
+        return np.array([_CLASSES.index(e.prediction) for e in explanations])
+
+    def randomised_net(self) -> Any:
+        return self._net
+
+    def attributions_under(self, net: Any, rows: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        from xai_backtest.explainers.gradcam import gradcam_heatmaps, time_importance
+
+        return time_importance(gradcam_heatmaps(net, self.images(rows), classes,
+                                                self.cam_layer, self.cam_method))
+
+    def infidelity_rows(self, explanations: Sequence[Explanation]) -> np.ndarray:
+        """The standardised windows (the GADF image does not change under that)."""
+        rows = self.faithfulness_inputs(explanations)
+        spread = rows.std(axis=1, keepdims=True)
+        return (rows - rows.mean(axis=1, keepdims=True)) / np.where(spread > 0, spread, 1)
 
     # -- persistence ---------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:

@@ -22,7 +22,6 @@ its LIME weight over ``n``, its share of the day's mean.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any, Self
 
 import numpy as np
@@ -30,6 +29,7 @@ import pandas as pd
 
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
+from xai_backtest.explainers.measured import Deleted, DeletionWords, MeasuredSignal
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.signals.device import OnDevice, resolve_device
 from xai_backtest.signals.labels import LabelBasis
@@ -40,7 +40,7 @@ from xai_backtest.signals.vader import VADER_FEATURES, vader_scores
 __all__ = ["NewsLSTM"]
 
 
-class NewsLSTM(OnDevice, NewsSignal):
+class NewsLSTM(MeasuredSignal, OnDevice, NewsSignal):
     """Headline LSTM-CNN with VADER inputs; decisions average headline P(up) per day."""
 
     name = "news_lstm"
@@ -215,34 +215,40 @@ class NewsLSTM(OnDevice, NewsSignal):
         return lime_text_weights(text, classify, seed=self._seed(),
                                  num_samples=self.lime_samples, num_features=self.lime_words)
 
-    def measure(self, explanations: Sequence[Explanation]) -> list[Explanation]:
-        """Per explanation: the deletion test (its top words removed from their headlines
-        vs as many random words of the same headlines, the change of the day's P of the
-        predicted class) and the rank correlation of the first headline's LIME weights with
-        those under a re-initialised network; one batch of headlines for the fold."""
-        from xai_backtest.explainers import faithfulness
-        from xai_backtest.explainers.lime_text import word_deletion, word_weights_on
+    # -- faithfulness: what MeasuredSignal needs ------------------------------------------------
+    def deletion_words(self) -> DeletionWords:
+        return DeletionWords("{k} words removed from their headlines", verb="removing",
+                             inputs="words", output="the day's mean P(up)")
 
-        self.check_fitted()
-        seed = self._seed()
-        changes = word_deletion(explanations, self.headline_probability, seed=seed)
-        twin = faithfulness.randomised_copy(self.net_, seed + 1)
-        out = []
-        for e, (k, top, random) in zip(explanations, changes, strict=True):
+    def deletion(self, explanations: Sequence[Explanation], seed: int) -> Deleted:
+        """Each explanation's top words removed from their headlines vs as many random words
+        of the same headlines, the change of the day's P of the predicted class; one batch
+        of headlines for the fold."""
+        from xai_backtest.explainers.lime_text import word_deletion
+
+        return word_deletion(explanations, self.headline_probability, seed=seed)
+
+    def randomised_net(self) -> Any:
+        return self.net_
+
+    def randomisation(self, explanations: Sequence[Explanation], net: Any) -> np.ndarray:
+        """Rank correlation of the first explained headline's LIME weights with its LIME
+        weights under ``net``, per explanation."""
+        from xai_backtest.explainers import faithfulness
+        from xai_backtest.explainers.lime_text import word_weights_on
+
+        found = []
+        for e in explanations:
             first = e.texts[int(e.raw["lime_headline"][0])]
             trained = word_weights_on(first, e.feature_names, e.values,
                                       e.data == e.raw["lime_headline"][0])
-            twin_weights = self._lime(first, twin)
-            randomised = word_weights_on(first, twin_weights.words, twin_weights.weights)
-            record = faithfulness.deletion_record(k, f"{k} words removed from their headlines",
-                                                  top, random)
-            record |= faithfulness.sanity_fields(
-                faithfulness.randomisation_correlation(trained, randomised)[0])
-            record["headline_split"] = dict(e.faithfulness["headline_split"])
-            sentence = faithfulness.deletion_sentence(record, "removing", "words",
-                                                      "the day's mean P(up)")
-            out.append(replace(e, faithfulness=record, summary=f"{e.summary} {sentence}"))
-        return out
+            twin = self._lime(first, net)
+            randomised = word_weights_on(first, twin.words, twin.weights)
+            found.append(faithfulness.randomisation_correlation(trained, randomised)[0])
+        return np.array(found)
+
+    def measured_fields(self, explanation: Explanation) -> dict[str, Any]:
+        return {"headline_split": dict(explanation.faithfulness["headline_split"])}
 
     def _seed(self) -> int:
         return 0 if self.seed is None else self.seed

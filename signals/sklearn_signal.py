@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -28,6 +27,7 @@ import pandas as pd
 
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
+from xai_backtest.explainers.measured import DeletionWords, MeasuredSignal
 from xai_backtest.signals.base import ModelFileError, Signal, SignalFrame
 from xai_backtest.signals.labels import LabelBasis, direction_labels, label_reach
 
@@ -63,7 +63,7 @@ def _resolve(value: Any, what: str) -> Any:
                          "'package.module:name'") from e
 
 
-class SklearnSignal(Signal):
+class SklearnSignal(MeasuredSignal, Signal):
     """A scikit-learn classifier with ``predict_proba`` as a signal (see the module doc)."""
 
     name = "sklearn"
@@ -179,34 +179,28 @@ class SklearnSignal(Signal):
                                               - found.outputs[i])]}))
         return out
 
-    def measure(self, explanations: Sequence[Explanation]) -> list[Explanation]:
-        """The deletion test of each SHAP explanation: its top 10% features set to their
-        mean over the training background rows vs as many random features, the change of
-        the predicted class's probability (one ``predict_proba`` call per fold). The
+    # -- faithfulness: what MeasuredSignal needs ------------------------------------------------
+    def deletion_words(self) -> DeletionWords:
+        """The top 10% features set to their mean over the training background rows. The
         randomisation check needs a re-initialisable model and is not run here."""
-        from xai_backtest.explainers import faithfulness
+        return DeletionWords("the training mean, {k} features", inputs="features",
+                             how=" to their training mean")
 
-        self.check_fitted()
-        if not explanations or len(self.feature_names_) < 2:
-            return list(explanations)  # one feature: nothing to compare it with
-        rows = np.stack([e.data for e in explanations])
-        columns = np.array([self.up_column_ if e.prediction == "up" else 1 - self.up_column_
-                            for e in explanations])
-        k = faithfulness.deletion_k(rows.shape[1])
-        top, random = faithfulness.deletion_changes(
-            rows, np.stack([e.values for e in explanations]), self.background_.mean(axis=0),
-            lambda r: self.model_.predict_proba(pd.DataFrame(r, columns=list(
-                self.feature_names_))), columns, k, seed=self.seed or 0)
-        out = []
-        for i, e in enumerate(explanations):
-            record = faithfulness.deletion_record(k, f"the training mean, {k} features",
-                                                  top[i], random[i])
-            record["additivity_error"] = float(e.raw["additivity_error"][0])
-            sentence = faithfulness.deletion_sentence(record, "setting", "features",
-                                                      f"P({e.prediction})",
-                                                      how=" to their training mean")
-            out.append(replace(e, faithfulness=record, summary=f"{e.summary} {sentence}"))
-        return out
+    def faithfulness_inputs(self, explanations: Sequence[Explanation]) -> np.ndarray:
+        return np.stack([e.data for e in explanations])
+
+    def deletion_baseline(self, rows: np.ndarray) -> np.ndarray:
+        return self.background_.mean(axis=0)
+
+    def class_probabilities(self, rows: np.ndarray) -> np.ndarray:
+        return self.model_.predict_proba(pd.DataFrame(rows, columns=list(self.feature_names_)))
+
+    def class_indices(self, explanations: Sequence[Explanation]) -> np.ndarray:
+        return np.array([self.up_column_ if e.prediction == "up" else 1 - self.up_column_
+                         for e in explanations])
+
+    def measured_fields(self, explanation: Explanation) -> dict[str, float]:
+        return {"additivity_error": float(explanation.raw["additivity_error"][0])}
 
     # -- persistence -------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
