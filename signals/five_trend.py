@@ -28,8 +28,8 @@ import pandas as pd
 
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.base import Explanation
-from xai_backtest.signals.base import Signal, SignalFrame
 from xai_backtest.explainers.measured import DeletionWords, MeasuredSignal
+from xai_backtest.signals.base import Signal, SignalFrame
 from xai_backtest.signals.device import OnDevice, resolve_device
 from xai_backtest.signals.trend_features import (
     FAMILIES,
