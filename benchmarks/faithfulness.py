@@ -99,10 +99,10 @@ def lime_stability(result: RunResult, signal: str, explanations: list) -> float 
     explained decisions, each re-explained by its own fold model."""
     if signal not in ("five_trend", "news_lstm"):
         return None
-    walk = result.models[signal]
+    fold_models = result.signals[signal].fold_models()
     correlations = []
     for e in explanations[:20]:
-        model = walk.models_[e.fold]
+        model = fold_models[e.fold]
         original = model.seed
         weights = []
         for seed in SEEDS:
@@ -131,13 +131,13 @@ def explanation_sensitivity(result: RunResult, signal: str,
 
     if signal not in ("five_trend", "gadf_cnn"):
         return None
-    walk = result.models[signal]
+    fold_models = result.signals[signal].fold_models()
     torch.manual_seed(0)
     found = []
     sample = explanations[:50]
     for fold in sorted({e.fold for e in sample}):
         mine = [e for e in sample if e.fold == fold]
-        model = walk.models_[fold]
+        model = fold_models[fold]
         if signal == "five_trend":
             rows = model.scale(np.stack([e.data for e in mine]))
             classes = np.array([model.classes_.index(e.prediction) for e in mine])

@@ -22,6 +22,7 @@ import pandas as pd
 
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.engine.config import RunConfig
+from xai_backtest.engine.folds import FoldModels, PerInstrument
 from xai_backtest.engine.run_folder import write_status
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.signals.contract import perturb_after
@@ -32,14 +33,11 @@ from xai_backtest.signals.lookahead import (
     lookahead_message,
 )
 from xai_backtest.signals.pooled import PooledWalkForward
-from xai_backtest.signals.walk_forward import LookAheadError, WalkForwardSignal
+from xai_backtest.signals.walk_forward import LookAheadError
 from xai_backtest.storage.cache import DiskCache, content_hash
 from xai_backtest.storage.code_hash import module_fingerprint
 
 __all__ = ["LookAheadCheck", "check_lookahead", "guard_lookahead"]
-
-#: a signal's fitted walk-forward: one pooled model set, or one per instrument
-Models = PooledWalkForward | Mapping[str, WalkForwardSignal]
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,7 @@ class LookAheadCheck:
                 f"changed ({when}).")
 
 
-def guard_lookahead(folder: Path, config: RunConfig, models: Mapping[str, Models],
+def guard_lookahead(folder: Path, config: RunConfig, models: Mapping[str, FoldModels],
                     datas: Mapping[str, MarketData],
                     decisions: Mapping[str, Mapping[str, SignalFrame]]) -> LookAheadCheck:
     """The run's check as ``config.check`` says; a signal that reads the future marks the
@@ -101,16 +99,16 @@ def guard_lookahead(folder: Path, config: RunConfig, models: Mapping[str, Models
     return check
 
 
-def _passed_key(models: Mapping[str, Models], datas: Mapping[str, MarketData], cuts: int,
+def _passed_key(models: Mapping[str, FoldModels], datas: Mapping[str, MarketData], cuts: int,
                 seed: int) -> str | None:
     """What a passed check depends on, when every model is a cached fold-model set: the
     fold models' keys (class, code, parameters, training bytes), the data, the cuts and
     the code of the check; None otherwise (the check runs)."""
     keys = []
     for name, model in models.items():
-        if isinstance(model, PooledWalkForward):
+        if not isinstance(model, PerInstrument):
             return None
-        for instrument, fitted in model.items():
+        for instrument, fitted in model.walks.items():
             fold_keys = getattr(fitted, "fold_keys_", None)
             if not fold_keys:
                 return None
@@ -130,12 +128,12 @@ def _write_pass(entry: Path, check: LookAheadCheck) -> None:
     (entry / "check.json").write_text(json.dumps({"cuts": check.cuts}))
 
 
-def check_lookahead(models: Mapping[str, Models], datas: Mapping[str, MarketData],
+def check_lookahead(models: Mapping[str, FoldModels], datas: Mapping[str, MarketData],
                     decisions: Mapping[str, Mapping[str, SignalFrame]], *, cuts: int = 3,
                     seed: int = 0) -> LookAheadCheck:
-    """Check each signal of ``models`` (name -> pooled walk-forward, or instrument ->
-    walk-forward) against its run ``decisions`` (name -> instrument -> frame) on ``datas``
-    (instrument -> data); raises ``LookAheadError`` at the first decision that moved."""
+    """Check each signal of ``models`` (name -> its fold models, engine/folds.py) against
+    its run ``decisions`` (name -> instrument -> frame) on ``datas`` (instrument -> data);
+    raises ``LookAheadError`` at the first decision or input that moved."""
     started = time.perf_counter()
     tried: dict[str, list[str]] = {}
     for number, (name, model) in enumerate(models.items()):
@@ -148,18 +146,18 @@ def check_lookahead(models: Mapping[str, Models], datas: Mapping[str, MarketData
     return LookAheadCheck(enabled=True, cuts=tried, seconds=time.perf_counter() - started)
 
 
-def _check_cut(name: str, model: Models, datas: Mapping[str, MarketData],
+def _check_cut(name: str, model: FoldModels, datas: Mapping[str, MarketData],
                frames: Mapping[str, SignalFrame], cut: pd.Timestamp, seed: int) -> None:
     if isinstance(model, PooledWalkForward):
-        changed = {n: perturb_after(d, cut, seed=seed) for n, d in datas.items()}
-        redone = model.predict_before(changed, cut)
+        checked = dict(datas)
     else:
         deciding = [n for n in frames if (frames[n].frame.index < cut).any()]
         if not deciding:
             return
         instrument = deciding[seed % len(deciding)]
-        changed = {instrument: perturb_after(datas[instrument], cut, seed=seed)}
-        redone = {instrument: model[instrument].predict_before(changed[instrument], cut)}
+        checked = {instrument: datas[instrument]}
+    changed = {n: perturb_after(d, cut, seed=seed) for n, d in checked.items()}
+    redone = model.predict_before(changed, cut)
     for instrument, redo in redone.items():
         own = frames[instrument].frame
         if not len(redo) or not len(own):
@@ -167,22 +165,11 @@ def _check_cut(name: str, model: Models, datas: Mapping[str, MarketData],
         start = max(redo.frame.index[0], own.index[0])
         decision = first_changed_decision(own[own.index >= start],
                                           redo.frame[redo.frame.index >= start], cut)
-        before, after = _inputs(model, datas, changed, instrument, cut)
-        changed_input = first_changed_input(before, after, cut)
+        before = model.inputs_near(checked, cut)[instrument]
+        changed_input = first_changed_input(before, model.inputs_near(changed, cut)[instrument],
+                                            cut)
         if decision is None and changed_input is None:
             continue
         label = instrument if len(datas) > 1 else None
         raise LookAheadError(lookahead_message(name, cut, decision, changed_input, label,
                                                names_inputs=before is not None))
-
-
-def _inputs(model: Models, datas: Mapping[str, MarketData],
-            changed: Mapping[str, MarketData], instrument: str, cut: pd.Timestamp
-            ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """The named inputs of ``instrument`` near ``cut``, on the run's data and the redrawn."""
-    if isinstance(model, PooledWalkForward):
-        return (model.inputs_near(datas, cut)[instrument],
-                model.inputs_near(changed, cut)[instrument])
-    fitted = model[instrument]
-    return (fitted.inputs_near(datas[instrument], cut),
-            fitted.inputs_near(changed[instrument], cut))

@@ -5,30 +5,40 @@ from __future__ import annotations
 import json
 import resource
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from xai_backtest.engine.config import ConfigError, RunConfig
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.explainers.figures import render_figures
+from xai_backtest.reports.tearsheet import BackgroundTearsheets, TearsheetJob
+from xai_backtest.signals.base import SignalFrame
 from xai_backtest.storage.atomic import atomic_write, atomic_write_text
 
-__all__ = ["RunResult", "draw_figures", "figure_path", "fresh_folder", "peak_memory_mb",
-           "run_folder", "start_run_folder", "write_status", "write_trades_first"]
+if TYPE_CHECKING:
+    from xai_backtest.engine.folds import FoldModels
+
+__all__ = ["RunResult", "Tearsheets", "Written", "add_figure_paths", "draw_figures",
+           "figure_path", "fresh_folder", "peak_memory_mb", "run_folder", "start_run_folder",
+           "start_tearsheets", "write_status", "write_trades_first"]
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """What a run produced; every frame is also on disk in ``folder``.
+    """What a run produced, the same for one instrument or many; every frame is also on
+    disk in ``folder``.
 
-    ``models`` maps each signal instance name to its fitted walk-forward signal, whose
-    ``models_`` are the fold models and ``folds_`` their training windows (over a
-    universe: a ``PooledWalkForward``, or instrument -> ``WalkForwardSignal``); ``signals``
-    maps each signal name (over a universe ``signal[instrument]``) to its decisions.
+    ``decisions`` maps each decision frame's name (the signal's, or over a universe
+    ``signal[instrument]``) to its out-of-sample decisions; ``signals`` maps each signal
+    to its fitted walk-forward (engine/folds.py: ``fold_models(instrument)`` gives the
+    fold models); ``trades`` is the trade log with each entry's and exit's explanation,
+    ``equity`` every strategy's equity per bar, ``rejected`` the orders the broker
+    refused, ``notes`` what the data loading and alignment did.
     """
 
     folder: Path
@@ -36,10 +46,11 @@ class RunResult:
     comparison: pd.DataFrame
     trades: pd.DataFrame
     equity: pd.DataFrame
-    signals: dict[str, Any]
+    decisions: dict[str, SignalFrame]
+    signals: dict[str, FoldModels]
     explanations: dict[str, Explanation]
-    models: dict[str, Any]
     rejected: pd.DataFrame
+    notes: list[str]
     seconds: float
 
     @property
@@ -98,6 +109,48 @@ def start_run_folder(config: RunConfig, folder: Path | None) -> Path:
     atomic_write_text(folder / "config.sha256", config.hash() + "\n")
     write_status(folder, config, "incomplete", started=datetime.now(UTC).isoformat())
     return folder
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a trade stage wrote: the comparison table, the trade log, the equity of every
+    strategy and the orders the broker refused."""
+
+    comparison: pd.DataFrame
+    trades: pd.DataFrame
+    equity: pd.DataFrame
+    rejected: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Tearsheets:
+    """The QuantStats tearsheets being written in the background (``writer``) and each
+    signal's file name (``files``)."""
+
+    writer: BackgroundTearsheets
+    files: dict[str, str]
+
+
+def start_tearsheets(folder: Path, config: RunConfig, equities: Mapping[str, pd.Series],
+                     benchmark: pd.Series, words: str, background: bool) -> Tearsheets:
+    """Each signal's tearsheet against ``benchmark`` (``words`` names it in the title),
+    written by QuantStats in the background (with ``background``) once entered; the first
+    signal's is ``tearsheet.html``; none when ``config.tearsheet`` is false."""
+    jobs = {name: TearsheetJob(folder / ("tearsheet.html" if i == 0 else
+                                         f"tearsheet-{name}.html"),
+                               equity, benchmark, config.cash,
+                               title=f"{config.name}: {name} vs {words}")
+            for i, (name, equity) in enumerate(equities.items())} if config.tearsheet else {}
+    return Tearsheets(writer=BackgroundTearsheets(list(jobs.values()), config.cache_dir,
+                                                  background=background),
+                      files={name: job.path.name for name, job in jobs.items()})
+
+
+def add_figure_paths(trades: pd.DataFrame, explanations: dict[str, Explanation]) -> None:
+    """The entry and exit figure of each trade, as paths in the run folder."""
+    for side in ("entry", "exit"):
+        trades[f"{side}_figure"] = [figure_path(explanations, key)
+                                    for key in trades[f"{side}_explanation_id"]]
 
 
 def figure_path(explanations: dict[str, Explanation], key: object) -> str | None:

@@ -1,10 +1,25 @@
-"""A whole run: data -> walk-forward signals -> backtests -> trade log, explanations, report.
+"""The one pipeline of a run, for one instrument or a universe of them.
 
-``run_backtest(config)`` is what the command line calls, and what a notebook can
-call. Outputs land in ``<output_dir>/<YYYYmmdd-HHMMSS>-<name>/``. The trade log
-is written before the tearsheet, and ``run.json`` says ``"complete"`` only when
-every file is in place, so a failure late in the run loses no trades and leaves
-the folder marked incomplete.
+``run_backtest(config)`` is what the command line calls, and what a notebook can call.
+Its stages, each with typed inputs and outputs:
+
+1. **load** (``Market``): every instrument's ``MarketData``; one instrument is a universe
+   of one; cleaning counts and notes.
+2. **plan** (``engine/folds.py``): each signal's walk-forward over the instruments, per
+   instrument or pooled, with its folds built (errors before any output); in a universe,
+   instruments too short for a signal are dropped with a note.
+3. **fit/predict**: every signal's out-of-sample decisions per instrument, then the
+   run-time **look-ahead check** (engine/lookahead_guard.py).
+4. **trade**: chosen by the strategy: the signal (or intraday, or a user's) strategy on
+   one instrument (engine/trade_signal.py, backtrader or the fast path), or a portfolio
+   over a universe (engine/trade_portfolio.py); the references through the same engine.
+5. **explain and measure**: each decision that caused a fill, by the fold model that
+   made it, with its faithfulness record.
+6. **write**: trade log first, then explanations, figures, outputs, tearsheets (written in
+   the background meanwhile) and the report; ``run.json`` says ``complete`` last.
+
+Outputs land in ``<output_dir>/<YYYYmmdd-HHMMSS>-<name>/``; a failure late in the run
+loses no trades and leaves the folder marked incomplete.
 """
 
 from __future__ import annotations
@@ -14,70 +29,74 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import backtrader as bt
 import pandas as pd
-from tqdm.auto import tqdm
 
 from xai_backtest.data_feeds.cleaning import CleaningReport
 from xai_backtest.data_feeds.market_data import MarketData
-from xai_backtest.data_feeds.sessions import SESSIONS
+from xai_backtest.data_feeds.universe import Universe
+from xai_backtest.engine import trade_portfolio
 from xai_backtest.engine.config import ConfigError, RunConfig, SignalConfig
-from xai_backtest.engine.data import load_market_data
+from xai_backtest.engine.data import load_market_data, load_universe
+from xai_backtest.engine.folds import FoldModels, PerInstrument, build_fold_models, too_short
 from xai_backtest.engine.lookahead_guard import LookAheadCheck, guard_lookahead
 from xai_backtest.engine.prefit import Prefit, prefit_signals
-from xai_backtest.engine.report import rejected_orders, write_run_report
 from xai_backtest.engine.run_folder import (
     RunResult,
-    draw_figures,
-    figure_path,
+    Written,
     peak_memory_mb,
     start_run_folder,
+    start_tearsheets,
     write_status,
-    write_trades_first,
 )
 from xai_backtest.engine.seeding import seed_everything
 from xai_backtest.engine.stopwatch import Stopwatch
-from xai_backtest.engine.universe_run import run_universe_backtest
-from xai_backtest.explainers.base import Explanation, explanation_id
-from xai_backtest.reports.comparison import comparison_table
-from xai_backtest.reports.metrics import summarize
-from xai_backtest.reports.tearsheet import BackgroundTearsheets, TearsheetJob
-from xai_backtest.reports.trade_log import build_trade_log, decision_times_of_fills
+from xai_backtest.engine.trade_signal import (
+    SignalDecisions,
+    align,
+    backtest_all,
+    check_strategy,
+    ensemble_of,
+    to_explain,
+)
+from xai_backtest.engine.trade_signal import finish as finish_signal
+from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import SignalFrame, library_versions
 from xai_backtest.signals.device import OnDevice
-from xai_backtest.signals.ensemble import Ballot, Ensemble
+from xai_backtest.signals.pooled import PooledWalkForward, instrument_signal
 from xai_backtest.signals.walk_forward import WalkForwardSignal
-from xai_backtest.storage.atomic import atomic_write
 from xai_backtest.storage.cache import content_hash
-from xai_backtest.strategies import BuyAndHold, Costs, SignalStrategy
-from xai_backtest.strategies.backtest import BacktestResult, FastPathError, run_strategy
-from xai_backtest.strategies.fast import fast_path_refusal
-from xai_backtest.strategies.references import (
-    ALWAYS_FLAT,
-    ALWAYS_LONG,
-    BUY_AND_HOLD,
-    ENSEMBLE,
-    always_long,
-)
-from xai_backtest.strategies.signal_strategy import StrategyDataError
+from xai_backtest.strategies.references import BUY_AND_HOLD, EQUAL_WEIGHT_REBALANCED
 
-__all__ = ["Decisions", "RunResult", "backtest_all", "ensemble_of", "run_backtest",
-           "signal_decisions"]
+__all__ = ["Decisions", "Market", "RunResult", "backtest_all", "build_signal", "ensemble_of",
+           "run_backtest", "signal_decisions"]
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """The trade and write stages' output: what was written, every explanation, the
+    decisions by frame name, the strategies traded and their run.json entries."""
 
-def build_signal(spec: SignalConfig, config: RunConfig, progress: bool) -> WalkForwardSignal:
-    """The walk-forward signal a config entry describes, named after the instance; the run
-    seed fills a ``seed`` param."""
-    signal = spec.build()
-    if getattr(signal, "seed", 0) is None:
-        signal.seed = config.seed
-    walk = spec.walk_forward or config.walk_forward
-    return WalkForwardSignal(signal, name=spec.name, scheme=walk.scheme,
-                             min_train=walk.min_train,
-                             retrain_every=walk.retrain_every, window=walk.window,
-                             embargo=walk.embargo, progress=progress,
-                             cache_dir=config.cache_dir, faithfulness=config.faithfulness)
+    written: Written
+    explanations: dict[str, Explanation]
+    decisions: dict[str, SignalFrame]
+    signals_traded: list[str]
+    status: dict[str, object]
+
+
+@dataclass(frozen=True)
+class Market:
+    """The load stage's output: every instrument's data (one instrument: a universe of
+    one, ``universe`` None), what cleaning removed or repaired, and notes in words."""
+
+    datas: dict[str, MarketData]
+    universe: Universe | None
+    cleaning: list[CleaningReport]
+    notes: list[str]
+
+    @property
+    def single(self) -> MarketData:
+        """The data of a one-instrument run."""
+        return next(iter(self.datas.values()))
 
 
 def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None = None, *,
@@ -86,123 +105,277 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
                  loaded: tuple[MarketData, list[CleaningReport]] | None = None) -> RunResult:
     """Run the backtest ``config`` describes and write its run folder (by default a new
     ``<output_dir>/<time>-<name>/``; an existing ``folder`` is cleanly replaced).
-    ``data`` gives the bars (and headlines) from Python; then ``config.data.source`` is
+    ``data`` gives the bars (and headlines) from Python when ``config.data.source`` is
     ``"python"`` (a universe: instrument name -> ``MarketData``). ``parallel=False`` keeps
-    the run on one core (a sweep's worker does): no second interpreter fitting signals
-    (engine/prefit.py), figures drawn here and tearsheets written here, not in the
-    background. ``loaded`` is ``load_market_data(config.data)`` done already (a sweep loads
-    each data set once)."""
+    a one-instrument run on one core (a sweep's worker does): no second interpreter
+    fitting signals (engine/prefit.py), figures and tearsheets written here. ``loaded``
+    is ``load_market_data(config.data)`` done already (a sweep loads each data set once)."""
+    started = time.perf_counter()
+    seed_everything(config.seed, config.threads)
+    watch = Stopwatch()
+    with watch.stage("load data"):
+        market = _load(config, data, loaded)
+    if market.universe is None:
+        check_strategy(config, market.single)
+    signals = _plan(config, market, progress)
+    market = _drop_short(market, signals)
+    folder = start_run_folder(config, folder)  # data loaded, strategy fits it, folds built
+    _say_notes(market)
+    decisions = _fit_predict(config, signals, market, watch, progress, parallel)
+    with watch.stage("look-ahead check"):
+        lookahead = guard_lookahead(folder, config, signals, market.datas, decisions)
+    checks = _checks(lookahead, market.cleaning)
+    trade = _trade_one if market.universe is None else _trade_universe
+    outcome = trade(folder, config, market, signals, decisions, checks, watch, progress,
+                    parallel)
+    seconds = time.perf_counter() - started
+    written, explanations = outcome.written, outcome.explanations
+    write_status(folder, config, "complete", seconds=round(seconds, 3),
+                 stages=watch.rounded(), peak_memory_mb=round(peak_memory_mb(), 1),
+                 instruments=list(market.datas), notes=market.notes,
+                 cleaning=[r.summary() for r in market.cleaning],
+                 lookahead_check=lookahead.record(),
+                 explained={n: sum(e.signal == n or e.signal.startswith(f"{n}[")
+                                   for e in explanations.values())
+                            for n in outcome.signals_traded},
+                 faithfulness_seconds={n: round(_measure_seconds(s), 3)
+                                       for n, s in signals.items()},
+                 fold_models={n: _cache_stats(s) for n, s in signals.items()},
+                 trades={n: int((written.trades["strategy"] == n).sum())
+                         for n in written.equity.columns},
+                 **outcome.status,
+                 devices={n: s.base.resolved_device() for n, s in signals.items()
+                          if isinstance(s.base, OnDevice)},
+                 data_hash=content_hash(*(d.bars for d in market.datas.values()),
+                                        *(d.headlines for d in market.datas.values()))[:16],
+                 versions=library_versions())
+    return RunResult(folder=folder, config=config, comparison=written.comparison,
+                     trades=written.trades, equity=written.equity,
+                     decisions=outcome.decisions, signals=dict(signals),
+                     explanations=explanations, rejected=written.rejected,
+                     notes=market.notes, seconds=seconds)
+
+
+# -- load ------------------------------------------------------------------------------------
+def _load(config: RunConfig, data: MarketData | Mapping[str, MarketData] | None,
+          loaded: tuple[MarketData, list[CleaningReport]] | None) -> Market:
     if (data is None) != (config.data.source != "python"):
         raise ConfigError("pass data=MarketData(...) exactly when data.source is 'python' "
                           f"(data.source is {config.data.source!r}, data is "
                           f"{'given' if data is not None else 'missing'})")
     if config.data.is_universe:
-        return run_universe_backtest(config, progress, folder,
-                                     data=data if isinstance(data, Mapping) else None)
+        universe, notes = load_universe(config.data,
+                                        given=data if isinstance(data, Mapping) else None)
+        datas = {name: MarketData(bars, symbol=name) for name, bars in universe.bars.items()}
+        return Market(datas=datas, universe=universe, cleaning=[], notes=notes)
     if isinstance(data, Mapping):
         raise ConfigError("data maps instruments to bars, but the config holds no universe: "
                           "list data.instruments (Backtest does when given a mapping)")
-    started = time.perf_counter()
-    seed_everything(config.seed, config.threads)
-    watch = Stopwatch()
-    with watch.stage("load data"):
-        data, cleaning = ((data, []) if data is not None else loaded if loaded is not None
-                          else load_market_data(config.data))
-    strategy = config.strategy.strategy_class
-    if config.strategy.allow_short and not config.data.shortable:
-        raise StrategyDataError("strategy.allow_short is true, but data.shortable is false "
-                                "(this instrument or account cannot be sold short); set "
-                                "allow_short: false, or shortable: true if it can")
-    if config.engine == "fast":
-        refusal = fast_path_refusal(strategy, config.strategy.strategy_params())
-        if refusal:
-            raise FastPathError(f"engine 'fast' cannot run this strategy: {refusal}; set "
-                                "engine: auto (backtrader runs it) or backtrader")
-    check = getattr(strategy, "check_tradable", None)
-    if check is not None:
-        check(data.bars, config.strategy.strategy_params())
-    models = {spec.name: build_signal(spec, config, progress) for spec in config.signals}
-    for model in models.values():
-        model.plan(data)  # fold errors (too little data, absurd counts) before any output
-    # the run folder appears only once the data loaded, the strategy can trade it and the
-    # walk-forward folds can be built
-    folder = start_run_folder(config, folder)
-    for report in cleaning:
-        report.warn()
-    decided = _decide(config, models, data, watch, parallel)
-    decisions, ensemble, ballot, bars = (decided.decisions, decided.ensemble, decided.ballot,
-                                         decided.bars)
-    with watch.stage("look-ahead check"):
-        symbol = data.symbol or "data"
-        lookahead = guard_lookahead(folder, config, {n: {symbol: m} for n, m in models.items()},
-                                    {symbol: data},
-                                    {n: {symbol: decisions[n]} for n in models})
-    with watch.stage("backtests"):
-        results = backtest_all(config, bars, decisions, progress)
+    one, cleaning = ((data, []) if data is not None else loaded if loaded is not None
+                     else load_market_data(config.data))
+    return Market(datas={one.symbol or "data": one}, universe=None, cleaning=cleaning,
+                  notes=[r.summary() for r in cleaning if r.removed or r.repaired or r.notes])
 
-    jobs = _tearsheet_jobs(folder, config, results, decisions)
-    with BackgroundTearsheets(list(jobs.values()), config.cache_dir,
-                              background=parallel) as tearsheet_writer:
-        supporters = _supporters(ensemble, ballot, decisions, results)
-        explanations = _explain_trades(models, decisions, results, data, watch, progress,
-                                       supporters)
-        if ensemble is not None and ballot is not None:
-            with watch.stage(f"explain {ENSEMBLE}"):
-                for explanation in ensemble.explain(ballot, list(supporters),
-                                                    decisions[ENSEMBLE]):
-                    explanations[explanation.id] = explanation
-        trade_logs = {name: build_trade_log(result, bars, decisions.get(name), explanations)
-                      for name, result in results.items()}
-        trades = pd.concat(trade_logs.values(), ignore_index=True)
-        with watch.stage("explanation figures"):
-            draw_figures(explanations, trades, folder / "figures", progress,
-                         config.cache_dir, workers=2 if parallel else 1)
-        for side in ("entry", "exit"):
-            trades[f"{side}_figure"] = [figure_path(explanations, key) for key in
-                                        trades[f"{side}_explanation_id"]]
-        trades["entry_supporting_explanations"] = [
-            " | ".join(f"{explanations[k].signal}: {explanations[k].summary}"
-                       for k in (explanation_id(n, at)
-                                 for n, at in supporters.get(when, {}).items()))
-            if strategy == ENSEMBLE else None
-            for strategy, when in zip(trades["strategy"], trades["entry_decision_time"],
-                                      strict=True)]
-        equity = pd.DataFrame({name: r.equity for name, r in results.items()})
-        rejected = rejected_orders(results)
-        with watch.stage("write outputs"):
-            comparison = _write_outputs(folder, trades, explanations, equity, results, decisions,
-                                        trade_logs)
-            atomic_write(folder / "rejected_orders.csv",
-                         lambda tmp: rejected.to_csv(tmp, index=False))
-        with watch.stage("tearsheets (background)"):
-            tearsheet_writer.wait()
-    with watch.stage("report"):
-        truth = {name: (model.evaluation_labels(data), model.labels(data))
-                 for name, model in models.items()}
-        write_run_report(folder, config, results, equity, decisions, truth, trades,
-                         comparison, {name: job.path.name for name, job in jobs.items()}, bars,
-                         explanations, checks=_checks(lookahead, cleaning))
-    seconds = time.perf_counter() - started
-    write_status(folder, config, "complete", seconds=round(seconds, 3),
-                 stages=watch.rounded(), peak_memory_mb=round(peak_memory_mb(), 1),
-                 explained={n: sum(e.signal == n for e in explanations.values())
-                            for n in decisions},
-                 faithfulness_seconds={n: round(m.measure_seconds_, 3)
-                                       for n, m in models.items()},
-                 cleaning=[r.summary() for r in cleaning],
-                 lookahead_check=lookahead.record(),
-                 fold_models={n: {"fitted": m.cache_misses_, "from_cache": m.cache_hits_}
-                              for n, m in models.items()},
-                 trades={n: int((trades["strategy"] == n).sum()) for n in results},
-                 rejected_orders={n: len(r.rejected) for n, r in results.items()},
-                 engines={n: r.engine for n, r in results.items()},
-                 devices={n: m.base.resolved_device() for n, m in models.items()
-                          if isinstance(m.base, OnDevice)},
-                 data_hash=content_hash(data.bars, data.headlines)[:16],
-                 versions=library_versions())
-    return RunResult(folder=folder, config=config, comparison=comparison, trades=trades,
-                     equity=equity, signals=decisions, explanations=explanations,
-                     models=models, rejected=rejected, seconds=seconds)
+
+def _say_notes(market: Market) -> None:
+    if market.universe is None:
+        for report in market.cleaning:
+            report.warn()
+        return
+    for note in market.notes:
+        print(f"note: {note}")
+
+
+# -- plan ------------------------------------------------------------------------------------
+def build_signal(spec: SignalConfig, config: RunConfig, progress: bool) -> WalkForwardSignal:
+    """The walk-forward signal of one config entry on one instrument (the second
+    interpreter of engine/prefit.py fits these)."""
+    models = build_fold_models(spec, config, ["data"], progress, universe=False)
+    assert isinstance(models, PerInstrument)
+    return models["data"]
+
+
+def _plan(config: RunConfig, market: Market, progress: bool) -> dict[str, FoldModels]:
+    """Each signal's walk-forward over the instruments. On one instrument its folds are
+    built here (errors before any output); a universe drops short instruments instead."""
+    universe = market.universe is not None
+    signals: dict[str, FoldModels] = {
+        spec.name: build_fold_models(spec, config, list(market.datas), progress, universe)
+        for spec in config.signals}
+    if not universe:
+        for model in signals.values():
+            assert isinstance(model, PerInstrument)
+            for name, walk in model.walks.items():
+                walk.plan(market.datas[name])
+    return signals
+
+
+def _drop_short(market: Market, signals: Mapping[str, FoldModels]) -> Market:
+    """A universe less the instruments some signal cannot decide on, with a note each."""
+    if market.universe is None:
+        return market
+    dropped = too_short(signals, market.datas)  # type: ignore[arg-type]
+    if not dropped:
+        return market
+    for model in signals.values():
+        if isinstance(model, PerInstrument):
+            model.drop(list(dropped))
+    universe = market.universe.without(dropped)
+    return Market(datas={n: d for n, d in market.datas.items() if n not in dropped},
+                  universe=universe, cleaning=market.cleaning,
+                  notes=market.notes + [f"{name}: dropped, {why}"
+                                        for name, why in dropped.items()])
+
+
+# -- fit and predict ---------------------------------------------------------------------------
+def _fit_predict(config: RunConfig, signals: Mapping[str, FoldModels], market: Market,
+                 watch: Stopwatch, progress: bool, parallel: bool
+                 ) -> dict[str, dict[str, SignalFrame]]:
+    """Every signal's decisions per instrument. On one instrument, with ``parallel`` (and
+    where engine/prefit.py applies), a second interpreter fits, meanwhile, the signals it
+    claims before the run does."""
+    if market.universe is not None:
+        out = {}
+        for name, model in signals.items():
+            with watch.stage(f"fit and predict {name}"):
+                out[name] = model.fit(market.datas).predict(market.datas)
+        return out
+    data = market.single
+    walks = {name: _only(model) for name, model in signals.items()}
+    frames = _decide_one(config, walks, data, watch, parallel)
+    return {name: {next(iter(market.datas)): frame} for name, frame in frames.items()}
+
+
+def _only(model: FoldModels) -> WalkForwardSignal:
+    assert isinstance(model, PerInstrument) and len(model.walks) == 1
+    return next(iter(model.walks.values()))
+
+
+def _decide_one(config: RunConfig, walks: dict[str, WalkForwardSignal], data: MarketData,
+                watch: Stopwatch, prefit: bool) -> dict[str, SignalFrame]:
+    decisions = {}
+    shared = [n for n in prefit_signals(config) if not walks[n].is_cached(data)] \
+        if prefit else []
+    with Prefit(config, shared) as second:
+        theirs = []
+        for name, walk in walks.items():
+            if not second.claim(name):  # the second interpreter fits it
+                theirs.append(name)
+                continue
+            with watch.stage(f"fit and predict {name}"):
+                decisions[name] = walk.fit(data).predict(data)
+        if theirs:
+            with watch.stage("fits in the second interpreter"):
+                second.wait()
+        for name in theirs:
+            with watch.stage(f"fit and predict {name}"):
+                decisions[name] = walks[name].fit(data).predict(data)
+    return {name: decisions[name] for name in walks}
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """Every signal's walk-forward decisions on one instrument (and the vote's), from the
+    latest signal's first decision on, and the bars every strategy trades."""
+
+    models: dict[str, WalkForwardSignal]
+    decisions: dict[str, SignalFrame]
+    ensemble: object
+    ballot: object
+    bars: pd.DataFrame
+
+
+def signal_decisions(config: RunConfig, data: MarketData, progress: bool = False,
+                     prefit: bool = True) -> Decisions:
+    """Fit (or load from the cache) and predict every signal of ``config`` on ``data``: the
+    decisions a run trades, without backtests, explanations or files (seeded and threaded
+    as the run is, so the fold models and the cache entries are the same)."""
+    seed_everything(config.seed, config.threads)
+    walks = {spec.name: build_signal(spec, config, progress) for spec in config.signals}
+    aligned = align(config, _decide_one(config, walks, data, Stopwatch(), prefit), data.bars)
+    return Decisions(models=walks, decisions=aligned.decisions, ensemble=aligned.ensemble,
+                     ballot=aligned.ballot, bars=aligned.bars)
+
+
+# -- trade, explain, write ---------------------------------------------------------------------
+def _explain(signals: Mapping[str, FoldModels], datas: Mapping[str, MarketData],
+             at: Mapping[str, Mapping[str, list[pd.Timestamp]]], watch: Stopwatch
+             ) -> dict[str, Explanation]:
+    """Each asked decision explained (and measured) by the fold model that made it."""
+    out: dict[str, Explanation] = {}
+    for name, times in at.items():
+        with watch.stage(f"explain {name}"):
+            found = signals[name].explain(datas, times)
+        out.update({e.id: e for explained in found.values() for e in explained})
+    return out
+
+
+def _trade_one(folder: Path, config: RunConfig, market: Market,
+               signals: Mapping[str, FoldModels],
+               decisions: Mapping[str, Mapping[str, SignalFrame]], checks: str,
+               watch: Stopwatch, progress: bool, parallel: bool) -> Outcome:
+    """The signal strategy's trade stage on one instrument (engine/trade_signal.py)."""
+    data, instrument = market.single, next(iter(market.datas))
+    aligned: SignalDecisions = align(
+        config, {name: frames[instrument] for name, frames in decisions.items()}, data.bars)
+    with watch.stage("backtests"):
+        results = backtest_all(config, aligned.bars, aligned.decisions, progress)
+    tearsheets = start_tearsheets(folder, config,
+                                  {n: results[n].equity for n in aligned.decisions},
+                                  results[BUY_AND_HOLD].equity, "buy and hold", parallel)
+    with tearsheets.writer:  # written in the background while the trades are explained
+        asked = to_explain(aligned, results, list(signals))
+        explanations = _explain(signals, market.datas,
+                                {n: {instrument: t} for n, t in asked.items()}, watch)
+        truth = {name: (_only(model).evaluation_labels(data), _only(model).labels(data))
+                 for name, model in signals.items()}
+        written = finish_signal(folder, config, aligned, results, explanations, truth,
+                                tearsheets, checks, watch, progress, parallel)
+    return Outcome(written=written, explanations=explanations, decisions=aligned.decisions,
+                   signals_traded=list(aligned.decisions),
+                   status={"rejected_orders": {n: len(r.rejected) for n, r in results.items()},
+                           "engines": {n: r.engine for n, r in results.items()}})
+
+
+def _trade_universe(folder: Path, config: RunConfig, market: Market,
+                    signals: Mapping[str, FoldModels],
+                    decisions: Mapping[str, Mapping[str, SignalFrame]], checks: str,
+                    watch: Stopwatch, progress: bool, parallel: bool) -> Outcome:
+    """The portfolio's trade stage over a universe (engine/trade_portfolio.py)."""
+    assert market.universe is not None
+    aligned = trade_portfolio.align(decisions, market.universe)
+    market.notes.extend(aligned.notes)
+    with watch.stage("backtests"):
+        traded = trade_portfolio.backtests(config, aligned, progress)
+    results = traded.results
+    explanations = _explain(signals, market.datas,
+                            trade_portfolio.to_explain(aligned, traded, list(signals)), watch)
+    tearsheets = start_tearsheets(folder, config,
+                                  {n: results[n].equity for n in aligned.decisions},
+                                  results[EQUAL_WEIGHT_REBALANCED].equity,
+                                  "equal-weight buy and hold", background=True)
+    with tearsheets.writer:
+        truth = {signal: {name: (frame, *_labels(signals[signal], name, market.datas[name]))
+                          for name, frame in frames.items()}
+                 for signal, frames in aligned.decisions.items()}
+        written = trade_portfolio.finish(folder, config, aligned, traded, explanations,
+                                         market.notes, truth, tearsheets, checks, watch,
+                                         progress)
+    return Outcome(written=written, explanations=explanations,
+                   decisions={instrument_signal(s, i): f
+                              for s, frames in aligned.decisions.items()
+                              for i, f in frames.items()},
+                   signals_traded=list(aligned.decisions),
+                   status={"rejected_orders": {n: len(r.rejected) for n, r in results.items()},
+                           "fills": {n: len(r.fills) for n, r in results.items()},
+                           "engines": {n: "backtrader" for n in results}})
+
+
+def _labels(model: FoldModels, instrument: str,
+            data: MarketData) -> tuple[pd.Series, pd.Series]:
+    """An instrument's labels the signal is scored on, and those it trains on."""
+    base = model.base if isinstance(model, PooledWalkForward) else model[instrument].base
+    return base.evaluation_labels(data), base.labels(data)
 
 
 def _checks(lookahead: LookAheadCheck, cleaning: list[CleaningReport]) -> str:
@@ -213,158 +386,12 @@ def _checks(lookahead: LookAheadCheck, cleaning: list[CleaningReport]) -> str:
                                              if notes else [])])
 
 
-@dataclass(frozen=True)
-class Decisions:
-    """Every signal's walk-forward decisions (and the ensemble's) on the bars from the
-    latest signal's first decision on, which every strategy trades."""
-
-    models: dict[str, WalkForwardSignal]
-    decisions: dict[str, SignalFrame]
-    ensemble: Ensemble | None
-    ballot: Ballot | None
-    bars: pd.DataFrame
+def _measure_seconds(model: FoldModels) -> float:
+    walks = model.walks.values() if isinstance(model, PerInstrument) else [model]
+    return sum(getattr(w, "measure_seconds_", 0.0) for w in walks)
 
 
-def signal_decisions(config: RunConfig, data: MarketData, progress: bool = False,
-                     prefit: bool = True) -> Decisions:
-    """Fit (or load from the cache) and predict every signal of ``config`` on ``data``: the
-    decisions a run trades, without backtests, explanations or files (seeded and threaded
-    as the run is, so the fold models and the cache entries are the same)."""
-    seed_everything(config.seed, config.threads)
-    models = {spec.name: build_signal(spec, config, progress) for spec in config.signals}
-    return _decide(config, models, data, Stopwatch(), prefit)
-
-
-def _decide(config: RunConfig, models: dict[str, WalkForwardSignal], data: MarketData,
-            watch: Stopwatch, prefit: bool) -> Decisions:
-    """Every signal's decisions; with ``prefit`` (and where engine/prefit.py applies) a
-    second interpreter fits, meanwhile, the signals it claims before the run does."""
-    decisions = {}
-    shared = [n for n in prefit_signals(config) if not models[n].is_cached(data)] \
-        if prefit else []
-    with Prefit(config, shared) as second:
-        theirs = []
-        for name, model in models.items():
-            if not second.claim(name):  # the second interpreter fits it
-                theirs.append(name)
-                continue
-            with watch.stage(f"fit and predict {name}"):
-                decisions[name] = model.fit(data).predict(data)
-        if theirs:
-            with watch.stage("fits in the second interpreter"):
-                second.wait()
-        for name in theirs:
-            with watch.stage(f"fit and predict {name}"):
-                decisions[name] = models[name].fit(data).predict(data)
-    start = max(frame.frame.index[0] for frame in decisions.values())
-    decisions = {name: decisions[name].between(start, None) for name in models}
-    ensemble = ensemble_of(config)
-    ballot = ensemble.ballot(decisions) if ensemble is not None else None
-    if ensemble is not None and ballot is not None:
-        decisions[ENSEMBLE] = ensemble.combine(ballot)
-    return Decisions(models=models, decisions=decisions, ensemble=ensemble, ballot=ballot,
-                     bars=data.bars[data.bars.index >= start])
-
-
-def _write_outputs(folder: Path, trades: pd.DataFrame, explanations: dict[str, Explanation],
-                   equity: pd.DataFrame, results: dict[str, BacktestResult],
-                   decisions: dict[str, SignalFrame],
-                   trade_logs: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Trade log first (so a later failure loses no trades), then the rest; returns the
-    comparison table."""
-    write_trades_first(folder, trades, explanations, equity)
-    signals_frame = pd.concat({n: f.frame for n, f in decisions.items()}, names=["signal"])
-    atomic_write(folder / "signals.parquet", lambda tmp: signals_frame.to_parquet(tmp))
-    comparison = comparison_table({name: summarize(result, trade_logs[name])
-                                   for name, result in results.items()})
-    atomic_write(folder / "summary.csv", lambda tmp: comparison.to_csv(tmp))
-    return comparison
-
-
-def ensemble_of(config: RunConfig) -> Ensemble | None:
-    """The vote ``config.ensemble`` describes, or None."""
-    spec = config.ensemble
-    if spec is None:
-        return None
-    own = {s.name: s.threshold for s in config.signals if s.threshold is not None}
-    return Ensemble(method=spec.method, threshold=config.strategy.threshold, margin=spec.margin,
-                    thresholds=own)  # members vote with the thresholds they trade with
-
-
-def _supporters(ensemble: Ensemble | None, ballot: Ballot | None,
-                decisions: dict[str, SignalFrame],
-                results: dict[str, BacktestResult]) -> dict[pd.Timestamp, dict[str, pd.Timestamp]]:
-    """For each decision of the ensemble that caused a fill: the members that voted for
-    it and the times of their votes (empty without an ensemble)."""
-    if ensemble is None or ballot is None:
-        return {}
-    frame = decisions[ENSEMBLE].frame
-    return {when: ensemble.supporters(ballot, when, int(frame.loc[when, "direction"]))
-            for when in decision_times_of_fills(results[ENSEMBLE], decisions[ENSEMBLE])}
-
-
-def backtest_all(config: RunConfig, bars: pd.DataFrame, decisions: dict[str, SignalFrame],
-                 progress: bool = False, engine: str | None = None) -> dict[str, BacktestResult]:
-    """Each signal's strategy, then the references: always long on the first signal's
-    decision times (same strategy rules), always flat, and buy-and-hold; on ``engine``
-    (default: the config's)."""
-    costs = Costs(**config.costs.model_dump())
-    strategy = config.strategy.strategy_class
-    params = config.strategy.strategy_params()
-    if "exit_time" in params and params["exit_time"] is None:
-        params["exit_time"] = SESSIONS[config.data.session].close
-    thresholds = {spec.name: spec.threshold for spec in config.signals
-                  if spec.threshold is not None}
-    own_threshold = "threshold" in params
-
-    def with_threshold(name: str) -> dict[str, object]:
-        if not own_threshold:
-            return params
-        return {**params, "threshold": thresholds.get(name, params["threshold"])}
-
-    runs: dict[str, tuple[SignalFrame | None, type[bt.Strategy], dict[str, object]]] = {
-        name: (frame, strategy, with_threshold(name)) for name, frame in decisions.items()}
-    first = next(iter(decisions.values()))
-    # always long under the same rules; a strategy without a threshold keeps its own rules
-    runs[ALWAYS_LONG] = (always_long(first), strategy,
-                         {**params, "threshold": 0.0} if own_threshold else params)
-    runs[ALWAYS_FLAT] = (None, SignalStrategy, {})
-    runs[BUY_AND_HOLD] = (None, BuyAndHold, {})
-    return {name: run_strategy(name, bars, frame, cls, costs=costs, cash=config.cash,
-                               engine=engine or config.engine, **kw)
-            for name, (frame, cls, kw) in tqdm(runs.items(), desc="backtests",
-                                               disable=not progress, leave=False)}
-
-
-def _tearsheet_jobs(folder: Path, config: RunConfig, results: dict[str, BacktestResult],
-                    decisions: dict[str, SignalFrame]) -> dict[str, TearsheetJob]:
-    """Signal name -> its QuantStats tearsheet vs buy-and-hold (none when
-    ``config.tearsheet`` is false); the first signal's is ``tearsheet.html``."""
-    if not config.tearsheet:
-        return {}
-    return {name: TearsheetJob(folder / ("tearsheet.html" if i == 0 else
-                                         f"tearsheet-{name}.html"),
-                               results[name].equity, results[BUY_AND_HOLD].equity,
-                               config.cash, title=f"{config.name}: {name} vs buy and hold")
-            for i, name in enumerate(decisions)}
-
-
-def _explain_trades(models: dict[str, WalkForwardSignal], decisions: dict[str, SignalFrame],
-                    results: dict[str, BacktestResult], data: MarketData, watch: Stopwatch,
-                    progress: bool,
-                    supporters: dict[pd.Timestamp, dict[str, pd.Timestamp]],
-                    ) -> dict[str, Explanation]:
-    """Explanations of the decisions that became fills, and of the members' votes behind
-    the ensemble's fills; no other decision. One call per signal for both."""
-    votes: dict[str, set[pd.Timestamp]] = {}
-    for voters in supporters.values():
-        for name, at in voters.items():
-            votes.setdefault(name, set()).add(at)
-    out: dict[str, Explanation] = {}
-    for name in tqdm(list(models), desc="explanations", disable=not progress, leave=False):
-        times = sorted(set(decision_times_of_fills(results[name], decisions[name]))
-                       | votes.get(name, set()))
-        with watch.stage(f"explain {name}"):
-            for explanation in models[name].explain(data, times):
-                out[explanation.id] = explanation
-    return out
+def _cache_stats(model: FoldModels) -> dict[str, int]:
+    walks = model.walks.values() if isinstance(model, PerInstrument) else [model]
+    return {"fitted": sum(getattr(w, "cache_misses_", 0) for w in walks),
+            "from_cache": sum(getattr(w, "cache_hits_", 0) for w in walks)}

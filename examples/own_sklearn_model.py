@@ -31,4 +31,4 @@ result = Backtest({"source": "sample", "sample": "sp500", "start": "2005-01-01"}
 print(result.comparison.loc[["total_return", "sharpe", "max_drawdown", "trades"]])
 first = result.trades.dropna(subset=["entry_explanation_id"]).iloc[0]
 print(first["entry_time"], first["entry_explanation"])
-print("fold models:", len(result.models["gbm"].models_), "report:", result.report)
+print("fold models:", len(result.signals["gbm"].fold_models()), "report:", result.report)

@@ -165,6 +165,10 @@ class PooledWalkForward:
         return {name: self.models_[fold.number].inputs(data.until(fold.test_end))
                 for name, data in universe.items()}
 
+    def fold_models(self, instrument: str | None = None) -> list[Signal]:
+        """The fitted fold models (one set for every instrument)."""
+        return self.models_
+
     def explain(self, universe: Mapping[str, MarketData],
                 at: Mapping[str, Sequence[pd.Timestamp]]) -> dict[str, list[Explanation]]:
         """Each instrument's decisions at ``at[instrument]``, explained (and, with

@@ -69,14 +69,14 @@ def test_rerun_is_identical(runs):
 
 
 def test_a_crash_in_the_report_step_loses_no_trades(tmp_path, monkeypatch):
-    from xai_backtest.engine import runner
+    from xai_backtest.engine import run_folder
 
-    class BrokenTearsheets(runner.BackgroundTearsheets):
+    class BrokenTearsheets(run_folder.BackgroundTearsheets):
         def wait(self):
             super().wait()
             raise RuntimeError("injected failure in the report step")
 
-    monkeypatch.setattr(runner, "BackgroundTearsheets", BrokenTearsheets)
+    monkeypatch.setattr(run_folder, "BackgroundTearsheets", BrokenTearsheets)
     config = load_config(ROOT / "configs" / "sp500_ma_crossover.yaml",
                          {"output_dir": str(tmp_path), "data.start": "2010-01-01",
                           "cache_dir": None})

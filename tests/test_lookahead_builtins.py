@@ -11,6 +11,7 @@ from tests.conftest import make_daily_bars
 from tests.minute_data import make_minute_bars
 from tests.news_data import make_news_data
 from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.engine.folds import PerInstrument
 from xai_backtest.engine.lookahead_guard import check_lookahead
 from xai_backtest.signals.five_trend import FiveTrendDNN
 from xai_backtest.signals.gadf_cnn import GADFCNN
@@ -56,8 +57,8 @@ def test_a_built_in_signal_passes_the_check(kind):
     torch.set_num_threads(1)
     model, data = _walk(kind)
     decisions = model.predict(data)
-    check = check_lookahead({kind: {"x": model}}, {"x": data}, {kind: {"x": decisions}},
-                            cuts=3, seed=0)
+    check = check_lookahead({kind: PerInstrument(kind, {"x": model})}, {"x": data},
+                            {kind: {"x": decisions}}, cuts=3, seed=0)
     assert len(check.cuts[kind]) == 3
 
 
@@ -71,5 +72,5 @@ def test_a_leak_planted_in_a_built_in_input_is_caught(monkeypatch):
     monkeypatch.setattr(MACrossover, "_averages", ahead)
     model, data = _walk("ma_crossover")
     with pytest.raises(LookAheadError, match="first input that changed: '(fast|slow|close)'"):
-        check_lookahead({"ma": {"x": model}}, {"x": data},
+        check_lookahead({"ma": PerInstrument("ma", {"x": model})}, {"x": data},
                         {"ma": {"x": model.predict(data)}}, cuts=3, seed=0)

@@ -62,7 +62,7 @@ def test_a_signal_named_module_colon_class_runs_from_a_config(user_module, tmp_p
     assert (spec.name, spec.params) == ("user_crossover", {"fast": 5, "slow": 40, "tilt": 0.5})
     result = run_backtest(config, progress=False)
     assert set(result.signals) == {"user_crossover"}
-    assert result.models["user_crossover"].models_[0].fast == 5
+    assert result.signals["user_crossover"].fold_models()[0].fast == 5
     assert (result.trades["strategy"] == "user_crossover").sum() > 0
 
 
@@ -128,7 +128,7 @@ def test_two_instances_of_one_kind_carry_their_own_explanations(tmp_path):
             assert result.explanations[key].feature_names == features
     fast = trades[trades["strategy"] == "sma_fast"]["entry_decision_time"]
     slow = trades[trades["strategy"] == "sma_slow"]["entry_decision_time"]
-    shared = set(fast.dropna()) & set(result.signals["sma_slow"].frame.index)
+    shared = set(fast.dropna()) & set(result.decisions["sma_slow"].frame.index)
     for when in shared:  # the same date explained once per instance, each by its own model
         ids = [f"{n}@{pd.Timestamp(when).isoformat()}" for n in expected]
         present = [result.explanations[i] for i in ids if i in result.explanations]

@@ -142,8 +142,8 @@ def test_per_instrument_fits_on_worker_processes_match_one_process(tmp_path, two
                                   "cache_dir": None, "fit_workers": 2})
     spread = run_backtest(config, progress=False)
     pd.testing.assert_frame_equal(spread.equity, two_indices.equity)
-    for name, frame in two_indices.signals.items():
-        pd.testing.assert_frame_equal(spread.signals[name].frame, frame.frame)
+    for name, frame in two_indices.decisions.items():
+        pd.testing.assert_frame_equal(spread.decisions[name].frame, frame.frame)
 
 
 def test_the_saved_config_of_a_universe_run_reruns(two_indices):
