@@ -42,7 +42,7 @@ def test_contract(data, tmp_path):
 
 
 def test_importing_the_signal_does_not_import_torch():
-    code = "import sys, signals.five_trend; assert 'torch' not in sys.modules"
+    code = "import sys, xai_backtest.signals.five_trend; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

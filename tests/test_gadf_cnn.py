@@ -177,7 +177,7 @@ def test_bad_parameters_and_data_are_refused(daily_bars, minute_data):
 
 
 def test_importing_the_signal_does_not_import_torch():
-    code = "import sys, signals.gadf_cnn; sys.exit('torch' in sys.modules)"
+    code = "import sys, xai_backtest.signals.gadf_cnn; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
