@@ -1,4 +1,5 @@
-"""The ``Explanation`` value object every explainer returns, and its JSON form."""
+"""The ``Explanation`` value object every explainer returns, its JSON form, and
+``explanation``, the one function signals build it with."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Explanation", "explanation_id"]
+__all__ = ["Explanation", "UpOrDown", "explanation", "explanation_id"]
 
 
 def explanation_id(signal: str, decision_time: pd.Timestamp) -> str:
@@ -150,3 +151,47 @@ class Explanation:
             elif a != b:
                 return False
         return True
+
+
+def explanation(method: str, signal: str, at: Any, *, prediction: str, probability: float,
+                values: Any, feature_names: Sequence[str], summary: str,
+                base_value: float = 0.0, data: Any = None, raw: Mapping[str, Any] | None = None,
+                texts: Sequence[str] = (), exact: str | None = None,
+                faithfulness: Mapping[str, Any] | None = None) -> Explanation:
+    """The explanation by ``method`` of ``signal``'s decision at ``at``: ``prediction`` with
+    ``probability``, ``values`` of ``feature_names`` relative to ``base_value`` (0 unless
+    given), the input ``data``, the ``summary`` sentence, named ``raw`` arrays, the input
+    ``texts``. ``exact``: why ``values`` are the decision itself (``faithfulness`` labelled
+    exact, explainers/faithfulness.py); or ``faithfulness``, what is known of it when
+    explaining; else it is left for the signal's ``measure``."""
+    from xai_backtest.explainers.faithfulness import exact as exact_record
+
+    if exact is not None and faithfulness is not None:
+        raise ValueError("give exact or faithfulness, not both")
+    if exact is not None:
+        faithfulness = exact_record(exact)
+    return Explanation(
+        method=method, signal=signal, decision_time=pd.Timestamp(at), prediction=prediction,
+        probability=probability, base_value=base_value, values=values,
+        feature_names=tuple(feature_names), summary=summary, data=data, raw=raw or {},
+        texts=tuple(texts), faithfulness=faithfulness or {})
+
+
+@dataclass(frozen=True)
+class UpOrDown:
+    """The predicted class of a two-class decision: ``up`` or not."""
+
+    up: bool
+
+    @property
+    def label(self) -> str:
+        return "up" if self.up else "down"
+
+    @property
+    def sign(self) -> float:
+        """+1 for up, -1 for down: turns values towards up into values towards the label."""
+        return 1.0 if self.up else -1.0
+
+    def probability(self, p_up: Any) -> Any:
+        """The probability of the predicted class given P(up)."""
+        return p_up if self.up else 1 - p_up

@@ -25,14 +25,13 @@ import numpy as np
 import pandas as pd
 
 from xai_backtest.explainers import faithfulness
-from xai_backtest.explainers.base import Explanation
+from xai_backtest.explainers.base import Explanation, UpOrDown, explanation
 from xai_backtest.explainers.svg import colour_map, png_data_uri, text_lines
 
 __all__ = ["CAM_METHODS", "Faithfulness", "cell_width", "deletion_changes", "deletion_test",
            "describe", "explain_windows", "gradcam_heatmaps", "render_gradcam",
            "strongest_span", "time_importance"]
 
-_CLASSES = ("down", "up")
 
 #: method name -> pytorch-grad-cam class
 CAM_METHODS = {"gradcam": "GradCAM", "gradcam++": "GradCAMPlusPlus", "xgradcam": "XGradCAM",
@@ -141,13 +140,12 @@ def explain_windows(net: Any, images: np.ndarray, closes: np.ndarray, p_up: np.n
     cell = cell_width(net, layer, images.shape[1:]) if len(images) else 1.0
     out = []
     for i, stamp in enumerate(decision_times):
-        prediction = _CLASSES[classes[i]]
-        probability = p_up[i] if classes[i] else 1 - p_up[i]
-        out.append(Explanation(
-            method="gradcam", signal=signal, decision_time=stamp, prediction=prediction,
-            probability=float(probability), base_value=0.0, values=importance[i],
-            feature_names=tuple(steps[i]), data=closes[i],
-            summary=describe(importance[i], closes[i], steps[i], prediction, probability, unit,
+        side = UpOrDown(bool(classes[i]))
+        probability = side.probability(p_up[i])
+        out.append(explanation(
+            "gradcam", signal, stamp, prediction=side.label, probability=probability,
+            values=importance[i], feature_names=steps[i], data=closes[i],
+            summary=describe(importance[i], closes[i], steps[i], side.label, probability, unit,
                              method, cell),
             raw={"heatmap": heat[i], "gadf": images[i, 0], "time_importance": importance[i],
                  "cell_width": [cell]}))

@@ -23,8 +23,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from xai_backtest.explainers.base import Explanation
-from xai_backtest.explainers.faithfulness import exact
+from xai_backtest.explainers.base import Explanation, explanation
 from xai_backtest.signals.base import SignalFrame
 
 __all__ = ["Ballot", "Ensemble"]
@@ -110,11 +109,10 @@ class Ensemble:
             summary = (f"{_WORD[direction]}: " + (" and ".join(with_it) or "no member")
                        + f" voted {_WORD[direction]}"
                        + (f"; {', '.join(against)} did not" if against else ""))
-            out.append(Explanation(
-                method="rule", signal=NAME, decision_time=stamp, prediction=row["label"],
-                probability=float(row["probability"]), base_value=0.0,
+            out.append(explanation(
+                "rule", NAME, stamp, prediction=row["label"], probability=row["probability"],
                 values=ballot.votes.loc[stamp].to_numpy(), feature_names=ballot.members,
-                summary=summary, faithfulness=exact("the decision is the members' vote")))
+                summary=summary, exact="the decision is the members' vote"))
         return out
 
     def supporters(self, ballot: Ballot, stamp: pd.Timestamp,

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from xai_backtest.data_feeds.market_data import MarketData
-from xai_backtest.explainers.base import Explanation
+from xai_backtest.explainers.base import Explanation, explanation
 from xai_backtest.explainers.measured import DeletionWords, MeasuredSignal
 from xai_backtest.signals.base import Signal, SignalFrame
 from xai_backtest.signals.device import OnDevice, resolve_device
@@ -319,10 +319,9 @@ class FiveTrendDNN(MeasuredSignal, OnDevice, Signal):
                         "lime_intercept": [lime.intercept],
                         "shap_lime_top5_overlap": [overlap]}
                 summary += " " + _lime_sentence(lime.rules, lime.score, overlap)
-            out.append(Explanation(
-                method="shap", signal=self.name, decision_time=pd.Timestamp(stamp),
-                prediction=label, probability=float(proba[i, target]),
-                base_value=float(shap.base_values[i]), values=shap.values[i],
+            out.append(explanation(
+                "shap", self.name, stamp, prediction=label, probability=proba[i, target],
+                base_value=shap.base_values[i], values=shap.values[i],
                 feature_names=self.feature_names_, data=x[i], summary=summary, raw=raw))
         return out
 
@@ -374,10 +373,9 @@ class FiveTrendDNN(MeasuredSignal, OnDevice, Signal):
         for i, stamp in enumerate(at):
             target = int(np.argmax(proba[i]))
             lime = self._lime(scaled[i], target, samples)
-            out.append(Explanation(
-                method="lime_tabular", signal=self.name, decision_time=pd.Timestamp(stamp),
-                prediction=self.classes_[target], probability=float(proba[i, target]),
-                base_value=lime.intercept, values=lime.weights,
+            out.append(explanation(
+                "lime_tabular", self.name, stamp, prediction=self.classes_[target],
+                probability=proba[i, target], base_value=lime.intercept, values=lime.weights,
                 feature_names=self.feature_names_, data=x[i],
                 summary=_lime_sentence(lime.rules, lime.score),
                 raw={"score": [lime.score], "local_prediction": [lime.local_prediction]}))

@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 
 from xai_backtest.data_feeds.market_data import MarketData
-from xai_backtest.explainers.base import Explanation
-from xai_backtest.explainers.faithfulness import exact
+from xai_backtest.explainers.base import Explanation, UpOrDown, explanation
 from xai_backtest.signals.base import Signal, SignalFrame
 from xai_backtest.signals.labels import LabelBasis, direction_labels, label_reach
 
@@ -90,19 +89,17 @@ class MACrossover(Signal):
             row = averages.loc[pd.Timestamp(stamp)]
             fast_part = row["fast"] / row["close"] - 1
             slow_part = -(row["slow"] / row["close"] - 1)
-            up = row["fast"] > row["slow"]
+            side = UpOrDown(row["fast"] > row["slow"])
+            right = self.p_up_ if side.up else self.p_down_
             gap = fast_part + slow_part
-            relation = "above" if up else "below"
+            relation = "above" if side.up else "below"
             summary = (f"SMA{self.fast} {row['fast']:,.2f} is {abs(gap):.2%} of the close "
-                       f"{relation} SMA{self.slow} {row['slow']:,.2f}, so "
-                       f"{'up' if up else 'down'}; that class was right "
-                       f"{self.p_up_ if up else self.p_down_:.1%} of the time in training")
-            out.append(Explanation(
-                method="rule", signal=self.name, decision_time=stamp,
-                prediction="up" if up else "down",
-                probability=self.p_up_ if up else self.p_down_, base_value=0.0,
+                       f"{relation} SMA{self.slow} {row['slow']:,.2f}, so {side.label}; that "
+                       f"class was right {right:.1%} of the time in training")
+            out.append(explanation(
+                "rule", self.name, stamp, prediction=side.label, probability=right,
                 values=np.array([fast_part, slow_part]),
                 feature_names=(f"sma_{self.fast}", f"sma_{self.slow}"),
                 data=np.array([row["fast"], row["slow"]]), summary=summary,
-                faithfulness=exact("the two averages' parts add up to the gap decided on")))
+                exact="the two averages' parts add up to the gap decided on"))
         return out

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from xai_backtest.data_feeds.market_data import MarketData
-from xai_backtest.explainers.base import Explanation
+from xai_backtest.explainers.base import Explanation, UpOrDown, explanation
 from xai_backtest.explainers.measured import Deleted, DeletionWords, MeasuredSignal
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.signals.device import OnDevice, resolve_device
@@ -172,7 +172,7 @@ class NewsLSTM(MeasuredSignal, OnDevice, NewsSignal):
         """The day's mean P(up) split exactly into each headline's part, and LIME word
         weights of the ``lime_headlines`` headlines that pushed most towards the decision,
         scaled to their share of the day's mean."""
-        from xai_backtest.explainers import faithfulness
+        from xai_backtest.explainers.faithfulness import exact
         from xai_backtest.explainers.lime_text import news_sentence
 
         texts = day["text"].tolist()
@@ -180,8 +180,8 @@ class NewsLSTM(MeasuredSignal, OnDevice, NewsSignal):
         n = len(texts)
         part = (p_head - 0.5) / n  # 0.5 + sum(part) is the day's mean P(up), exactly
         p_day = float(p_head.mean())
-        label, sign = ("up", 1.0) if p_day >= 0.5 else ("down", -1.0)
-        picked = np.argsort(-sign * part, kind="stable")[:self.lime_headlines]
+        side = UpOrDown(p_day >= 0.5)
+        picked = np.argsort(-side.sign * part, kind="stable")[:self.lime_headlines]
         words: list[str] = []
         values: list[float] = []
         which: list[float] = []
@@ -189,20 +189,20 @@ class NewsLSTM(MeasuredSignal, OnDevice, NewsSignal):
         for i in picked:
             weights = self._lime(texts[i])
             words += list(weights.words)
-            values += [sign * v / n for v in weights.weights]
+            values += [side.sign * v / n for v in weights.weights]
             which += [float(i)] * len(weights.words)
             scores.append(weights.score)
             intercepts.append(weights.intercept)
-        summary = news_sentence(texts, part, picked, words, values, which, scores, label, p_day)
-        return Explanation(
-            method="lime_text", signal=self.name, decision_time=stamp, prediction=label,
-            probability=p_day if label == "up" else 1 - p_day, base_value=0.5,
-            values=np.array(values), feature_names=tuple(words), summary=summary,
-            data=np.array(which), texts=tuple(texts),
+        summary = news_sentence(texts, part, picked, words, values, which, scores, side.label,
+                                p_day)
+        return explanation(
+            "lime_text", self.name, stamp, prediction=side.label,
+            probability=side.probability(p_day), base_value=0.5, values=np.array(values),
+            feature_names=words, summary=summary, data=np.array(which), texts=texts,
             raw={"headline_probability": p_head, "headline_part": part,
                  "lime_headline": picked.astype(float), "lime_score": np.array(scores),
                  "lime_intercept": np.array(intercepts)},
-            faithfulness={"headline_split": faithfulness.exact(
+            faithfulness={"headline_split": exact(
                 "the day's mean P(up) is 0.5 plus the headlines' parts")})
 
     def _lime(self, text: str, net: Any = None) -> Any:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from xai_backtest.data_feeds.market_data import MarketData
-from xai_backtest.explainers.base import Explanation
+from xai_backtest.explainers.base import Explanation, UpOrDown, explanation
 from xai_backtest.signals.base import Signal, SignalFrame
 from xai_backtest.signals.device import OnDevice, resolve_device
 
@@ -145,21 +145,19 @@ class OHLCLSTM(OnDevice, Signal):
                 occluded[day + 1, day] = x.mean(axis=0)
             predicted = self._unscale_open(self._raw_predict(occluded))
             close = float(data.bars["close"].loc[stamp])
-            up = predicted[0] > close
-            sign = 1.0 if up else -1.0
-            parts = sign * (predicted[0] - predicted[1:]) / close
+            side = UpOrDown(predicted[0] > close)
+            parts = side.sign * (predicted[0] - predicted[1:]) / close
             names = tuple(f"day t-{self.window - 1 - d}" for d in range(self.window))
-            label = "up" if up else "down"
             strongest = names[int(np.argmax(parts))]
             gap = predicted[0] / close - 1
             p_up = 0.5 * (1 + math.erf((predicted[0] - close) /
                                        (self.residual_std_ * math.sqrt(2))))
-            out.append(Explanation(
-                method="occlusion", signal=self.name, decision_time=stamp, prediction=label,
-                probability=p_up if up else 1 - p_up, base_value=0.0, values=parts,
-                feature_names=names, data=x[:, 0],
+            out.append(explanation(
+                "occlusion", self.name, stamp, prediction=side.label,
+                probability=side.probability(p_up), values=parts, feature_names=names,
+                data=x[:, 0],
                 summary=(f"predicted next open {predicted[0]:,.2f} vs close {close:,.2f} "
-                         f"({gap:+.2%}), so {label}; the OHLC of {strongest} pushed most "
+                         f"({gap:+.2%}), so {side.label}; the OHLC of {strongest} pushed most "
                          "towards it")))
         return out
 

@@ -34,8 +34,7 @@ import numpy as np
 import pandas as pd
 
 from xai_backtest.data_feeds.market_data import MarketData
-from xai_backtest.explainers.base import Explanation
-from xai_backtest.explainers.faithfulness import exact
+from xai_backtest.explainers.base import Explanation, explanation
 from xai_backtest.signals.base import Signal, SignalFrame
 from xai_backtest.signals.labels import direction_labels
 
@@ -122,13 +121,12 @@ class RuleSignal(Signal):
         for stamp in at:
             i = row_of[pd.Timestamp(stamp)]
             row = values.iloc[i]
-            out.append(Explanation(
-                method="rule", signal=self.name, decision_time=values.index[i],
-                prediction=_LABELS[int(direction[i])], probability=float(probability[i]),
-                base_value=0.0, values=row.to_numpy(dtype=float),
-                feature_names=tuple(values.columns), data=row.to_numpy(dtype=float),
+            out.append(explanation(
+                "rule", self.name, values.index[i], prediction=_LABELS[int(direction[i])],
+                probability=probability[i], values=row.to_numpy(dtype=float),
+                feature_names=values.columns, data=row.to_numpy(dtype=float),
                 summary=self.describe(row, int(direction[i])),
-                faithfulness=exact("the rule's own inputs decide")))
+                exact="the rule's own inputs decide"))
         return out
 
     def labels(self, data: MarketData) -> pd.Series:

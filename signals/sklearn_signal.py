@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from xai_backtest.data_feeds.market_data import MarketData
-from xai_backtest.explainers.base import Explanation
+from xai_backtest.explainers.base import Explanation, UpOrDown, explanation
 from xai_backtest.explainers.measured import DeletionWords, MeasuredSignal
 from xai_backtest.signals.base import ModelFileError, Signal, SignalFrame
 from xai_backtest.signals.labels import LabelBasis, direction_labels, label_reach
@@ -162,19 +162,16 @@ class SklearnSignal(MeasuredSignal, Signal):
         p_up = self.model_.predict_proba(x)[:, self.up_column_]
         out = []
         for i, stamp in enumerate(x.index):
-            up = p_up[i] >= 0.5
-            sign = 1.0 if up else -1.0
-            values = sign * found.values[i]
-            base = found.base_values[i] if up else (
+            side = UpOrDown(p_up[i] >= 0.5)
+            values = side.sign * found.values[i]
+            base = found.base_values[i] if side.up else (
                 1 - found.base_values[i] if found.space == "probability" else
                 -found.base_values[i])
-            label = "up" if up else "down"
-            out.append(Explanation(
-                method="shap", signal=self.name, decision_time=stamp, prediction=label,
-                probability=float(p_up[i] if up else 1 - p_up[i]), base_value=float(base),
-                values=values, feature_names=self.feature_names_,
-                data=x.iloc[i].to_numpy(), summary=_sentence(label, values, x.iloc[i],
-                                                             found.space, found.method),
+            out.append(explanation(
+                "shap", self.name, stamp, prediction=side.label,
+                probability=side.probability(p_up[i]), base_value=base, values=values,
+                feature_names=self.feature_names_, data=x.iloc[i].to_numpy(),
+                summary=_sentence(side.label, values, x.iloc[i], found.space, found.method),
                 raw={"additivity_error": [abs(found.values[i].sum() + found.base_values[i]
                                               - found.outputs[i])]}))
         return out

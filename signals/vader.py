@@ -23,8 +23,7 @@ import numpy as np
 import pandas as pd
 
 from xai_backtest.data_feeds.market_data import MarketData
-from xai_backtest.explainers.base import Explanation
-from xai_backtest.explainers.faithfulness import exact
+from xai_backtest.explainers.base import Explanation, UpOrDown, explanation
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.signals.labels import LabelBasis
 from xai_backtest.signals.news_base import NewsSignal
@@ -185,19 +184,17 @@ class VaderSentiment(NewsSignal):
         for stamp in at:
             x = days.loc[pd.Timestamp(stamp)].to_numpy()
             logit = float(self._logit(x))
-            up = logit >= 0
-            sign = 1.0 if up else -1.0
-            parts = sign * coef * (x - mean)
-            base = sign * float(self._logit(mean))
+            side = UpOrDown(logit >= 0)
+            parts = side.sign * coef * (x - mean)
             p_up = 1 / (1 + np.exp(-logit))
             order = np.argsort(-parts)
-            label = "up" if up else "down"
             summary = (f"mean VADER compound {x[0]:+.3f} over the day's headlines; "
-                       f"'{VADER_FEATURES[order[0]]}' pushed most towards {label} "
+                       f"'{VADER_FEATURES[order[0]]}' pushed most towards {side.label} "
                        f"(P(up)={p_up:.2f})")
-            out.append(Explanation(
-                method="rule", signal=self.name, decision_time=pd.Timestamp(stamp),
-                prediction=label, probability=p_up if up else 1 - p_up, base_value=base,
-                values=parts, feature_names=VADER_FEATURES, data=x, summary=summary,
-                faithfulness=exact("the coefficient parts add up to the logit")))
+            out.append(explanation(
+                "rule", self.name, stamp, prediction=side.label,
+                probability=side.probability(p_up),
+                base_value=side.sign * float(self._logit(mean)), values=parts,
+                feature_names=VADER_FEATURES, data=x, summary=summary,
+                exact="the coefficient parts add up to the logit"))
         return out
