@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from xai_backtest.engine.config import ConfigError, RunConfig
+from xai_backtest.engine.executor import make_executor
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.explainers.figures import render_figures
 from xai_backtest.reports.tearsheet import BackgroundTearsheets, TearsheetJob
@@ -141,8 +142,9 @@ def start_tearsheets(folder: Path, config: RunConfig, equities: Mapping[str, pd.
                                equity, benchmark, config.cash,
                                title=f"{config.name}: {name} vs {words}")
             for i, (name, equity) in enumerate(equities.items())} if config.tearsheet else {}
+    executor = make_executor("local", 1, background=background)
     return Tearsheets(writer=BackgroundTearsheets(list(jobs.values()), config.cache_dir,
-                                                  background=background),
+                                                  executor),
                       files={name: job.path.name for name, job in jobs.items()})
 
 
@@ -164,7 +166,8 @@ def draw_figures(explanations: dict[str, Explanation], trades: pd.DataFrame, fol
     ``workers`` processes)."""
     ids = pd.concat([trades["entry_explanation_id"], trades["exit_explanation_id"]])
     keys = sorted({k for k in ids.dropna() if k in explanations})
-    drawn = render_figures([explanations[k] for k in keys], folder, workers=workers,
+    executor = make_executor("local", workers) if workers > 1 else None
+    drawn = render_figures([explanations[k] for k in keys], folder, executor,
                            progress=progress, cache_dir=cache_dir)
     explanations.update({e.id: e for e in drawn})
 

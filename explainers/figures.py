@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import importlib
-import json
-import queue
-import subprocess
-import sys
-import tempfile
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
-from typing import IO
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -57,14 +51,14 @@ def figure_name(explanation: Explanation) -> str:
     return f"{safe}{FIGURE_RENDERERS[explanation.method][1]}"
 
 
-def render_figures(explanations: Sequence[Explanation], folder: str | Path, workers: int = 1,
-                   progress: bool = False, cache_dir: str | None = None) -> list[Explanation]:
-    """``render_figure`` for many explanations, on ``workers`` processes, in input order.
-
-    The workers are fresh interpreters running this module (``python -m``), so they never
-    re-import the caller's script: a notebook or a script without an
-    ``if __name__ == "__main__":`` guard is safe. With ``cache_dir`` a figure of the same
-    explanation, drawn by the same code and matplotlib, is copied instead of drawn.
+def render_figures(explanations: Sequence[Explanation], folder: str | Path,
+                   executor: Any = None, progress: bool = False,
+                   cache_dir: str | None = None) -> list[Explanation]:
+    """``render_figure`` for many explanations, in input order: here, or on ``executor``
+    (engine/executor.py, whose local workers are fresh interpreters that never re-import
+    the caller's script: a notebook or a script without an ``if __name__ == "__main__":``
+    guard is safe). With ``cache_dir`` a figure of the same explanation, drawn by the same
+    code and matplotlib, is copied instead of drawn.
     """
     store = DiskCache(cache_dir) if cache_dir else None
     keys = [_figure_key(e) for e in explanations] if store else []
@@ -76,8 +70,7 @@ def render_figures(explanations: Sequence[Explanation], folder: str | Path, work
             if store.fetch_file("figures", key, Path(folder) / name):
                 out[i] = replace(explanation, figure=name)
     todo = [i for i in range(len(explanations)) if i not in out]
-    drawn = _draw([explanations[i] for i in todo], Path(folder), workers,
-                  progress)
+    drawn = _draw([explanations[i] for i in todo], Path(folder), executor, progress)
     for i, explanation in zip(todo, drawn, strict=True):
         out[i] = explanation
         if store is not None and explanation.figure:
@@ -96,87 +89,28 @@ def _figure_key(explanation: Explanation) -> str:
                         _renderer_code(explanation.method))
 
 
-def _draw(explanations: Sequence[Explanation], folder: Path, workers: int,
+def _draw(explanations: Sequence[Explanation], folder: Path, executor: Any,
           progress: bool) -> list[Explanation]:
     bar = tqdm(total=len(explanations), desc="explanation figures", unit="fig",
                disable=not progress, leave=False)
     with bar:
-        if workers <= 1 or len(explanations) < 8:
+        if executor is None or len(explanations) < 8:
             drawn = []
             for explanation in explanations:
                 check_interrupt()
                 drawn.append(render_figure(explanation, folder))
                 bar.update()
             return drawn
-        names = _render_in_workers(explanations, Path(folder), workers, bar.update)
-    return [replace(e, figure=names[i]) for i, e in enumerate(explanations)]
+        names = executor.map(_render_in_worker, [(e.to_dict(), folder) for e in explanations],
+                             on_done=bar.update)
+    return [replace(e, figure=name) for e, name in zip(explanations, names, strict=True)]
 
 
-def _render_in_workers(explanations: Sequence[Explanation], folder: Path, workers: int,
-                       advance: Callable[[], object]) -> dict[int, str | None]:
-    """Index -> figure file name, drawn by ``workers`` child interpreters."""
-    names: dict[int, str | None] = {}
-    with tempfile.TemporaryDirectory(prefix="xai-figures-") as tmp:
-        procs = []
-        for worker in range(workers):
-            jobs = Path(tmp) / f"jobs-{worker}.jsonl"
-            jobs.write_text("".join(json.dumps([i, e.to_dict()]) + "\n"
-                                    for i, e in enumerate(explanations)
-                                    if i % workers == worker))
-            with open(Path(tmp) / f"errors-{worker}.txt", "w") as errors:
-                procs.append(subprocess.Popen(
-                    [sys.executable, "-m", __name__, str(jobs), str(folder)],
-                    stdout=subprocess.PIPE, stderr=errors, text=True))
-        try:
-            lines: queue.Queue[str | None] = queue.Queue()
-            readers = [threading.Thread(target=_pump, args=(p.stdout, lines), daemon=True)
-                       for p in procs]
-            for reader in readers:
-                reader.start()
-            finished = 0
-            while finished < len(procs):
-                line = lines.get()
-                if line is None:
-                    finished += 1
-                    continue
-                index, _, name = line.rstrip("\n").partition("\t")
-                names[int(index)] = name or None
-                advance()
-            for worker, proc in enumerate(procs):
-                if proc.wait() != 0:
-                    detail = (Path(tmp) / f"errors-{worker}.txt").read_text().strip()
-                    raise RuntimeError(f"a figure worker failed (exit {proc.returncode}): "
-                                       f"{detail.splitlines()[-1] if detail else 'no message'}")
-        finally:
-            for proc in procs:
-                if proc.poll() is None:
-                    proc.kill()
-                proc.wait()
-    missing = set(range(len(explanations))) - set(names)
-    if missing:
-        raise RuntimeError(f"figure workers returned no figure for {len(missing)} "
-                           "explanation(s)")
-    return names
-
-
-def _pump(stream: IO[str] | None, lines: queue.Queue[str | None]) -> None:
-    """Copy a worker's output lines into ``lines``, then a None for its end."""
-    if stream is not None:
-        for line in stream:
-            lines.put(line)
-    lines.put(None)
-
-
-def _worker(jobs: Path, folder: Path) -> None:
-    """Draw every ``[index, explanation]`` line of ``jobs``; print ``index<TAB>file``."""
+def _render_in_worker(task: tuple[dict, Path]) -> str | None:
+    """``render_figure`` in a worker interpreter (matplotlib without a display) of an
+    explanation sent as its dictionary; the figure's file name."""
     import matplotlib
 
     matplotlib.use("Agg")
-    for line in jobs.read_text().splitlines():
-        index, payload = json.loads(line)
-        figure = render_figure(Explanation.from_dict(payload), folder).figure
-        print(f"{index}\t{figure or ''}", flush=True)
-
-
-if __name__ == "__main__":
-    _worker(Path(sys.argv[1]), Path(sys.argv[2]))
+    payload, folder = task
+    return render_figure(Explanation.from_dict(payload), folder).figure

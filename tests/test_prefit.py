@@ -3,14 +3,12 @@ fit in the run's own process, and only where it cannot change a result."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pandas as pd
 
 from xai_backtest.engine.config import build_config
 from xai_backtest.engine.data import load_market_data
-from xai_backtest.engine.prefit import _claim, prefit_signals
+from xai_backtest.engine.executor import LocalExecutor
+from xai_backtest.engine.prefit import _claim, fit_claimed, prefit_signals
 from xai_backtest.engine.runner import signal_decisions
 
 PAYLOAD = {"data": {"start": "2015-01-01", "end": "2018-12-31"},
@@ -27,9 +25,8 @@ def test_models_fitted_by_the_second_interpreter_equal_those_fitted_here(tmp_pat
     config = build_config({**PAYLOAD, "cache_dir": str(tmp_path / "cache")})
     (tmp_path / "config.yaml").write_text(config.to_yaml())
     (tmp_path / "claims").mkdir()
-    subprocess.run([sys.executable, "-m", "xai_backtest.engine.prefit",
-                    str(tmp_path / "config.yaml"), str(tmp_path / "claims"), "five_trend"],
-                   check=True, cwd=tmp_path)
+    LocalExecutor(1).submit(fit_claimed, [(str(tmp_path / "config.yaml"),
+                                           str(tmp_path / "claims"), ["five_trend"])]).result()
     data, _ = load_market_data(config.data)
     loaded = signal_decisions(config, data)
     model = loaded.models["five_trend"]

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from xai_backtest.engine.executor import LocalExecutor, WorkerError
 from xai_backtest.reports.tearsheet import BackgroundTearsheets, TearsheetJob, write_tearsheet
 
 
@@ -21,15 +22,16 @@ def curves(seed: int = 0, n: int = 300) -> tuple[pd.Series, pd.Series]:
 def test_background_writer_equals_in_process_and_a_second_run_comes_from_the_cache(tmp_path):
     strategy, benchmark = curves()
     job = TearsheetJob(tmp_path / "a.html", strategy, benchmark, 1e5, "s vs buy and hold")
-    with BackgroundTearsheets([job], str(tmp_path / "cache")) as writer:
+    with BackgroundTearsheets([job], str(tmp_path / "cache"), LocalExecutor(1)) as writer:
+        assert writer.started
         writer.wait()
     write_tearsheet(tmp_path / "b.html", strategy, benchmark, 1e5, "s vs buy and hold")
     html = (tmp_path / "a.html").read_text()
     assert "s vs buy and hold" in html and len(html) > 10_000
     assert len(html) == len((tmp_path / "b.html").read_text())
     (tmp_path / "a.html").unlink()
-    again = BackgroundTearsheets([job], str(tmp_path / "cache"))
-    assert again._proc is None  # nothing to write: copied from the cache at once
+    again = BackgroundTearsheets([job], str(tmp_path / "cache"), LocalExecutor(1))
+    assert not again.started  # nothing to write: copied from the cache at once
     again.wait()
     assert (tmp_path / "a.html").read_text() == html
     changed = TearsheetJob(tmp_path / "a.html", strategy * 1.01, benchmark, 1e5,
@@ -41,6 +43,6 @@ def test_a_failing_writer_raises_with_its_reason(tmp_path):
     strategy, benchmark = curves()
     (tmp_path / "a-file").write_text("not a folder")
     job = TearsheetJob(tmp_path / "a-file" / "a.html", strategy, benchmark, 1e5, "t")
-    with BackgroundTearsheets([job]) as writer, pytest.raises(
-            RuntimeError, match="tearsheet writer failed .*File exists"):
+    with BackgroundTearsheets([job], executor=LocalExecutor(1)) as writer, pytest.raises(
+            WorkerError, match="(?s)a worker failed.*Traceback.*write_tearsheet.*File exists"):
         writer.wait()
