@@ -86,7 +86,7 @@ def find_jumps(bars: pd.DataFrame) -> list[Jump]:
         out.append(Jump(day=bars.index[i + 1], ratio=float(move[i]),
                         matches=_RATIOS[split] if split is not None else None,
                         price_confirms=price,
-                        volume_confirms=price and _volume_confirms(volume, i + 1, split),
+                        volume_confirms=price and _volume_confirms(volume, int(i) + 1, split),
                         split_ratio=split))
     return out
 

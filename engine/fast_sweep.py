@@ -24,21 +24,16 @@ from tqdm.auto import tqdm
 from xai_backtest.data_feeds.bt_feeds import aligned_decisions
 from xai_backtest.engine.config import RunConfig
 from xai_backtest.engine.data import load_market_data
-from xai_backtest.engine.runner import (
-    ALWAYS_LONG,
-    BUY_AND_HOLD,
-    ENSEMBLE,
-    ensemble_of,
-    signal_decisions,
-)
+from xai_backtest.engine.runner import signal_decisions
 from xai_backtest.engine.sweep import SweepRun
+from xai_backtest.engine.trade_signal import ensemble_of
 from xai_backtest.reports.metrics import max_drawdown, sharpe
 from xai_backtest.reports.significance import deflated_sharpes, per_period_sharpe
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.storage.atomic import atomic_write
 from xai_backtest.strategies.costs import Costs
 from xai_backtest.strategies.fast import FAST_PARAMS, Run, Tape, fast_path_refusal, simulate_lines
-from xai_backtest.strategies.references import always_long
+from xai_backtest.strategies.references import ALWAYS_LONG, BUY_AND_HOLD, ENSEMBLE, always_long
 
 __all__ = ["best_points", "fast_sweep_refusal", "run_fast_sweep"]
 
@@ -148,6 +143,7 @@ def run_fast_sweep(name: str, runs: list[SweepRun], progress: bool = True) -> pd
             threshold = params["threshold"]
             if threshold not in ensembles:  # the members vote at the strategy's threshold
                 vote = ensemble_of(config)
+                assert vote is not None  # the points share the base's ensemble
                 ensembles[threshold] = _Lines.of(bars, vote.combine(vote.ballot(signals)))
             plays.append((ENSEMBLE, ensembles[threshold], threshold))
         for strategy, signal_lines, threshold in plays:

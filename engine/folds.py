@@ -10,7 +10,7 @@ run-time look-ahead check, ``predict_before(datas, cut)`` and ``inputs_near(data
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import pandas as pd
 from tqdm.auto import tqdm
@@ -132,10 +132,10 @@ def build_fold_models(spec: SignalConfig, config: RunConfig, instruments: Sequen
     instrument (named ``signal[instrument]`` in a universe, ``signal`` alone otherwise);
     the run seed fills a ``seed`` param."""
     walk = spec.walk_forward or config.walk_forward
-    options = dict(scheme=walk.scheme, min_train=walk.min_train,
-                   retrain_every=walk.retrain_every, window=walk.window,
-                   embargo=walk.embargo, progress=progress, faithfulness=config.faithfulness,
-                   cache_dir=config.cache_dir)
+    options: dict[str, Any] = dict(
+        scheme=walk.scheme, min_train=walk.min_train, retrain_every=walk.retrain_every,
+        window=walk.window, embargo=walk.embargo, progress=progress,
+        faithfulness=config.faithfulness, cache_dir=config.cache_dir)
 
     def base() -> Signal:
         signal = spec.build()

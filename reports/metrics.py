@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from xai_backtest.strategies.backtest import BacktestResult
+
+if TYPE_CHECKING:
+    from xai_backtest.strategies.portfolio import PortfolioResult
 
 __all__ = ["Performance", "daily_equity", "daily_returns", "max_drawdown", "sharpe", "sortino",
            "summarize"]
@@ -71,7 +75,7 @@ def max_drawdown(returns: pd.Series | np.ndarray) -> float:
     return float(np.min(curve / np.maximum.accumulate(curve) - 1))
 
 
-def summarize(result: BacktestResult, trades: pd.DataFrame) -> Performance:
+def summarize(result: BacktestResult | PortfolioResult, trades: pd.DataFrame) -> Performance:
     """Figures of one backtest and its trade log."""
     returns = daily_returns(result.equity, result.cash)
     final = float(result.equity.iloc[-1])

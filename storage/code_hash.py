@@ -134,7 +134,7 @@ def _imports(module: str, path: Path) -> list[str]:
     """Module names imported anywhere in ``path`` (``from a import b`` yields ``a`` and
     ``a.b``, since ``b`` may be a submodule)."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found = []
+    found: list[str] = []
     for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
         if isinstance(node, ast.Import):
             found.extend(alias.name for alias in node.names)

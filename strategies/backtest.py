@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import backtrader as bt
+import numpy as np
 import pandas as pd
 
 from xai_backtest.data_feeds.bt_feeds import signal_feed
@@ -98,19 +99,19 @@ def _run_backtrader(name: str, bars: pd.DataFrame, signals: SignalFrame | None,
                    "backtrader")
 
 
-def _result(name: str, bars: pd.DataFrame, equity: Sequence[float], exposure: Sequence[bool],
-            fills: pd.DataFrame, rejected: pd.DataFrame, cash: float,
-            engine: str) -> BacktestResult:
+def _result(name: str, bars: pd.DataFrame, equity: Sequence[float] | np.ndarray,
+            exposure: Sequence[bool] | np.ndarray, fills: pd.DataFrame,
+            rejected: pd.DataFrame, cash: float, engine: str) -> BacktestResult:
     index = bars.index
-    equity = pd.Series(equity, index=index[: len(equity)], name=name, dtype=float)
-    exposure = pd.Series(exposure, index=equity.index, name=name, dtype=bool)
+    curve = pd.Series(equity, index=index[: len(equity)], name=name, dtype=float)
+    exposed = pd.Series(exposure, index=curve.index, name=name, dtype=bool)
     fills.insert(0, "time", index[fills["bar"].to_numpy(dtype=int)] if len(fills) else
                  pd.DatetimeIndex([], tz=index.tz))
     opens = bars["open"].to_numpy()[fills["bar"].to_numpy(dtype=int)]
     fills["slippage"] = (fills["price"] - opens).abs() * fills["size"].abs()
     rejected.insert(0, "time", index[rejected["bar"].to_numpy(dtype=int)] if len(rejected)
                     else pd.DatetimeIndex([], tz=index.tz))
-    return BacktestResult(name=name, equity=equity, exposure=exposure, fills=fills,
+    return BacktestResult(name=name, equity=curve, exposure=exposed, fills=fills,
                           rejected=rejected, cash=cash, engine=engine)
 
 

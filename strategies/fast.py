@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import backtrader as bt
 import numpy as np
@@ -91,8 +92,9 @@ class Tape:
         dates = bars.index.tz_localize(None).normalize()
         days = np.zeros(len(bars))
         days[1:] = (dates[1:] - dates[:-1]).days
-        return cls(*(bars[k].to_numpy(dtype=float, copy=True)  # writable: one compiled
-                     for k in ("open", "high", "low", "close")), days=days)  # signature
+        columns = {k: bars[k].to_numpy(dtype=float, copy=True)  # writable: one compiled
+                   for k in ("open", "high", "low", "close")}  # signature
+        return cls(**columns, days=days)
 
 
 _EXIT, _ENTRY, _END = 0, 1, 2
@@ -142,7 +144,7 @@ class Run:
 
 def simulate(bars: pd.DataFrame, decisions: pd.DataFrame | None, *, costs: Costs,
              cash: float, buy_and_hold: bool = False, name: str = "data",
-             **params: object) -> Run:
+             **params: Any) -> Run:
     """The signal strategy (``params`` as in ``FAST_PARAMS``), or buy-and-hold, on
     ``bars`` with ``decisions`` (a ``SignalFrame``'s frame)."""
     lines = aligned_decisions(bars, None if buy_and_hold else decisions, name)

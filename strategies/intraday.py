@@ -21,7 +21,7 @@ and their reason.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 import pandas as pd
@@ -34,7 +34,8 @@ __all__ = ["IntradayStrategy"]
 class IntradayStrategy(SignalStrategy):
     """Enter on the day's decision; exit at ``exit_time`` or on a stop-loss / take-profit."""
 
-    params = (("exit_time", None),)
+    # backtrader's metaclass turns this tuple into a parameter class (merged with the base's)
+    params: Any = (("exit_time", None),)
 
     @classmethod
     def check_tradable(cls, bars: pd.DataFrame, params: Mapping[str, Any]) -> None:
@@ -50,9 +51,9 @@ class IntradayStrategy(SignalStrategy):
         if self.p.exit_time is not None and not isinstance(self.p.exit_time, time):
             raise ValueError(f"exit_time must be a datetime.time such as time(15, 30) or None "
                              f"(the session close), got {self.p.exit_time!r}")
-        self._decided_on = None  # date of the pending decision
-        self._entry_day = None
-        self._today = None
+        self._decided_on: date | None = None  # date of the pending decision
+        self._entry_day: date | None = None
+        self._today: date | None = None
         self._latest_today = time.min
         self._session_close: time | None = None  # learned when exit_time is None
         self.dropped_entries = 0

@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import backtrader as bt
 import numpy as np
@@ -106,9 +107,10 @@ class PortfolioResult:
 class PortfolioStrategy(bt.Strategy):
     """Target weights from every instrument's latest decision; see the module docstring."""
 
-    params = (("weighting", "equal"), ("cap", 1.0), ("allow_short", False), ("band", 0.02),
-              ("threshold", 0.5), ("vol_window", 20), ("targets", "signals"),
-              ("rebalance", True))
+    # backtrader's metaclass turns this tuple into a parameter class (``_getpairs()``)
+    params: Any = (("weighting", "equal"), ("cap", 1.0), ("allow_short", False),
+                   ("band", 0.02), ("threshold", 0.5), ("vol_window", 20),
+                   ("targets", "signals"), ("rebalance", True))
 
     def __init__(self) -> None:
         check_portfolio_params(weighting=self.p.weighting, cap=self.p.cap, band=self.p.band)
@@ -184,6 +186,7 @@ class PortfolioStrategy(bt.Strategy):
         """Each tradable instrument's order towards its target, in units before fixed fees
         (``None`` while every weight is within the band and no side changes). A rebalance leg
         worth no more than its own fixed fee is left out."""
+        assert self._target is not None  # next_open trades once the first targets are set
         orders, triggered = [], False
         for i, data in enumerate(self.datas):
             if not data.tradable[0] or (self._bought[i] and not self.p.rebalance):
@@ -316,7 +319,7 @@ def check_portfolio_params(weighting: object = "equal", cap: object = 1.0, band:
                          f"band={band}")
 
 
-def portfolio_params(**given: object) -> dict[str, object]:
+def portfolio_params(**given: Any) -> dict[str, Any]:
     """``PortfolioStrategy``'s parameters: its defaults, with ``given`` over them."""
     return {**dict(PortfolioStrategy.params._getpairs()), **given}
 
@@ -365,7 +368,8 @@ def run_portfolio(universe: Universe, decisions: Mapping[str, SignalFrame] | Non
 def _decision_keys(fills: pd.DataFrame,
                    decisions: Mapping[str, SignalFrame]) -> tuple[list, list]:
     """The time and explanation id of the decision behind each fill (None for none)."""
-    times, keys = [], []
+    times: list[pd.Timestamp | None] = []
+    keys: list[str | None] = []
     for instrument, row in zip(fills["instrument"], fills["decision"], strict=True):
         frame = decisions.get(instrument)
         if frame is None or row < 0:
