@@ -98,7 +98,8 @@ class Ensemble:
         for stamp in at:
             row = decisions.frame.loc[stamp]
             direction = int(row["direction"])
-            with_it, against = [], []
+            with_it: list[str] = []
+            against: list[str] = []
             for name in ballot.members:
                 label = ballot.view.loc[stamp, (name, "label")]
                 p = ballot.view.loc[stamp, (name, "probability")]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,9 @@ from xai_backtest.signals.base import SignalFrame
 from xai_backtest.signals.labels import LabelBasis
 from xai_backtest.signals.news_base import NewsSignal
 from xai_backtest.signals.text import tokenize
+
+if TYPE_CHECKING:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 __all__ = ["FINANCE_LEXICON", "VADER_FEATURES", "Blindness", "VaderSentiment",
            "vader_blindness", "vader_scores"]
@@ -56,7 +59,7 @@ FINANCE_LEXICON: dict[str, float] = {**_UP, **_DOWN}
 
 
 @cache
-def _analyzer(finance_lexicon: bool):  # type: ignore[no-untyped-def]
+def _analyzer(finance_lexicon: bool) -> SentimentIntensityAnalyzer:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     analyzer = SentimentIntensityAnalyzer()

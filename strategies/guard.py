@@ -35,7 +35,7 @@ def _checked_getitem(self: LineBuffer, ago: int) -> Any:
     return _plain_getitem(self, ago)
 
 
-LineBuffer.__getitem__ = _checked_getitem  # type: ignore[method-assign]
+LineBuffer.__getitem__ = _checked_getitem
 
 
 @contextmanager
