@@ -229,7 +229,8 @@ class RayExecutor:
         try:
             pool = ActorPool(self._actors)
             out = []
-            for result in pool.map(lambda actor, item: actor.call.remote(fn, item), items):
+            for result in pool.map(lambda actor, item: actor.call.remote(fn, item),
+                                   list(items)):
                 out.append(result)
                 if on_done is not None:
                     on_done()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -126,7 +127,7 @@ def _pooled(truth: Mapping[str, tuple[SignalFrame, pd.Series, pd.Series]]
 
 def _explanation_pages(config: RunConfig, signals: list[str], trades: pd.DataFrame,
                        explanations: Mapping[str, Explanation],
-                       by_prefix: bool = False) -> dict[str, object]:
+                       by_prefix: bool = False) -> dict[str, Any]:
     """The report's faithfulness verdicts, winners-vs-losers analyses and highlighted
     headlines (``by_prefix``: a signal owns the explanations of ``signal[instrument]``)."""
     own = {name: [e for e in explanations.values() if e.signal == name or
@@ -179,7 +180,7 @@ def direction_quality(decisions: SignalFrame, bars: pd.DataFrame) -> dict[str, Q
     frame = decisions.frame
     if not set(frame["label"]) <= {"up", "down"}:
         return {}
-    out = {}
+    out: dict[str, Quality] = {}
     for basis in LABEL_BASES:
         truth = direction_labels(bars, basis).reindex(frame.index)
         known = truth.notna().to_numpy()

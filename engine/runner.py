@@ -62,7 +62,7 @@ from xai_backtest.engine.trade_signal import finish as finish_signal
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import SignalFrame, library_versions
 from xai_backtest.signals.device import OnDevice
-from xai_backtest.signals.pooled import PooledWalkForward, instrument_signal
+from xai_backtest.signals.pooled import instrument_signal
 from xai_backtest.signals.walk_forward import WalkForwardSignal
 from xai_backtest.storage.cache import content_hash
 from xai_backtest.strategies.references import BUY_AND_HOLD, EQUAL_WEIGHT_REBALANCED
@@ -374,7 +374,7 @@ def _trade_universe(folder: Path, config: RunConfig, market: Market,
 def _labels(model: FoldModels, instrument: str,
             data: MarketData) -> tuple[pd.Series, pd.Series]:
     """An instrument's labels the signal is scored on, and those it trains on."""
-    base = model.base if isinstance(model, PooledWalkForward) else model[instrument].base
+    base = model[instrument].base if isinstance(model, PerInstrument) else model.base
     return base.evaluation_labels(data), base.labels(data)
 
 

@@ -113,7 +113,13 @@ def backtest_all(config: RunConfig, bars: pd.DataFrame, decisions: dict[str, Sig
     strategy = config.strategy.strategy_class
     params = config.strategy.strategy_params()
     if "exit_time" in params and params["exit_time"] is None:
-        params["exit_time"] = SESSIONS[config.data.session].close
+        session = getattr(config.data, "session", "none")
+        if session not in SESSIONS:
+            raise StrategyDataError(f"strategy {config.strategy.kind!r} closes each day at "
+                                    "the session's close, but the data names no exchange "
+                                    "session; set strategy.exit_time (e.g. '15:20') or "
+                                    "data.session")
+        params["exit_time"] = SESSIONS[session].close
     thresholds = {spec.name: spec.threshold for spec in config.signals
                   if spec.threshold is not None}
     own_threshold = "threshold" in params

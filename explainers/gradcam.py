@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ _NAMES = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "xgradcam": "XGrad-C
           "eigencam": "Eigen-CAM"}
 
 
-def gradcam_heatmaps(net: Any, images: np.ndarray, classes: Sequence[int],
+def gradcam_heatmaps(net: Any, images: np.ndarray, classes: Sequence[int] | np.ndarray,
                      layer: str = "last", method: str = "gradcam") -> np.ndarray:
     """CAM heatmaps ``(n, h, w)`` in ``[0, 1]`` of ``images`` for the given class indices,
     on the ``last`` (or ``first``) conv block, ``net.cam_layer(layer)``, by ``method`` (a
@@ -259,10 +260,15 @@ def render_gradcam(explanation: Explanation, path: str | Path) -> None:
                      f"href='{png_data_uri(image)}'/>")
         parts.append(f"<text x='{x0 + side / 2}' y='{top - 5}' text-anchor='middle'>"
                      f"{html.escape(label)}</text>")
-        parts += _tick_labels(ticks, names, lambda i, x0=x0: x0 + (i + 0.5) * side / w,
+        parts += _tick_labels(ticks, names, partial(_cell_x, x0, side / w),
                               top + side + 10, rotate=-30)
     parts.append("</svg>")
     Path(path).write_text("".join(parts))
+
+
+def _cell_x(x0: float, width: float, i: int) -> float:
+    """The centre of cell ``i`` of cells ``width`` wide from ``x0``."""
+    return x0 + (i + 0.5) * width
 
 
 def _tick_labels(ticks: np.ndarray, names: Sequence[str], x: Callable[[int], float],

@@ -105,7 +105,7 @@ def remove_words(text: str, words: Sequence[str]) -> str:
     return "".join(t for t in _SPLIT_KEEP.split(text) if t not in gone)
 
 
-def word_weights_on(text: str, words: Sequence[str], weights: Sequence[float],
+def word_weights_on(text: str, words: Sequence[str], weights: Sequence[float] | np.ndarray,
                     keep: Sequence[bool] | np.ndarray | None = None) -> np.ndarray:
     """The weights of ``words`` (where ``keep``) laid out over the distinct words of
     ``text`` (0 for the words without one)."""
@@ -134,7 +134,8 @@ def word_deletion(explanations: Sequence[Explanation],
         size = min(k, len(e.values), len(pool))
         sizes.append(size)
         order = np.argsort(-np.abs(e.values), kind="stable")[:size]
-        variants = [[(e.feature_names[j], int(e.data[j])) for j in order]]
+        headline_of = np.asarray(e.data)
+        variants = [[(e.feature_names[j], int(headline_of[j])) for j in order]]
         variants += [[pool[j] for j in rng.choice(len(pool), size, replace=False)]
                      for _ in range(draws)]
         for v_index, removed in enumerate(variants):
@@ -164,7 +165,8 @@ def highlighted_headlines_html(explanation: Explanation) -> str:
     for i in order:
         i = int(i)
         weights = {w: v for w, v, h in zip(explanation.feature_names, explanation.values,
-                                             explanation.data, strict=True) if int(h) == i}
+                                             np.asarray(explanation.data), strict=True)
+                   if int(h) == i}
         pieces = []
         for token in _SPLIT_KEEP.split(explanation.texts[i]):
             if token in weights and scale > 0:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -114,7 +115,8 @@ class PooledWalkForward:
     def _fit_fold(self, histories: list[MarketData], cache: DiskCache | None,
                   code: str | None) -> Signal:
         def build() -> Signal:
-            return self.base.clone().fit_pooled(histories)
+            pooled: Any = self.base.clone()  # checked in __init__: it has fit_pooled
+            return pooled.fit_pooled(histories)
 
         if cache is None:
             return build()

@@ -184,7 +184,7 @@ class SklearnSignal(MeasuredSignal, Signal):
                              how=" to their training mean")
 
     def faithfulness_inputs(self, explanations: Sequence[Explanation]) -> np.ndarray:
-        return np.stack([e.data for e in explanations])
+        return np.stack([np.asarray(e.data) for e in explanations])
 
     def deletion_baseline(self, rows: np.ndarray) -> np.ndarray:
         return self.background_.mean(axis=0)

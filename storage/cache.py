@@ -120,7 +120,7 @@ class DiskCache:
         self._discard(entry)
         return None
 
-    def folder_entry(self, namespace: str, key: str, build: Callable[[Path], None],
+    def folder_entry(self, namespace: str, key: str, build: Callable[[Path], object],
                      load: Callable[[Path], T]) -> T:
         """``load(folder)`` of the cached entry, building it with ``build(tmp_folder)`` first
         when absent or damaged."""
