@@ -1,17 +1,8 @@
-"""The one error type of the data layer."""
+"""The one error type of the data layer (defined with the whole family in
+``xai_backtest/errors.py``)."""
 
 from __future__ import annotations
 
+from xai_backtest.errors import DataError
+
 __all__ = ["DataError"]
-
-
-class DataError(ValueError):
-    """Bad input data: names where (file, row or timestamp), what is wrong and how to fix it."""
-
-    def __init__(self, source: str, problem: str, fix: str, where: str | None = None) -> None:
-        self.source = source
-        self.where = where
-        self.problem = problem
-        self.fix = fix
-        location = f"{source}, {where}" if where else source
-        super().__init__(f"{location}: {problem}. Fix: {fix}")

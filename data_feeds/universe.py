@@ -16,13 +16,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from xai_backtest.errors import UniverseError
+
 __all__ = ["Universe", "UniverseError", "build_universe"]
 
 _OHLCV = ("open", "high", "low", "close", "volume")
-
-
-class UniverseError(ValueError):
-    """A universe that cannot be built: empty, a repeated name, intraday bars."""
 
 
 @dataclass(frozen=True)

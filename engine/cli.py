@@ -3,6 +3,10 @@
     python run_backtest.py                      # default: S&P 500 sample, offline
     python run_backtest.py --config configs/sp500_ma_crossover.yaml --threshold 0.55
     xai-backtest --config my_run.yaml           # the same, installed as a console script
+    xai-backtest schema > xai-backtest.schema.json   # the config's JSON schema, for editors
+
+Every error a user can hit is an ``XaiBacktestError``: printed as one ``error: ...`` line,
+exit code 2, no traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from xai_backtest.errors import XaiBacktestError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -23,14 +29,16 @@ DEFAULT_CONFIG = Path(str(files("xai_backtest.configs") / "default.yaml"))
 _FLAGS: tuple[tuple[str, str, type, str], ...] = (
     # flag, dotted config key, type, help
     ("--name", "name", str, "run name, used in the run folder's name"),
-    ("--data-source", "data.source", str, "sample | file | yfinance (default: sample)"),
+    ("--data-source", "data.source", str, "sample | file | yfinance (default: sample); a "
+     "key of another source is refused"),
     ("--sample", "data.sample", str, "arch sample data set: sp500 | nasdaq"),
     ("--data-path", "data.path", str, "CSV/Parquet file or folder for --data-source file"),
     ("--layout", "data.layout", str, "CSV layout: auto | header | nifty"),
     ("--tz", "data.tz", str, "time zone of naive timestamps, e.g. Asia/Kolkata"),
     ("--session", "data.session", str, "keep only bars in this session: none | NSE | NYSE"),
     ("--resample", "data.resample", str, "none | daily"),
-    ("--symbol", "data.symbol", str, "ticker for --data-source yfinance"),
+    ("--symbol", "data.symbol", str, "ticker for --data-source yfinance; the instrument's "
+     "name for --data-source file (default: the file's name)"),
     ("--interval", "data.interval", str, "yfinance interval, e.g. 1d, 1h, 1m"),
     ("--start", "data.start", str, "first date (YYYY-MM-DD)"),
     ("--end", "data.end", str, "last date (YYYY-MM-DD)"),
@@ -56,7 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "the NYT headlines shipped by `wigpy`; writes runs/<time>-<name>/ with the report, "
         "trade log with explanations, equity, summary and tearsheets. On your own bars "
         "(--data-source file or yfinance) with no --config, the sample's headlines are not "
-        "attached and the news LSTM is left out.")
+        "attached and the news LSTM is left out.",
+        epilog="`xai-backtest schema` (or `python run_backtest.py schema`) prints the JSON "
+        "schema of a run config, for an editor to complete and check YAML configs.")
     parser.add_argument("--config", help="YAML run config (default: configs/default.yaml); "
                         "flags below override its keys")
     parser.add_argument("--signal", action="append", metavar="KIND",
@@ -85,14 +95,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def run_sweep_command(args: argparse.Namespace) -> int:
-    from xai_backtest.engine.config import ConfigError
     from xai_backtest.engine.executor import make_executor
     from xai_backtest.engine.fast_sweep import best_points, fast_sweep_refusal, run_fast_sweep
     from xai_backtest.engine.sweep import load_sweep, run_sweep
 
     try:
         name, runs = load_sweep(args.sweep, vars(args)["output_dir"])
-    except ConfigError as e:
+    except XaiBacktestError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     refusal = fast_sweep_refusal(runs)
@@ -128,13 +137,17 @@ def _import_user_code_from(*folders: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line; returns the exit code (2: an ``XaiBacktestError``, one line)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["schema"]:
+        return print_schema(argv[1:])
     args = parse_args(argv)
     warnings.formatwarning = _short_warning  # type: ignore[assignment]
     _import_user_code_from(Path.cwd(), *(Path(f).resolve().parent
                                          for f in (args.config, args.sweep) if f))
     if args.sweep:
         return run_sweep_command(args)
-    from xai_backtest.engine.config import ConfigError, load_config
+    from xai_backtest.engine.config import build_config, load_config
 
     overrides: dict[str, Any] = {k: v for k, v in vars(args).items()
                                  if "." in k or k in ("name", "cash", "seed", "output_dir",
@@ -147,29 +160,23 @@ def main(argv: list[str] | None = None) -> int:
         if len(args.signal) < 2:
             overrides["ensemble"] = None
     try:
-        if not args.config:
+        if args.config:
+            config = load_config(args.config, overrides)
+        else:
             overrides = _default_on_own_data(overrides, keep_signals=bool(args.signal))
-        config = load_config(args.config or DEFAULT_CONFIG, overrides)
-    except ConfigError as e:
+            config = build_config(_default_payload(overrides), str(DEFAULT_CONFIG))
+    except XaiBacktestError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
-    from xai_backtest.data_feeds.errors import DataError
     from xai_backtest.engine.runner import run_backtest
     from xai_backtest.reports.comparison import format_comparison
-    from xai_backtest.signals.device import DeviceError
-    from xai_backtest.signals.walk_forward import LookAheadError, WalkForwardError
     from xai_backtest.storage.interrupts import honour_interrupts
-    from xai_backtest.strategies.signal_strategy import StrategyDataError
 
     try:
         with honour_interrupts():
             result = run_backtest(config, progress=not args.quiet)
-    except DataError as e:
-        print(f"data error: {e}", file=sys.stderr)
-        return 1
-    except (StrategyDataError, ConfigError, WalkForwardError, DeviceError,
-            LookAheadError) as e:
+    except XaiBacktestError as e:  # every error a user can hit: one line, no traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -184,6 +191,36 @@ def main(argv: list[str] | None = None) -> int:
     if config.tearsheet:
         print(f"tearsheet:  {result.tearsheet}")
     return 0
+
+
+def print_schema(argv: list[str]) -> int:
+    """``xai-backtest schema``: the JSON schema of a run config on stdout."""
+    import json
+
+    parser = argparse.ArgumentParser(
+        prog="xai-backtest schema", description="Print the JSON schema of a run config, for "
+        "an editor to complete and check YAML configs (e.g. VS Code's YAML extension: "
+        "`# yaml-language-server: $schema=xai-backtest.schema.json` as a config's first "
+        "line).")
+    parser.parse_args(argv)
+    from xai_backtest.engine.config import config_schema
+
+    print(json.dumps(config_schema(), indent=2))
+    return 0
+
+
+def _default_payload(overrides: dict[str, Any]) -> dict[str, Any]:
+    """The default config with ``overrides`` applied; when they choose another data source,
+    the default's data keys that do not apply to it (the sample's name) are left out."""
+    import yaml
+
+    from xai_backtest.engine.config import DATA_CLASSES, apply_overrides
+
+    payload = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    chosen = DATA_CLASSES.get(str(overrides.get("data.source", payload["data"]["source"])))
+    if chosen is not None:
+        payload["data"] = {k: v for k, v in payload["data"].items() if k in chosen.model_fields}
+    return apply_overrides(payload, overrides)
 
 
 def _default_on_own_data(overrides: dict[str, Any], keep_signals: bool) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import backtrader as bt
 from pydantic import TypeAdapter, ValidationError
 
+from xai_backtest.errors import ConfigError
 from xai_backtest.signals.base import Signal
 from xai_backtest.signals.registry import SIGNAL_KINDS
 from xai_backtest.strategies import STRATEGY_KINDS
@@ -38,8 +39,9 @@ __all__ = ["ComponentError", "Group", "component_params", "known_names", "regist
 Group = Literal["signal", "strategy"]
 
 
-class ComponentError(ValueError):
-    """A signal or strategy that cannot be found, imported, or built with these parameters."""
+class ComponentError(ConfigError):
+    """A signal or strategy that cannot be found, imported, or built with these parameters
+    (a config error: the config names it)."""
 
 
 @dataclass(frozen=True)

@@ -9,31 +9,80 @@ import re
 from collections.abc import Iterable
 from datetime import date, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 from xai_backtest.engine.components import (
     component_params,
     resolve_component,
     validate_params,
 )
+from xai_backtest.errors import ConfigError
+from xai_backtest.signals.walk_forward import DEFAULT_MIN_TRAIN, DEFAULT_RETRAIN_EVERY
 from xai_backtest.storage.cache import stable_repr
 from xai_backtest.strategies.portfolio import check_portfolio_params
 from xai_backtest.strategies.references import REFERENCE_NAMES
 
-__all__ = ["CheckConfig", "ConfigError", "CostsConfig", "DataConfig", "HeadlinesConfig",
-           "InstrumentConfig", "RunConfig",
-           "SignalConfig", "StrategyConfig", "WalkForwardConfig", "build_config", "load_config"]
-
-
-class ConfigError(ValueError):
-    """A run configuration that cannot be used; the message names the key."""
+__all__ = ["DATA_CLASSES", "CheckConfig", "ConfigError", "CostsConfig", "DataConfig",
+           "DataSpec", "FileData", "HeadlinesConfig", "InstrumentConfig", "PythonData",
+           "RunConfig", "SampleData", "SignalConfig", "StrategyConfig", "WalkForwardConfig",
+           "YFinanceData", "build_config", "config_schema", "load_config"]
 
 
 class _Frozen(BaseModel):
+    """Frozen; a key that is not a field is refused, with the closest field."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unknown_keys(cls, payload: Any) -> Any:
+        if isinstance(payload, dict):
+            accepted = cls._accepted_keys(payload)
+            unknown = [str(k) for k in payload if k not in accepted]
+            if unknown:
+                # the message names each key by KEY, which the whole config's error
+                # message replaces by its dotted name (data.path)
+                lines = [cls._unknown_key(key, _KEY) for key in unknown]
+                named = [line.replace(repr(_KEY), repr(key))
+                         for line, key in zip(lines, unknown, strict=True)]
+                raise PydanticCustomError("unknown_key", "{message}", {
+                    "message": "; ".join([*named, *cls._keys_taken()]),
+                    "keys": unknown, "lines": lines, "tail": cls._keys_taken()})
+        return payload
+
+    @classmethod
+    def _accepted_keys(cls, payload: dict[Any, Any]) -> set[str]:
+        return set(cls.model_fields)
+
+    @classmethod
+    def _unknown_key(cls, key: str, name: str) -> str:
+        """Why ``key`` is refused, naming it ``name``."""
+        guess = difflib.get_close_matches(key, list(cls.model_fields), n=1)
+        return f"unknown key {name!r}" + (f"; did you mean {guess[0]!r}?" if guess else "")
+
+    @classmethod
+    def _keys_taken(cls) -> list[str]:
+        """What follows the refused keys in the message (the keys that apply)."""
+        return []
+
+
+#: stands for a refused key's dotted name in an unknown-key message
+_KEY = "\x00key\x00"
 
 
 class HeadlinesConfig(_Frozen):
@@ -116,53 +165,33 @@ UNIVERSE_LAYOUTS = ("one_file_per_symbol", "long")
 
 class DataConfig(_Frozen):
     """Where the bars (and optional headlines) come from: one instrument, or a universe
-    (``instruments``, or ``path`` with ``layout`` one_file_per_symbol or long)."""
+    (``instruments``, or ``path`` with ``layout`` one_file_per_symbol or long).
+
+    Typed by ``source``: each source is its own class (``SampleData``, ``FileData``,
+    ``YFinanceData``, ``PythonData``) holding the keys below, shared by all, and its own; a
+    key of another source is refused, naming the keys that apply. ``DataConfig(**keys)``
+    builds the class of ``keys["source"]`` (default ``sample``), as ``pathlib.Path(...)``
+    builds the path class of its system."""
 
     source: Literal["sample", "file", "yfinance", "python"] = Field(
         "sample", description="sample: data shipped by the arch package; file: a CSV/Parquet "
         "file or folder; yfinance: download (with an on-disk cache); python: bars handed to "
         "run_backtest(data=...) (their content hash is recorded in run.json)")
-    sample: Literal["sp500", "nasdaq"] = Field("sp500", description="which arch sample")
-    path: str | None = Field(None, description="file or folder for source=file")
-    layout: Literal["auto", "header", "nifty", "one_file_per_symbol", "long"] = Field(
-        "auto", description="CSV layout; a universe: one_file_per_symbol (a folder of one CSV "
-        "per instrument, named after the file) or long (one file with a symbol column)")
-    symbol_column: str = Field("symbol", description="layout long: the column naming each "
-                               "row's instrument")
-    symbols: tuple[str, ...] | None = Field(None, description="layouts one_file_per_symbol and "
-                                            "long: only these instruments (default: all)")
     instruments: tuple[InstrumentConfig, ...] | None = Field(
-        None, description="a universe: one entry per instrument, each from any source")
+        None, description="a universe: one entry per instrument, each from any source; a "
+        "key an entry leaves out takes this section's value where it applies to the "
+        "entry's source")
     min_overlap: float = Field(0.5, ge=0.0, le=1.0, description="a universe: report pairs of "
                                "instruments sharing less than this share of their dates")
-    tz: str | None = Field(None, description="time zone of naive timestamps in the file")
-    session: Literal["none", "NSE", "NYSE"] = Field(
-        "none", description="keep only bars inside this exchange session (minute data)")
-    bar_label: Literal["auto", "open", "close"] = Field(
-        "auto", description="intraday stamps mark the bar's open or close; auto: read it off "
-        "the first bar of the session (bars are aligned to close times)")
-    resample: Literal["none", "daily"] = Field("none", description="resample to daily bars")
-    symbol: str = Field("^GSPC", description="ticker for yfinance")
-    interval: str = Field("1d", description="yfinance interval, e.g. 1d or 1m")
     start: date | None = Field(None, description="first date to use (inclusive)")
     end: date | None = Field(None, description="last date to use (inclusive)")
-    cache_dir: str = Field(".cache/yfinance", description="yfinance Parquet cache folder")
-    offline: bool = Field(False, description="yfinance: use the cache only, never download")
-    dayfirst: bool | None = Field(None, description="dates written nn/nn/yyyy are day-first "
-                                  "(true) or month-first (false); needed only when no date "
-                                  "in the column tells (bars and headlines)")
     shortable: bool = Field(True, description="false for an instrument or account that "
                             "cannot be sold short (a cash account); a strategy with allow_short "
                             "is then refused before any work")
-    auto_adjust: bool = Field(False, description="yfinance: prices adjusted for dividends and "
-                              "splits (total return) instead of price-only")
     price_basis: Literal["auto", "price", "total_return"] = Field(
         "auto", description="whether the bars are price-only or dividend-adjusted, as the "
         "report states it; auto: samples are price-only, yfinance follows auto_adjust, files "
         "are reported as not stated")
-    date_format: str | None = Field(None, description="strftime pattern of the file's dates "
-                                    "(e.g. '%d %b %Y'), for a spelling the reader does not "
-                                    "recognise (data_feeds/dates.py lists those it does)")
     adjust: Literal["none", "detected"] = Field(
         "none", description="price jumps that look like splits or bonus issues: none (the "
         "default) flags them in the notes and changes nothing; detected adjusts those that "
@@ -170,14 +199,67 @@ class DataConfig(_Frozen):
     corporate_actions: str | None = Field(
         None, description="CSV of splits and bonus issues to adjust for (columns date, "
         "symbol, ratio: new shares per old share); its rows are applied exactly")
-    headlines: HeadlinesConfig | None = Field(None, description="headlines for news signals")
+
+    # a universe's section also holds keys for its entries of other sources (offline for
+    # its yfinance entries); _accepted_keys allows only those, and they stay in model_extra
+    model_config = ConfigDict(extra="allow", frozen=True,
+                              json_schema_extra={"additionalProperties": False})
+
+    def __new__(cls, *args: Any, **keys: Any) -> DataConfig:
+        if cls is DataConfig:
+            cls = _data_class(keys)
+        return super().__new__(cls)
+
+    @classmethod
+    def model_validate(cls, obj: Any, **options: Any) -> DataConfig:  # type: ignore[override]
+        """Validate ``obj`` into the class of its source (on ``DataConfig`` itself)."""
+        if cls is DataConfig:
+            return _DATA_ADAPTER.validate_python(obj, **options)
+        return super().model_validate(obj, **options)
+
+    @classmethod
+    def source_name(cls) -> str:
+        """The ``source`` this class is the data section of."""
+        return next(s for s, c in DATA_CLASSES.items() if c is cls)
+
+    @classmethod
+    def _accepted_keys(cls, payload: dict[Any, Any]) -> set[str]:
+        """Its source's keys; with instruments, also those of its entries' sources (but a
+        ticker or file name, ``symbol``, only of its own)."""
+        accepted = set(cls.model_fields)
+        for entry in payload.get("instruments") or ():
+            source = (entry.get("source") if isinstance(entry, dict) else
+                      getattr(entry, "source", None)) or cls.source_name()
+            if source in DATA_CLASSES:
+                accepted |= set(DATA_CLASSES[source].model_fields) - {"symbol"}
+        return accepted
+
+    @classmethod
+    def _unknown_key(cls, key: str, name: str) -> str:
+        source = cls.source_name()
+        owners = [s for s, c in DATA_CLASSES.items() if key in c.model_fields]
+        if owners:
+            return (f"key {name!r} does not apply to source {source!r} (it is a key of source "
+                    f"{' and '.join(repr(s) for s in owners)})")
+        known = sorted({k for c in DATA_CLASSES.values() for k in c.model_fields})
+        guess = difflib.get_close_matches(key, known, n=1)
+        if not guess:
+            return f"unknown key {name!r}"
+        hint = f"did you mean {guess[0]!r}?"
+        if guess[0] not in cls.model_fields:
+            owners = [s for s, c in DATA_CLASSES.items() if guess[0] in c.model_fields]
+            hint = (f"did you mean {guess[0]!r} (a key of source "
+                    f"{' and '.join(repr(s) for s in owners)})?")
+        return f"unknown key {name!r}; {hint}"
+
+    @classmethod
+    def _keys_taken(cls) -> list[str]:
+        source = cls.source_name()
+        keys = ", ".join(sorted(k for k in cls.model_fields if k != "source"))
+        return [f"the keys of source {source!r} are: {keys}"]
 
     @model_validator(mode="after")
     def _check(self) -> DataConfig:
-        if self.source == "file" and not self.path:
-            raise ValueError("data.path is required when data.source is 'file'")
-        if self.tz is not None:
-            _check_time_zone(self.tz)
         if self.start and self.end and self.start > self.end:
             raise ValueError(f"data.start {self.start} is after data.end {self.end}")
         if self.instruments is not None:
@@ -189,7 +271,7 @@ class DataConfig(_Frozen):
                                  "data.instruments; give each its own name")
             for instrument in self.instruments:
                 self.for_instrument(instrument)  # each entry must be a valid data config
-        if self.is_universe and self.headlines is not None:
+        if self.is_universe and getattr(self, "headlines", None) is not None:
             raise ValueError("data.headlines with a universe of instruments: headlines are "
                              "read for one instrument; run news signals one instrument at "
                              "a time")
@@ -197,27 +279,159 @@ class DataConfig(_Frozen):
 
     @property
     def is_universe(self) -> bool:
-        return self.instruments is not None or self.layout in UNIVERSE_LAYOUTS
+        return self.instruments is not None
 
     def for_instrument(self, instrument: InstrumentConfig) -> DataConfig:
-        """The one-instrument data config of a universe entry (its keys over these)."""
+        """The one-instrument data config of a universe entry: its keys over the keys of
+        this section that apply to its source (all of them for the same source; a ticker
+        or file name stays with its source)."""
         own = instrument.model_dump(exclude={"name"}, exclude_none=True)
+        target = DATA_CLASSES.get(own.get("source", self.source))
         base = self.model_dump(exclude={"instruments", "headlines"})
-        if base["layout"] in UNIVERSE_LAYOUTS:
+        if base.get("layout") in UNIVERSE_LAYOUTS:
             base["layout"] = "auto"
+        if target is not None:
+            base = {k: v for k, v in base.items() if k in target.model_fields
+                    and (target is type(self) or k != "symbol")}
         try:
             return DataConfig.model_validate({**base, **own})
         except ValidationError as e:
-            problems = "; ".join(i["msg"].removeprefix("Value error, ") for i in e.errors())
+            problems = "; ".join(_messages(e, prefix=""))
             raise ValueError(f"data.instruments {instrument.name!r}: {problems}") from e
+
+
+class _LoadedData(DataConfig):
+    """Keys of the sources the run reads itself (sample, file, yfinance)."""
+
+    session: Literal["none", "NSE", "NYSE"] = Field(
+        "none", description="keep only bars inside this exchange session (minute data)")
+    bar_label: Literal["auto", "open", "close"] = Field(
+        "auto", description="intraday stamps mark the bar's open or close; auto: read it off "
+        "the first bar of the session (bars are aligned to close times)")
+    resample: Literal["none", "daily"] = Field("none", description="resample to daily bars")
+    dayfirst: bool | None = Field(None, description="dates written nn/nn/yyyy are day-first "
+                                  "(true) or month-first (false); needed only when no date "
+                                  "in the column tells (bars and headlines)")
+    date_format: str | None = Field(None, description="strftime pattern of the file's dates "
+                                    "(e.g. '%d %b %Y'), for a spelling the reader does not "
+                                    "recognise (data_feeds/dates.py lists those it does)")
+    headlines: HeadlinesConfig | None = Field(None, description="headlines for news signals")
+
+
+class SampleData(_LoadedData):
+    """Daily bars shipped by the ``arch`` package."""
+
+    source: Literal["sample"] = Field("sample", description="data shipped by the arch "
+                                      "package (the default source)")
+    sample: Literal["sp500", "nasdaq"] = Field("sp500", description="which arch sample")
+
+
+class FileData(_LoadedData):
+    """A CSV/Parquet file or folder: one instrument, or a universe (layout
+    one_file_per_symbol or long)."""
+
+    source: Literal["file"] = Field(description="a CSV/Parquet file or folder")
+    path: str | None = Field(None, description="the file or folder (required, unless "
+                             "data.instruments lists the instruments)")
+    layout: Literal["auto", "header", "nifty", "one_file_per_symbol", "long"] = Field(
+        "auto", description="CSV layout; a universe: one_file_per_symbol (a folder of one CSV "
+        "per instrument, named after the file) or long (one file with a symbol column)")
+    symbol_column: str = Field("symbol", description="layout long: the column naming each "
+                               "row's instrument")
+    symbols: tuple[str, ...] | None = Field(None, description="layouts one_file_per_symbol and "
+                                            "long: only these instruments (default: all)")
+    symbol: str | None = Field(None, description="the instrument's name (matched in the "
+                               "corporate actions and headline files; default: the file's "
+                               "name without its extension)")
+    tz: str | None = Field(None, description="time zone of naive timestamps in the file")
+
+    @model_validator(mode="after")
+    def _check_file(self) -> FileData:
+        if not self.path and self.instruments is None:
+            raise ValueError("data.path is required when data.source is 'file'")
+        if self.tz is not None:
+            _check_time_zone(self.tz)
+        return self
+
+    @property
+    def is_universe(self) -> bool:
+        return self.instruments is not None or self.layout in UNIVERSE_LAYOUTS
+
+
+class YFinanceData(_LoadedData):
+    """Bars downloaded from Yahoo Finance, kept in an on-disk cache."""
+
+    source: Literal["yfinance"] = Field(description="download (with an on-disk cache)")
+    symbol: str = Field("^GSPC", description="ticker")
+    interval: str = Field("1d", description="interval, e.g. 1d or 1m")
+    tz: str | None = Field(None, description="time zone of the bars (default: "
+                           "America/New_York)")
+    cache_dir: str = Field(".cache/yfinance", description="Parquet cache folder")
+    offline: bool = Field(False, description="use the cache only, never download")
+    auto_adjust: bool = Field(False, description="prices adjusted for dividends and splits "
+                              "(total return) instead of price-only")
+
+    @model_validator(mode="after")
+    def _check_tz(self) -> YFinanceData:
+        if self.tz is not None:
+            _check_time_zone(self.tz)
+        return self
+
+
+class PythonData(DataConfig):
+    """Bars handed to ``run_backtest(data=...)`` / ``Backtest(data)`` from Python."""
+
+    source: Literal["python"] = Field(description="bars handed to run_backtest(data=...) "
+                                      "(their content hash is recorded in run.json)")
+
+    @model_validator(mode="after")
+    def _check_python(self) -> PythonData:
+        cut = [k for k in ("start", "end", "corporate_actions") if getattr(self, k)]
+        cut += ["adjust"] if self.adjust != "none" else []
+        if cut and self.instruments is None:
+            raise ValueError(f"data.{cut[0]} with data.source 'python': bars from Python are "
+                             "used as given; cut or adjust them before passing them (a "
+                             "universe of them, data.instruments, applies these keys)")
+        return self
+
+
+#: the data class of each source
+DATA_CLASSES: dict[str, type[DataConfig]] = {"sample": SampleData, "file": FileData,
+                                             "yfinance": YFinanceData, "python": PythonData}
+
+
+def _source_tag(value: Any) -> Any:
+    """The source of a data section (``sample`` when it names none)."""
+    if isinstance(value, dict):
+        return value.get("source", "sample")
+    return getattr(value, "source", None)
+
+
+#: the type of ``RunConfig.data``: one class per source, chosen by ``source``
+DataSpec = Annotated[
+    Annotated[SampleData, Tag("sample")] | Annotated[FileData, Tag("file")]
+    | Annotated[YFinanceData, Tag("yfinance")] | Annotated[PythonData, Tag("python")],
+    Discriminator(_source_tag)]
+_DATA_ADAPTER: TypeAdapter[DataConfig] = TypeAdapter(DataSpec)
+
+
+def _data_class(keys: dict[str, Any]) -> type[DataConfig]:
+    """The class of a data section's source; an unknown source is refused as in a config."""
+    source = keys.get("source", "sample")
+    if isinstance(source, str) and source in DATA_CLASSES:
+        return DATA_CLASSES[source]
+    _DATA_ADAPTER.validate_python(keys)  # raises the ValidationError naming the sources
+    raise AssertionError("unreachable")
 
 
 class WalkForwardConfig(_Frozen):
     """Walk-forward retraining, counted in decision times."""
 
     scheme: Literal["expanding", "rolling"] = "expanding"
-    min_train: int = Field(504, ge=1, description="decisions of warm-up before the first fold")
-    retrain_every: int = Field(21, ge=1, description="decisions between refits")
+    min_train: int = Field(DEFAULT_MIN_TRAIN, ge=1, description="decisions of warm-up before "
+                           "the first fold")
+    retrain_every: int = Field(DEFAULT_RETRAIN_EVERY, ge=1, description="decisions between "
+                               "refits")
     window: int | None = Field(None, ge=1, description="training window for scheme=rolling")
     embargo: int = Field(0, ge=0, description="decisions left out between train and test")
 
@@ -320,12 +534,14 @@ class SignalConfig(BaseModel):
     ``name`` names this instance (default: the kind), and keys every id, column and figure;
     every other key is one of the signal's hyperparameters."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True,
+                              json_schema_extra=lambda schema: schema.update(required=["kind"]))
     kind: str
-    name: str
+    name: str = Field(description="this instance's name (default: the kind)")
     walk_forward: WalkForwardConfig | None = None
-    instance: Any = Field(None, exclude=True, description="a signal object built in Python "
-                          "(Backtest(signals=...)); its parameters are recorded, not rebuilt")
+    instance: SkipJsonSchema[Any] = Field(
+        None, exclude=True, description="a signal object built in Python "
+        "(Backtest(signals=...)); its parameters are recorded, not rebuilt")
     threshold: float | None = Field(None, ge=0.0, le=1.0, description="this signal's minimum "
                                     "probability to trade (default: strategy.threshold)")
     pooled: bool = Field(False, description="a universe: one model per fold trained on every "
@@ -405,7 +621,7 @@ class RunConfig(_Frozen):
     name: str = Field("sp500-ma-crossover", description="run name, used in the folder name "
                       "(letters, digits, '_', '-', '.'; no path separators, so runs stay "
                       "inside output_dir)")
-    data: DataConfig = DataConfig()
+    data: DataSpec = SampleData()
     signals: tuple[SignalConfig, ...] = (SignalConfig(kind="ma_crossover"),)
     ensemble: EnsembleConfig | None = Field(None, description="also trade a vote of the signals")
     walk_forward: WalkForwardConfig = WalkForwardConfig()
@@ -476,7 +692,7 @@ class RunConfig(_Frozen):
             if refusal:
                 raise ValueError(refusal)
         if (self.strategy.kind == "intraday" and self.strategy.exit_time is None
-                and self.data.session == "none"):
+                and getattr(self.data, "session", "none") == "none"):
             raise ValueError("strategy.kind 'intraday' needs strategy.exit_time or a "
                              "data.session whose close it exits at")
         return self
@@ -519,16 +735,46 @@ def headline_refusal(config: RunConfig, have_headlines: bool) -> str | None:
             "signals that read bars only (--signal ma_crossover, or signals: in the config)")
 
 
-def _describe(error: ValidationError) -> str:
+def _messages(error: ValidationError, prefix: str) -> list[str]:
+    """One message per problem, keys dotted from ``prefix`` (the source classes' tags in
+    the location, ``data.file.path``, left out)."""
     lines = []
     for item in error.errors():
-        key = ".".join(str(p) for p in item["loc"])
+        loc = [str(p) for p in item["loc"]]
+        if loc and loc[0] in DATA_CLASSES and not prefix:  # a data section on its own
+            loc = loc[1:]
+        elif len(loc) > 1 and loc[0] == "data" and loc[1] in DATA_CLASSES:
+            loc = [loc[0], *loc[2:]]
+        key = ".".join([prefix, *loc] if prefix else loc)
         message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
+        if item["type"] == "unknown_key":
+            lines += [line.replace(repr(_KEY), repr(f"{key}.{name}" if key else name))
+                      for name, line in zip(item["ctx"]["keys"], item["ctx"]["lines"],
+                                            strict=True)]
+            lines += item["ctx"]["tail"]
+        elif item["type"] == "extra_forbidden":
             lines.append(f"unknown key {key!r}")
+        elif item["type"] == "union_tag_invalid":
+            tags = ", ".join(DATA_CLASSES)
+            guess = difflib.get_close_matches(str(item["ctx"]["tag"]), list(DATA_CLASSES), n=1)
+            hint = f"; did you mean {guess[0]!r}?" if guess else ""
+            where = f"{key}.source" if key else "source"
+            lines.append(f"{where} {item['ctx']['tag']!r} is not a source; use one of "
+                         f"{tags}{hint}")
         else:  # a check of the whole config names its keys itself
             lines.append(f"{key}: {message}" if key else message)
-    return "; ".join(lines)
+    return lines
+
+
+def _describe(error: ValidationError) -> str:
+    return "; ".join(_messages(error, prefix=""))
+
+
+def config_schema() -> dict[str, Any]:
+    """The JSON schema of a run config (``xai-backtest schema``), for editors to complete
+    and check YAML configs."""
+    schema = RunConfig.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 
 def build_config(payload: dict[str, Any], source: str = "config") -> RunConfig:

@@ -29,9 +29,17 @@ from xai_backtest.data_feeds.sessions import (
 from xai_backtest.data_feeds.universe import Universe, UniverseError, build_universe
 from xai_backtest.data_feeds.universe_files import load_long_file, load_symbol_folder
 from xai_backtest.data_feeds.yahoo import load_yfinance
-from xai_backtest.engine.config import DataConfig, HeadlinesConfig
+from xai_backtest.engine.config import (
+    ConfigError,
+    DataConfig,
+    FileData,
+    HeadlinesConfig,
+    SampleData,
+    YFinanceData,
+)
 
-__all__ = ["corporate_actions", "load_market_data", "load_universe", "price_basis"]
+__all__ = ["corporate_actions", "file_symbol", "load_market_data", "load_universe",
+           "price_basis"]
 
 _SAMPLE_SYMBOLS = {"sp500": "^GSPC", "nasdaq": "^IXIC"}
 
@@ -50,28 +58,38 @@ def price_basis(config: DataConfig) -> str:
             "total_return": "dividend-adjusted bars (total return)"}[basis]
 
 
+def file_symbol(config: FileData) -> str:
+    """The instrument name of a one-instrument file: ``symbol``, else the file's name
+    without its extension."""
+    assert config.path is not None
+    return config.symbol or Path(config.path).stem
+
+
 def load_market_data(config: DataConfig, name: str | None = None
                      ) -> tuple[MarketData, list[CleaningReport]]:
     """Load, session-filter, resample and date-cut the bars a config describes; flag
     (or, as the config says, adjust) jumps that look like splits, under ``name`` (default:
     the symbol)."""
     reports: list[CleaningReport] = []
-    if config.source == "sample":
+    if isinstance(config, SampleData):
         bars, symbol, source = load_sample_bars(config.sample), _SAMPLE_SYMBOLS[
             config.sample], f"{config.sample} sample"
-    elif config.source == "file":
+    elif isinstance(config, FileData):
         assert config.path is not None
         read = CleaningReport(config.path)
         reports.append(read)
         bars, symbol, source = load_bars(config.path, tz=config.tz, layout=config.layout,
                                          dayfirst=config.dayfirst,
                                          date_format=config.date_format,
-                                         report=read), config.symbol, config.path
-    else:
+                                         report=read), file_symbol(config), config.path
+    elif isinstance(config, YFinanceData):
         bars = load_yfinance(config.symbol, config.start, config.end, config.interval,
                              tz=config.tz or "America/New_York", cache_dir=config.cache_dir,
                              offline=config.offline, auto_adjust=config.auto_adjust)
         symbol, source = config.symbol, f"yfinance {config.symbol}"
+    else:
+        raise ConfigError(f"data.source {config.source!r}: the run reads no bars itself; "
+                          "pass them as run_backtest(data=...)")
     if config.session != "none":
         dates = bars.index.tz_localize(None).normalize()
         if not dates.duplicated().any():
@@ -86,7 +104,7 @@ def load_market_data(config: DataConfig, name: str | None = None
         bars = resample_daily(bars, session)
     bars = _cut(bars, config, source)
     if name is None:  # a file's rows in a corporate actions file go by its name
-        name = Path(config.path).stem if config.source == "file" and config.path else symbol
+        name = Path(config.path).stem if isinstance(config, FileData) and config.path else symbol
     actions = CleaningReport(name, rows_in=len(bars))
     bars = corporate_actions(name, bars, config, actions)
     if actions.repaired or actions.notes:
@@ -128,7 +146,7 @@ def load_universe(config: DataConfig, min_bars: int = 2,
             notes += [f"{instrument.name}: {r.summary()}" for r in reports
                       if r.removed or r.repaired or r.notes]
     else:
-        assert config.path is not None
+        assert isinstance(config, FileData) and config.path is not None
         tz = config.tz or "UTC"
         dates = DateSpelling(config.dayfirst, config.date_format)
         files = (load_symbol_folder(config.path, tz, config.symbols, dates)
@@ -180,7 +198,7 @@ def corporate_actions(name: str, bars: pd.DataFrame, config: DataConfig,
     listed: list[tuple[pd.Timestamp, float, str]] = []
     if config.corporate_actions:
         table = load_corporate_actions(config.corporate_actions)
-        mine = table[table["symbol"].isin([name, config.symbol])]
+        mine = table[table["symbol"].isin([name, getattr(config, "symbol", None) or name])]
         days = bars.index.tz_localize(None).normalize()
         for day, ratio in zip(mine["date"], mine["ratio"], strict=True):
             hit = np.flatnonzero(days >= day.tz_localize(None))

@@ -13,11 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xai_backtest.errors import AdditivityError
+
 __all__ = ["AdditivityError", "ShapValues", "deep_shap", "deep_shap_of_classes"]
-
-
-class AdditivityError(ValueError):
-    """SHAP values do not add up to the explained model output."""
 
 
 @dataclass(frozen=True)

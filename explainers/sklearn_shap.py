@@ -17,14 +17,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from xai_backtest.errors import AdditivityError
+
 __all__ = ["ADDITIVITY_ATOL", "AdditivityError", "ClassifierShap", "explain_classifier"]
 
 ADDITIVITY_ATOL = 1e-5
 Space = Literal["probability", "log-odds"]
-
-
-class AdditivityError(ValueError):
-    """SHAP values that do not add up to the model output they explain."""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from xai_backtest.data_feeds.market_data import MarketData, window_mask
+from xai_backtest.errors import ModelFileError, NotFittedError
 from xai_backtest.explainers.base import Explanation
 
 __all__ = ["SIGNAL_COLUMNS", "ModelFileError", "NotFittedError", "Signal", "SignalFrame",
@@ -33,14 +34,6 @@ __all__ = ["SIGNAL_COLUMNS", "ModelFileError", "NotFittedError", "Signal", "Sign
 
 SIGNAL_COLUMNS = ("known_at", "score", "label", "probability", "direction", "fold")
 _VERSIONED = ("numpy", "pandas", "torch", "scikit-learn", "shap", "lime", "grad-cam")
-
-
-class NotFittedError(ValueError):
-    """A signal was asked to predict or explain before ``fit``."""
-
-
-class ModelFileError(ValueError):
-    """A saved signal cannot be loaded: missing, truncated, or made by another signal."""
 
 
 @dataclass(frozen=True)

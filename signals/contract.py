@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.errors import ContractError
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import NotFittedError, Signal, SignalFrame
 from xai_backtest.signals.lookahead import (
@@ -23,10 +24,6 @@ from xai_backtest.signals.lookahead import (
 )
 
 __all__ = ["ContractError", "check_signal", "perturb_after"]
-
-
-class ContractError(AssertionError):
-    """A signal breaks a rule of the contract; the message names the rule."""
 
 
 def _require(ok: bool, rule: str) -> None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from xai_backtest.errors import XaiBacktestError
+
 __all__ = ["DEVICES", "DeviceError", "OnDevice", "resolve_device"]
 
 DEVICES = ("auto", "cpu", "cuda")
 
 
-class DeviceError(ValueError):
+class DeviceError(XaiBacktestError, ValueError):
     """A device that is not one of ``DEVICES``, or cuda where no CUDA device is visible."""
 
 

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.errors import XaiBacktestError
 from xai_backtest.explainers.base import Explanation, explanation
 from xai_backtest.explainers.measured import DeletionWords, MeasuredSignal
 from xai_backtest.signals.base import Signal, SignalFrame
@@ -52,11 +53,11 @@ _SIGNED = ("return_", "momentum_")  # families described by sign rather than lev
 _MIN_SAMPLES = 20
 
 
-class TrendParameterError(ValueError):
+class TrendParameterError(XaiBacktestError, ValueError):
     """A hyperparameter of the five-trend signal out of range."""
 
 
-class InsufficientHistoryError(ValueError):
+class InsufficientHistoryError(XaiBacktestError, ValueError):
     """The training history yields too few labelled samples to fit."""
 
 

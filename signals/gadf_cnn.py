@@ -47,6 +47,7 @@ import pandas as pd
 
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.data_feeds.sessions import SESSIONS
+from xai_backtest.errors import XaiBacktestError
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.explainers.gradcam import CAM_METHODS
 from xai_backtest.explainers.measured import DeletionWords, MeasuredSignal
@@ -59,7 +60,7 @@ __all__ = ["GADFCNN", "GADFParameterError", "Windows"]
 _CLASSES = ("down", "up")  # index = network output column
 
 
-class GADFParameterError(ValueError):
+class GADFParameterError(XaiBacktestError, ValueError):
     """A GADF-CNN hyperparameter is out of range, or does not fit the data."""
 
 

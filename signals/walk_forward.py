@@ -25,6 +25,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.errors import LookAheadError, XaiBacktestError
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import Signal, SignalFrame, library_versions
 from xai_backtest.signals.device import OnDevice
@@ -36,8 +37,9 @@ from xai_backtest.storage.code_hash import (
 )
 from xai_backtest.storage.interrupts import check_interrupt
 
-__all__ = ["MAX_FOLDS", "Fold", "LookAheadError", "WalkForwardError", "WalkForwardSignal",
-           "code_key", "fold_model_key", "walk_forward_folds"]
+__all__ = ["DEFAULT_MIN_TRAIN", "DEFAULT_RETRAIN_EVERY", "MAX_FOLDS", "Fold", "LookAheadError",
+           "WalkForwardError", "WalkForwardSignal", "code_key", "fold_model_key",
+           "walk_forward_folds"]
 
 Scheme = Literal["expanding", "rolling"]
 
@@ -45,13 +47,14 @@ Scheme = Literal["expanding", "rolling"]
 #: more folds than this is almost surely a mistake (minute bars under a daily config)
 MAX_FOLDS = 2_000
 
+#: the one default of each count (the run config's walk_forward section uses these too):
+#: two years of daily decisions before the first fold, then a refit every month
+DEFAULT_MIN_TRAIN = 504
+DEFAULT_RETRAIN_EVERY = 21
 
-class WalkForwardError(ValueError):
+
+class WalkForwardError(XaiBacktestError, ValueError):
     """Folds that cannot be built, or absurdly many of them; the message says what to change."""
-
-
-class LookAheadError(ValueError):
-    """A fold model used data at or after its fold's cut."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,8 @@ class Fold:
 
 
 def walk_forward_folds(times: pd.DatetimeIndex, *, scheme: Scheme = "expanding",
-                       min_train: int = 252, retrain_every: int = 21,
+                       min_train: int = DEFAULT_MIN_TRAIN,
+                       retrain_every: int = DEFAULT_RETRAIN_EVERY,
                        window: int | None = None, embargo: int = 0) -> list[Fold]:
     """Folds over sorted decision ``times``; counts are in decision times."""
     if min_train < 1 or retrain_every < 1 or embargo < 0:
@@ -109,8 +113,10 @@ class WalkForwardSignal(Signal):
     (``Signal.measure``); ``measure_seconds_`` adds up the time that took.
     """
 
-    def __init__(self, base: Signal, scheme: Scheme = "expanding", min_train: int = 252,
-                 retrain_every: int = 21, window: int | None = None, embargo: int = 0,
+    def __init__(self, base: Signal, scheme: Scheme = "expanding",
+                 min_train: int = DEFAULT_MIN_TRAIN,
+                 retrain_every: int = DEFAULT_RETRAIN_EVERY, window: int | None = None,
+                 embargo: int = 0,
                  progress: bool = True, cache_dir: str | None = None,
                  name: str | None = None, faithfulness: bool = True) -> None:
         self.base = base

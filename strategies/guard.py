@@ -16,11 +16,9 @@ from typing import Any
 
 from backtrader.linebuffer import LineBuffer
 
+from xai_backtest.errors import LookAheadError
+
 __all__ = ["LookAheadError", "guarded", "strategy_code"]
-
-
-class LookAheadError(RuntimeError):
-    """A strategy read a bar that has not happened yet."""
 
 
 _depth = 0

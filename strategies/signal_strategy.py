@@ -36,13 +36,10 @@ from typing import Any
 import backtrader as bt
 import pandas as pd
 
+from xai_backtest.errors import StrategyDataError
 from xai_backtest.strategies.guard import guarded
 
 __all__ = ["Fill", "SignalStrategy", "StrategyDataError"]
-
-
-class StrategyDataError(ValueError):
-    """A strategy that cannot trade the run's bars, refused before any work."""
 
 
 @dataclass(frozen=True)

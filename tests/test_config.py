@@ -157,6 +157,7 @@ def test_a_session_on_daily_bars_is_one_clear_error(tmp_path):
                            "--config", str(ROOT / "configs" / "sp500_ma_crossover.yaml"),
                            "--session", "NYSE", "--output-dir", str(tmp_path / "runs")],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert "set data.session: none" in proc.stderr
+    # a DataError is an XaiBacktestError: exit 2 like every error a user can hit (was 1)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: ") and "set data.session: none" in proc.stderr
     assert not (tmp_path / "runs").exists()
