@@ -58,9 +58,10 @@ def main() -> None:
             overrides = {"output_dir": out, "tearsheet": False,
                          "cache_dir": str(ROOT / ".cache")}
             config = load_config(ROOT / "configs" / config_file, overrides)
-            if config.data.path:
+            path = getattr(config.data, "path", None)
+            if path:
                 config = load_config(ROOT / "configs" / config_file, {
-                    **overrides, "data.path": str(args.data / Path(config.data.path).name)})
+                    **overrides, "data.path": str(args.data / Path(path).name)})
             started = time.perf_counter()
             result = run_backtest(config, progress=False)
             row = summarise(dataset, signal, result)

@@ -10,6 +10,7 @@ another output.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,7 @@ class ShapValues:
     outputs: np.ndarray
 
 
-def deep_shap_of_classes(model: object, background: np.ndarray, inputs: np.ndarray,
+def deep_shap_of_classes(model: Any, background: np.ndarray, inputs: np.ndarray,
                          classes: np.ndarray, atol: float = 1e-5) -> np.ndarray:
     """SHAP values ``(n, d)`` of ``model``'s logit of class ``classes[i]`` at row ``i`` of
     ``inputs`` (not necessarily the class it predicts): one ``deep_shap`` per class, on a

@@ -53,6 +53,7 @@ def explain_classifier(model: Any, background: pd.DataFrame, x: pd.DataFrame, up
     import shap
 
     p_up = model.predict_proba(x)[:, up_column]
+    space: Space
     if _is_tree_model(model):
         explainer = shap.TreeExplainer(model, data=background, model_output="probability",
                                        feature_perturbation="interventional")

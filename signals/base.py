@@ -134,6 +134,10 @@ class Signal(ABC):
     #: identifies the code of fit/predict in the fold-model cache key; None (default): a
     #: hash of the source of this class's module and the project modules it imports
     code_version: ClassVar[str | None] = None
+    #: set by ``fit``: the first and last bar seen, and the last bar any training label read
+    train_start_: pd.Timestamp
+    train_end_: pd.Timestamp
+    label_end_: pd.Timestamp
 
     # -- estimator plumbing ---------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:

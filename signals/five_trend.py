@@ -333,7 +333,7 @@ class FiveTrendDNN(MeasuredSignal, OnDevice, Signal):
                              how=" to their training mean")
 
     def faithfulness_inputs(self, explanations: Sequence[Explanation]) -> np.ndarray:
-        return self.scale(np.stack([e.data for e in explanations]))
+        return self.scale(np.stack([np.asarray(e.data) for e in explanations]))
 
     def deletion_baseline(self, rows: np.ndarray) -> np.ndarray:
         return np.zeros(rows.shape[1])  # 0 is the training mean once scaled

@@ -352,7 +352,7 @@ class GADFCNN(MeasuredSignal, OnDevice, Signal):
                              inputs=f"{unit}s", output="P(up)")
 
     def faithfulness_inputs(self, explanations: Sequence[Explanation]) -> np.ndarray:
-        return np.stack([e.data for e in explanations]).astype(np.float64)
+        return np.stack([np.asarray(e.data) for e in explanations]).astype(np.float64)
 
     def deletion_baseline(self, rows: np.ndarray) -> np.ndarray:
         return rows.mean(axis=1, keepdims=True)
