@@ -23,7 +23,7 @@ import typing
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import backtrader as bt
 from pydantic import TypeAdapter, ValidationError
@@ -148,8 +148,8 @@ def _check_class(group: Group, kind: str, cls: Any) -> type:
 def component_params(cls: type, group: Group) -> dict[str, Any]:
     """Parameter name -> default (``inspect.Parameter.empty`` when required)."""
     if group == "strategy":
-        return dict(cls.params._getitems())
-    signature = inspect.signature(cls.__init__).parameters
+        return dict(cast(Any, cls).params._getitems())  # a backtrader Strategy's params
+    signature = inspect.signature(cast(Any, cls).__init__).parameters
     return {name: p.default for name, p in signature.items()
             if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
 
@@ -199,7 +199,7 @@ def _cached_adapter(hint: Any) -> TypeAdapter[Any]:
 def _hints(cls: type) -> dict[str, Any]:
     """Type hints of a signal's ``__init__``; none when they cannot be evaluated."""
     try:
-        hints = typing.get_type_hints(cls.__init__)
+        hints = typing.get_type_hints(cast(Any, cls).__init__)
     except (NameError, TypeError, AttributeError):  # unresolvable user annotations: no check
         return {}
     hints.pop("return", None)

@@ -211,7 +211,7 @@ class DataConfig(_Frozen):
         return super().__new__(cls)
 
     @classmethod
-    def model_validate(cls, obj: Any, **options: Any) -> DataConfig:  # type: ignore[override]
+    def model_validate(cls, obj: Any, **options: Any) -> DataConfig:
         """Validate ``obj`` into the class of its source (on ``DataConfig`` itself)."""
         if cls is DataConfig:
             return _DATA_ADAPTER.validate_python(obj, **options)
@@ -556,8 +556,8 @@ class SignalConfig(BaseModel):
         if not isinstance(payload, dict) or "kind" not in payload:
             return payload
         kind = payload["kind"]
-        signal = resolve_component(kind, "signal")
-        instance = payload.get("instance")
+        signal: Any = resolve_component(kind, "signal")
+        instance: Any = payload.get("instance")
         if instance is not None:
             if not isinstance(instance, signal):
                 raise ValueError(f"signal instance {instance!r} is not a {kind!r}")
@@ -622,7 +622,7 @@ class RunConfig(_Frozen):
                       "(letters, digits, '_', '-', '.'; no path separators, so runs stay "
                       "inside output_dir)")
     data: DataSpec = SampleData()
-    signals: tuple[SignalConfig, ...] = (SignalConfig(kind="ma_crossover"),)
+    signals: tuple[SignalConfig, ...] = (SignalConfig(kind="ma_crossover", name="ma_crossover"),)
     ensemble: EnsembleConfig | None = Field(None, description="also trade a vote of the signals")
     walk_forward: WalkForwardConfig = WalkForwardConfig()
     strategy: StrategyConfig = StrategyConfig()

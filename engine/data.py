@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ from xai_backtest.data_feeds.corporate_actions import (
     load_corporate_actions,
 )
 from xai_backtest.data_feeds.errors import DataError
-from xai_backtest.data_feeds.files import DateSpelling, load_bars
+from xai_backtest.data_feeds.files import DateSpelling, Layout, load_bars
 from xai_backtest.data_feeds.headlines import load_headlines, load_wigpy_headlines
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.data_feeds.samples import load_sample_bars
@@ -30,6 +31,7 @@ from xai_backtest.data_feeds.universe import Universe, UniverseError, build_univ
 from xai_backtest.data_feeds.universe_files import load_long_file, load_symbol_folder
 from xai_backtest.data_feeds.yahoo import load_yfinance
 from xai_backtest.engine.config import (
+    UNIVERSE_LAYOUTS,
     ConfigError,
     DataConfig,
     FileData,
@@ -51,7 +53,8 @@ def price_basis(config: DataConfig) -> str:
         if config.source == "sample":
             basis = "price"
         elif config.source == "yfinance":
-            basis = "total_return" if config.auto_adjust else "price"
+            basis = ("total_return" if isinstance(config, YFinanceData) and config.auto_adjust
+                     else "price")
         else:
             return "price basis not stated (set data.price_basis: price or total_return)"
     return {"price": "price-only bars (no dividends: returns understate a holder's)",
@@ -78,7 +81,11 @@ def load_market_data(config: DataConfig, name: str | None = None
         assert config.path is not None
         read = CleaningReport(config.path)
         reports.append(read)
-        bars, symbol, source = load_bars(config.path, tz=config.tz, layout=config.layout,
+        if config.layout in UNIVERSE_LAYOUTS:
+            raise ConfigError(f"data.layout {config.layout!r} holds a universe; read it with "
+                              "load_universe")
+        layout = cast(Layout, config.layout)
+        bars, symbol, source = load_bars(config.path, tz=config.tz, layout=layout,
                                          dayfirst=config.dayfirst,
                                          date_format=config.date_format,
                                          report=read), file_symbol(config), config.path
