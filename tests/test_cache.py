@@ -70,6 +70,7 @@ def test_content_hash_sees_values_index_and_names():
     assert content_hash(None) != content_hash(frame)
 
 
+@pytest.mark.slow
 def test_rerun_with_only_the_threshold_changed_does_not_refit(tmp_path):
     overrides = {"output_dir": str(tmp_path / "runs"), "cache_dir": str(tmp_path / "cache"),
                  "tearsheet": False, "data.start": "2012-01-01"}

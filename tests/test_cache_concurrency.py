@@ -7,6 +7,8 @@ from pathlib import Path
 from threading import BrokenBarrierError
 from typing import Any
 
+import pytest
+
 from xai_backtest.storage.cache import DiskCache, _intact
 
 
@@ -27,6 +29,7 @@ def _fill(root: str, me: str, built: Any, out: str) -> None:
     Path(out).write_text(f"{got} {cache.misses}")
 
 
+@pytest.mark.slow
 def test_two_writers_of_one_key_end_with_one_intact_entry(tmp_path):
     context = multiprocessing.get_context("spawn")
     built = context.Barrier(2)

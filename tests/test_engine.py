@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import make_daily_bars
+from tests.pins import buy_and_hold_final_equity
 from xai_backtest.reports.metrics import summarize
 from xai_backtest.reports.trade_log import build_trade_log
 from xai_backtest.signals.base import SignalFrame
@@ -71,6 +72,17 @@ def test_buy_and_hold_matches_the_price_path():
     assert result.equity.iloc[-1] == pytest.approx(100_000 * growth, rel=1e-9)
     assert result.exposure.iloc[0] == False  # noqa: E712  (decides at bar 0, fills at bar 1)
     assert result.exposure.iloc[1:].all()
+
+
+@pytest.mark.parametrize("costs", [Costs(), Costs(commission=0.001, slippage=0.0005),
+                                   Costs(spread=0.002, per_order=5.0, per_share=0.01)])
+def test_buy_and_hold_equals_the_hand_computation_the_pins_use(costs):
+    """tests/pins.py prices buy-and-hold from the bars and costs; the slow tests pin the
+    real runs' buy-and-hold with it, so it is checked here against the engine."""
+    bars = make_daily_bars(80, seed=4)
+    result = run_strategy("bh", bars, None, BuyAndHold, costs=costs)
+    assert result.equity.iloc[-1] == pytest.approx(
+        buy_and_hold_final_equity(bars, 100_000.0, costs), abs=1e-6)
 
 
 def test_trade_log_round_trips_and_open_trade():

@@ -67,6 +67,7 @@ def test_needs_two_members():
         Ensemble().ballot({"a": MEMBERS["a"]})
 
 
+@pytest.mark.slow
 def test_ensemble_trades_carry_their_voters_explanations(tmp_path):
     from xai_backtest.engine.config import build_config
     from xai_backtest.engine.runner import run_backtest

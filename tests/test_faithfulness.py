@@ -61,6 +61,7 @@ def two_feature_model():
     return net, x[:100], rows, lambda r: predict_proba(net, r)
 
 
+@pytest.mark.slow
 def test_shap_and_lime_name_exactly_the_two_features_the_model_uses(two_feature_model):
     net, background, rows, proba = two_feature_model
     shap = deep_shap(net, background, rows)
@@ -104,6 +105,7 @@ def test_randomisation_check_flags_an_explainer_that_returns_its_input(two_featu
                                                   strict=True))
 
 
+@pytest.mark.slow
 def test_grad_cam_puts_the_top_minutes_where_the_label_was_planted():
     """Windows of 30 minutes whose class is the direction of minutes 10-15 only (a large move
     there, noise elsewhere): the top minutes of the CAM must fall in that span."""

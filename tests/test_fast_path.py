@@ -68,6 +68,7 @@ costs_strategy = st.builds(
     minimum=st.sampled_from([0.0, 2.5]), borrow_fee=st.sampled_from([0.0, 0.05, 3.0]))
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), n=st.integers(2, 80),
        moves=st.lists(st.sampled_from([1.0, -1.0, 0.0, math.nan]), min_size=80, max_size=80),
@@ -151,6 +152,7 @@ FIXTURES = Path(__file__).parent / "artifacts" / "decisions"
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fixture", sorted(FIXTURES.glob("*.parquet")), ids=lambda p: p.stem)
 def test_fast_path_equals_backtrader_on_every_configs_own_decisions(fixture, monkeypatch,
                                                                     request):

@@ -23,6 +23,7 @@ def _runs(tmp_path, grid, **base):
     return expand_sweep("t", {**BASE, **base, "output_dir": str(tmp_path)}, grid)
 
 
+@pytest.mark.slow
 def test_every_point_equals_a_full_backtrader_run(tmp_path):
     fast = run_fast_sweep("t", _runs(tmp_path / "fast", GRID), progress=False)
     full = run_sweep("t", _runs(tmp_path / "full", GRID, engine="backtrader"),

@@ -10,7 +10,6 @@ import xai_backtest.signals.five_trend as five_trend
 from tests.conftest import make_daily_bars
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.reports.trade_log import build_trade_log, decision_times_of_fills
-from xai_backtest.signals.contract import check_signal
 from xai_backtest.signals.five_trend import (
     FiveTrendDNN,
     InsufficientHistoryError,
@@ -35,10 +34,6 @@ def data() -> MarketData:
 @pytest.fixture(scope="module")
 def fitted(data) -> FiveTrendDNN:
     return small().fit(data.until(data.bars.index[260]))
-
-
-def test_contract(data, tmp_path):
-    check_signal(small, data, folder=tmp_path)
 
 
 def test_importing_the_signal_does_not_import_torch():

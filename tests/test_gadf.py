@@ -28,6 +28,7 @@ def windows() -> np.ndarray:
     return 15_000 * np.exp(np.cumsum(rng.normal(0, 0.001, (7, 59)), axis=1))
 
 
+@pytest.mark.slow
 def test_matches_pyts(windows, tmp_path: Path):
     source, diff_file, sum_file = (tmp_path / f"{n}.npy" for n in ("x", "gadf", "gasf"))
     np.save(source, windows)

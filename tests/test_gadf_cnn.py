@@ -13,7 +13,7 @@ from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.explainers.figures import render_figure
 from xai_backtest.explainers.gradcam import deletion_test, describe, time_importance
 from xai_backtest.reports.trade_log import build_trade_log, decision_times_of_fills
-from xai_backtest.signals.contract import check_signal, perturb_after
+from xai_backtest.signals.contract import perturb_after
 from xai_backtest.signals.gadf_cnn import GADFCNN, GADFParameterError
 from xai_backtest.signals.walk_forward import WalkForwardSignal
 from xai_backtest.strategies.backtest import run_strategy
@@ -28,15 +28,6 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 @pytest.fixture(scope="module")
 def minute_data() -> MarketData:
     return MarketData(make_minute_bars(days=45, seed=1))
-
-
-def test_contract_on_minute_sessions(minute_data, tmp_path):
-    check_signal(lambda: GADFCNN(**TINY), minute_data, folder=tmp_path)
-
-
-def test_contract_on_daily_closes(daily_bars, tmp_path):
-    data = MarketData(daily_bars.iloc[:300])
-    check_signal(lambda: GADFCNN(frequency="daily", window=20, **TINY), data, folder=tmp_path)
 
 
 def test_decides_at_the_end_of_the_first_hour(minute_data):
@@ -150,6 +141,7 @@ def test_deletion_test_separates_the_steps_a_model_uses():
         deletion_test(closes, right, proba_up, k=20)
 
 
+@pytest.mark.slow
 def test_grad_cam_on_the_first_block_is_faithful_on_a_planted_pattern():
     data = MarketData(make_minute_bars(days=150, seed=0))
     signal = GADFCNN(filters=8, epochs=30, learning_rate=0.01, patience=8, cam_layer="first")

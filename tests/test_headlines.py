@@ -102,7 +102,7 @@ def test_missing_columns_name_the_fix(tmp_path):
 
 def test_wigpy_headlines_are_read_by_path():
     frame, report = load_wigpy_headlines()
-    assert report.rows_in == 11934 and len(frame) > 11900
+    assert report.rows_in == 11934 and len(frame) > 11900  # the rows of wigpy's headlines.db
     assert (frame["available_at"] > frame["timestamp"]).all()
 
 

@@ -4,12 +4,7 @@ import numpy as np
 import pytest
 
 from xai_backtest.data_feeds.market_data import MarketData
-from xai_backtest.signals.contract import check_signal
 from xai_backtest.signals.ma_crossover import MACrossover
-
-
-def test_contract(daily_bars, tmp_path):
-    check_signal(lambda: MACrossover(fast=5, slow=20), MarketData(daily_bars), folder=tmp_path)
 
 
 @pytest.mark.parametrize(("basis", "start", "end"), [

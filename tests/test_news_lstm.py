@@ -8,9 +8,7 @@ from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.engine.config import load_config
 from xai_backtest.explainers.figures import render_figure
 from xai_backtest.reports.trade_log import decision_times_of_fills
-from xai_backtest.signals.contract import check_signal
 from xai_backtest.signals.news_lstm import NewsLSTM
-from xai_backtest.signals.ohlc_lstm import OHLCLSTM
 from xai_backtest.signals.vader import VaderSentiment
 from xai_backtest.signals.walk_forward import WalkForwardSignal
 from xai_backtest.strategies.backtest import run_strategy
@@ -25,14 +23,6 @@ def _small(**kwargs) -> NewsLSTM:
 @pytest.fixture(scope="module")
 def news():
     return make_news_data(160)
-
-
-def test_contract(news, tmp_path):
-    check_signal(_small, news, folder=tmp_path)
-
-
-def test_ohlc_lstm_contract(news, tmp_path):
-    check_signal(lambda: OHLCLSTM(window=5, units=4, epochs=2, seed=0), news, folder=tmp_path)
 
 
 @pytest.mark.parametrize("make", [_small, VaderSentiment])

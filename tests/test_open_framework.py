@@ -55,6 +55,7 @@ def user_module(tmp_path, monkeypatch):
     sys.modules.pop("user_sig_mod", None)
 
 
+@pytest.mark.slow
 def test_a_signal_named_module_colon_class_runs_from_a_config(user_module, tmp_path):
     config = build_config({**QUICK, "output_dir": str(tmp_path / "runs"), "signals": [
         {"kind": f"{user_module}:UserCrossover", "fast": 5, "tilt": 0.5}]})
@@ -113,6 +114,7 @@ def test_a_signal_registered_in_process_is_named_like_a_built_in():
         register_signal("ma_crossover", Registered)
 
 
+@pytest.mark.slow
 def test_two_instances_of_one_kind_carry_their_own_explanations(tmp_path):
     config = load_config(ROOT / "examples" / "two_instances.yaml",
                          {"output_dir": str(tmp_path), "tearsheet": False, "cache_dir": None,
@@ -152,6 +154,7 @@ def _run_script(folder: Path, body: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_a_script_without_a_main_guard_draws_many_figures(tmp_path):
     proc = _run_script(tmp_path, f"""
         from xai_backtest import Backtest
@@ -169,6 +172,7 @@ def test_a_script_without_a_main_guard_draws_many_figures(tmp_path):
     assert figures > 8
 
 
+@pytest.mark.slow
 def test_a_users_own_signals_and_engine_modules_shadow_nothing(tmp_path):
     for name in ("signals", "engine", "strategies", "reports"):
         (tmp_path / f"{name}.py").write_text(f"raise ImportError('the user\\'s {name}.py')\n")

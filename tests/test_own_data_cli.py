@@ -41,6 +41,7 @@ def _own_file_args(tmp_path: Path, days: int = 650) -> list[str]:
             "--no-cache", "--no-tearsheet"]
 
 
+@pytest.mark.slow
 def test_a_run_on_own_file_attaches_no_headlines_and_drops_the_news_signal(tmp_path, capsys):
     assert main(_own_file_args(tmp_path)) == 0
     assert NOTE in capsys.readouterr().err

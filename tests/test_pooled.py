@@ -86,6 +86,7 @@ def test_a_label_reaching_the_cut_is_refused_and_a_rule_cannot_be_pooled():
         PooledWalkForward(MACrossover())
 
 
+@pytest.mark.slow
 def test_pooled_fold_models_are_cached_by_every_instruments_history(tmp_path):
     datas = _universe()
 
@@ -110,6 +111,7 @@ def test_pooled_fold_models_are_cached_by_every_instruments_history(tmp_path):
     assert (edited.cache_hits_, edited.cache_misses_) == (len(cold.folds_) - 1, 1)
 
 
+@pytest.mark.slow
 def test_the_instrument_as_a_feature_is_an_input_explained_like_the_others():
     datas = _universe()
     pooled = PooledWalkForward(FiveTrendDNN(**SMALL), min_train=150, retrain_every=100,

@@ -199,6 +199,7 @@ def portfolio_page(browser, tmp_path_factory):  # noqa: F811
     yield from _open(browser, path)
 
 
+@pytest.mark.slow
 def test_instrument_filter_in_a_browser(portfolio_page):
     from playwright.sync_api import expect
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,6 +27,7 @@ class Greedy(bt.Strategy):
 '''
 
 
+@pytest.mark.slow
 def test_refused_orders_are_reported_everywhere(tmp_path):
     (tmp_path / "greedy_strategy.py").write_text(GREEDY)
     config = tmp_path / "greedy.yaml"

@@ -68,6 +68,7 @@ def test_decisions_and_explanations_are_the_values_the_rule_read(daily_bars):
     assert explanation.summary.endswith("-> up") and explanation.method == "rule"
 
 
+@pytest.mark.slow
 def test_a_rule_trades_at_the_default_threshold(tmp_path):
     result = Backtest({"source": "sample", "start": "2010-01-01"}, signals=[RSIRule()],
                       output_dir=str(tmp_path), tearsheet=False, cache_dir=None,

@@ -66,6 +66,7 @@ def test_the_report_shows_the_sentence(tmp_path):
     assert "<li><b>rule</b>: Edge not tested" in page and SHORT in page
 
 
+@pytest.mark.slow
 def test_a_two_month_minute_run_completes_with_the_sentence(tmp_path, shared_data):
     """NIFTY minute bars of January and February 2021: 40 sessions, too few paired daily
     returns for 20-day blocks once the walk-forward warm-up is spent."""

@@ -43,6 +43,7 @@ def test_a_failing_run_does_not_stop_the_sweep_and_reruns_skip(tmp_path):
     assert again.loc[0, "ma_crossover.final_equity"] == table.loc[0, "ma_crossover.final_equity"]
 
 
+@pytest.mark.slow
 def test_process_pool_matches_in_process(tmp_path):
     grid = {"strategy.threshold": [0.5, 0.53]}
     one = run_sweep("t", _runs(tmp_path / "a", grid), LocalExecutor(1))
@@ -50,6 +51,7 @@ def test_process_pool_matches_in_process(tmp_path):
     pd.testing.assert_frame_equal(one[METRICS], two[METRICS])
 
 
+@pytest.mark.slow
 def test_ray_matches_local(tmp_path):
     ray = pytest.importorskip("ray", reason="Ray is not installed")
     grid = {"strategy.threshold": [0.5, 0.53]}

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from tests.news_data import make_news_data
-from xai_backtest.signals.contract import check_signal
 from xai_backtest.signals.vader import (
     FINANCE_LEXICON,
     VaderSentiment,
@@ -33,10 +32,6 @@ def test_blindness_names_the_direction_words_vader_does_not_know():
     extended = vader_blindness(texts, up, finance_lexicon=True)
     assert extended.unknown_share == 0.0
     assert extended.correlation == pytest.approx(1.0)
-
-
-def test_contract(tmp_path):
-    check_signal(VaderSentiment, make_news_data(), folder=tmp_path)
 
 
 def test_explanation_parts_add_up_to_the_log_odds():
