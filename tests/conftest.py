@@ -44,30 +44,12 @@ def daily_bars() -> pd.DataFrame:
     return make_daily_bars()
 
 
-#: tests marked ``slow`` from here, in files whose own marks are kept by other hands (a
-#: module that moves its mark into the file can drop its line): each takes seconds
-#: (a full run, a second interpreter or a CLI run), and a fast test covers its module
-SLOW_ELSEWHERE = (
-    "tests/test_prefit.py::test_models_fitted_by_the_second_interpreter_equal_those_fitted_here",
-    "tests/test_tearsheet_writer.py::",  # QuantStats' HTML in a worker (test_tearsheet_cache.py)
-    "tests/test_config.py::test_a_session_on_daily_bars_is_one_clear_error",
-    "tests/test_config.py::test_a_fold_error_is_one_line_and_leaves_no_run_folder",
-    "tests/test_lookahead_properties.py::",  # per model in test_lookahead_models.py
-    "tests/test_lookahead_at_run_time.py::test_the_cli_stops_a_leaking_signal_in_a_few_lines",
-    "tests/test_lookahead_at_run_time.py::test_a_pass_is_kept_with_the_fold_models_and_a_leak",
-    "tests/test_lookahead_at_run_time.py::test_turned_off_the_report_says_it_was_not_checked",
-)
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that use the ``shared_data`` fixture carry the ``shared_data`` marker, so
-    ``-m "not shared_data"`` selects the tests that run on any machine; the tests of
-    ``SLOW_ELSEWHERE`` carry ``slow``."""
+    ``-m "not shared_data"`` selects the tests that run on any machine."""
     for item in items:
         if "shared_data" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.shared_data)
-        if item.nodeid.startswith(SLOW_ELSEWHERE):
-            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

@@ -136,6 +136,7 @@ def test_concurrent_runs_get_their_own_folders_and_a_file_is_no_output_dir(tmp_p
         run_folder(build_config({"output_dir": str(tmp_path / "file")}))
 
 
+@pytest.mark.slow
 def test_a_fold_error_is_one_line_and_leaves_no_run_folder(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "run_backtest.py"), "--quiet",
                            "--config", str(ROOT / "configs" / "sp500_ma_crossover.yaml"),
@@ -152,6 +153,7 @@ def test_a_mistyped_time_zone_is_refused_with_a_suggestion():
         build_config({"data": {"source": "file", "path": "x.csv", "tz": "America/NewYork"}})
 
 
+@pytest.mark.slow
 def test_a_session_on_daily_bars_is_one_clear_error(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "run_backtest.py"), "--quiet",
                            "--config", str(ROOT / "configs" / "sp500_ma_crossover.yaml"),

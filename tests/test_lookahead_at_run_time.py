@@ -107,6 +107,7 @@ def honest_features(bars: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"ret_1": close.pct_change(), "ret_5": close.pct_change(5)})
 
 
+@pytest.mark.slow
 def test_a_pass_is_kept_with_the_fold_models_and_a_leak_never_is(tmp_path):
     options = {**FAST, "cache_dir": str(tmp_path / "cache"), "output_dir": str(tmp_path)}
     honest = SklearnSignal(model=LogisticRegression(), features=honest_features)
@@ -119,6 +120,7 @@ def test_a_pass_is_kept_with_the_fold_models_and_a_leak_never_is(tmp_path):
             Backtest(signals=[leaky_model()], **options).run(progress=False)
 
 
+@pytest.mark.slow
 def test_turned_off_the_report_says_it_was_not_checked(tmp_path):
     result = Backtest(signals=[NextBar()], output_dir=str(tmp_path), check={"lookahead": False},
                       **FAST).run(progress=False)
@@ -160,6 +162,7 @@ USER_MODULE = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow
 def test_the_cli_stops_a_leaking_signal_in_a_few_lines(tmp_path):
     (tmp_path / "peeking_rules_xyz.py").write_text(USER_MODULE)
     done = subprocess.run(

@@ -9,6 +9,7 @@ here it runs on the walk-forward pipeline with the fast signals, with many examp
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,8 @@ from xai_backtest.signals.contract import perturb_after
 from xai_backtest.signals.ma_crossover import MACrossover
 from xai_backtest.signals.vader import VaderSentiment
 from xai_backtest.signals.walk_forward import WalkForwardSignal
+
+pytestmark = pytest.mark.slow  # per model, fast in test_lookahead_models.py
 
 BARS = make_daily_bars(260, seed=11)
 NEWS = make_news_data(200, seed=5)

@@ -4,6 +4,7 @@ fit in the run's own process, and only where it cannot change a result."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from xai_backtest.engine.config import build_config
 from xai_backtest.engine.data import load_market_data
@@ -19,6 +20,7 @@ PAYLOAD = {"data": {"start": "2015-01-01", "end": "2018-12-31"},
                                          "embargo": 10}}]}
 
 
+@pytest.mark.slow
 def test_models_fitted_by_the_second_interpreter_equal_those_fitted_here(tmp_path,
                                                                          monkeypatch):
     monkeypatch.chdir(tmp_path)

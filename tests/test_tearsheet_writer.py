@@ -10,6 +10,9 @@ import pytest
 from xai_backtest.engine.executor import LocalExecutor, WorkerError
 from xai_backtest.reports.tearsheet import BackgroundTearsheets, TearsheetJob, write_tearsheet
 
+# QuantStats' HTML in a worker; the cache is covered fast in test_tearsheet_cache.py
+pytestmark = pytest.mark.slow
+
 
 def curves(seed: int = 0, n: int = 300) -> tuple[pd.Series, pd.Series]:
     rng = np.random.default_rng(seed)
