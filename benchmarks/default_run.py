@@ -3,12 +3,12 @@ clone: a new interpreter, an empty fold-model cache (or none with ``--no-cache``
 in a temporary folder. Prints the wall time of the whole process, the run's own seconds
 and each stage's seconds from its run.json, and the comparison table.
 
-    python benchmarks/default_run.py [--no-cache] [--no-tearsheet] [--blas-threads 1] [--keep]
+    python benchmarks/default_run.py [--no-cache] [--no-tearsheet] [--keep]
 
-``--blas-threads 1`` runs it with OpenBLAS (numpy's and scipy's) on one thread, as the
-run itself does not yet: LIME's ridge fits (270 inputs, 300 samples, twice per five-trend
-explanation) are small solves that two BLAS threads make several times slower on a busy
-2-core machine, with bit-identical results.
+The run puts NumPy's BLAS on ``threads`` threads (1 by default, engine/seeding.py): LIME's
+ridge fits (270 inputs, 300 samples, twice per five-trend explanation) are small solves
+that two BLAS threads made several times slower on a busy 2-core machine, with
+bit-identical results.
 
 Target (issue 23): the cold run under 45 s on the project's 2-core machine.
 """
@@ -49,8 +49,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="cache_dir: null (no fold-model cache, so no second "
                              "interpreter fitting signals meanwhile)")
     parser.add_argument("--no-tearsheet", action="store_true")
-    parser.add_argument("--blas-threads", type=int, default=None,
-                        help="OPENBLAS_NUM_THREADS (and MKL_NUM_THREADS) of the run")
     parser.add_argument("--keep", action="store_true", help="keep the run folder")
     args = parser.parse_args(argv)
 
@@ -61,12 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.no_tearsheet:
         overrides["tearsheet"] = False
-    env = dict(os.environ)
-    if args.blas_threads is not None:
-        env["OPENBLAS_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(args.blas_threads)
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", CHILD, json.dumps(overrides), args.config],
-                          capture_output=True, text=True, cwd=work, env=env)
+                          capture_output=True, text=True, cwd=work)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         print(proc.stderr[-3000:], file=sys.stderr)
@@ -75,9 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     status = json.loads((Path(out["folder"]) / "run.json").read_text())
 
     cache = "off" if args.no_cache else "empty (fresh clone)"
-    blas = "default" if args.blas_threads is None else str(args.blas_threads)
     print(f"default run, cold: cache {cache}, tearsheet {'off' if args.no_tearsheet else 'on'}, "
-          f"BLAS threads {blas}, load average {os.getloadavg()[0]:.1f} at the end")
+          f"load average {os.getloadavg()[0]:.1f} at the end")
     print(f"{'stage':<36}{'seconds':>9}")
     for stage, seconds in status["stages"].items():
         print(f"{stage:<36}{seconds:>9.2f}")
