@@ -32,7 +32,8 @@ _FLAGS: tuple[tuple[str, str, type, str], ...] = (
     ("--data-source", "data.source", str, "sample | file | yfinance (default: sample); a "
      "key of another source is refused"),
     ("--sample", "data.sample", str, "arch sample data set: sp500 | nasdaq"),
-    ("--data-path", "data.path", str, "CSV/Parquet file or folder for --data-source file"),
+    ("--data-path", "data.path", str, "CSV/Parquet file or folder (implies --data-source "
+     "file without --config)"),
     ("--layout", "data.layout", str, "CSV layout: auto | header | nifty"),
     ("--tz", "data.tz", str, "time zone of naive timestamps, e.g. Asia/Kolkata"),
     ("--session", "data.session", str, "keep only bars in this session: none | NSE | NYSE"),
@@ -153,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
                                  if "." in k or k in ("name", "cash", "seed", "output_dir",
                                                       "tearsheet")}
     overrides = {k: v for k, v in overrides.items() if v is not None}
+    if "data.path" in overrides and not args.config:
+        overrides.setdefault("data.source", "file")  # a path names a file of the user's
     if args.no_cache:
         overrides["cache_dir"] = None
     if args.signal:

@@ -101,3 +101,14 @@ def test_python_bars_without_headlines_refuse_a_headline_signal():
         Backtest({"a": bars, "b": bars}, signals=["vader"], strategy="portfolio")
     news = make_news_data(300)  # the same signal with headlines is accepted
     assert Backtest(news, signals=["vader"]).config.signals[0].kind == "vader"
+
+
+@pytest.mark.slow
+def test_a_data_path_alone_means_the_users_file(tmp_path):
+    """``--data-path X`` with no ``--data-source`` reads X (it used to be refused as a key
+    of another source, and before the typed config it was silently ignored)."""
+    args = [a for a in _own_file_args(tmp_path, 650) if a not in ("--data-source", "file")]
+    assert main([*args, "--signal", "ma_crossover"]) == 0
+    (folder,) = (tmp_path / "runs").iterdir()
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    assert config["data"]["source"] == "file" and config["data"]["path"].endswith("prices.csv")
