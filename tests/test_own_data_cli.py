@@ -107,7 +107,7 @@ def test_python_bars_without_headlines_refuse_a_headline_signal():
 def test_a_data_path_alone_means_the_users_file(tmp_path):
     """``--data-path X`` with no ``--data-source`` reads X (it used to be refused as a key
     of another source, and before the typed config it was silently ignored)."""
-    args = [a for a in _own_file_args(tmp_path, 650) if a not in ("--data-source", "file")]
+    args = [a for a in _own_file_args(tmp_path, 900) if a not in ("--data-source", "file")]
     assert main([*args, "--signal", "ma_crossover"]) == 0
     (folder,) = (tmp_path / "runs").iterdir()
     config = yaml.safe_load((folder / "config.yaml").read_text())
