@@ -63,7 +63,7 @@ from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import SignalFrame, library_versions
 from xai_backtest.signals.device import OnDevice
 from xai_backtest.signals.pooled import instrument_signal
-from xai_backtest.signals.walk_forward import WalkForwardSignal
+from xai_backtest.signals.walk_forward import WalkForwardError, WalkForwardSignal
 from xai_backtest.storage.cache import content_hash
 from xai_backtest.strategies.references import BUY_AND_HOLD, EQUAL_WEIGHT_REBALANCED
 
@@ -203,10 +203,13 @@ def _plan(config: RunConfig, market: Market, progress: bool) -> dict[str, FoldMo
         spec.name: build_fold_models(spec, config, list(market.datas), progress, universe)
         for spec in config.signals}
     if not universe:
-        for model in signals.values():
+        for signal, model in signals.items():
             assert isinstance(model, PerInstrument)
             for name, walk in model.walks.items():
-                walk.plan(market.datas[name])
+                try:
+                    walk.plan(market.datas[name])
+                except WalkForwardError as e:
+                    raise WalkForwardError(f"signal {signal!r}: {e}") from e
     return signals
 
 

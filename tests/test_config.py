@@ -143,7 +143,8 @@ def test_a_fold_error_is_one_line_and_leaves_no_run_folder(tmp_path):
                            "--min-train", "100000", "--output-dir", str(tmp_path / "runs")],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 2
-    assert proc.stderr.startswith("error: ") and "smaller min_train" in proc.stderr
+    assert proc.stderr.startswith("error: signal 'ma_crossover': ")
+    assert "smaller min_train" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "runs").exists()
 
