@@ -14,6 +14,7 @@ from typing import Literal
 
 import numpy as np
 
+from xai_backtest.errors import XaiBacktestError
 from xai_backtest.signals.five_trend import smote_resample
 
 __all__ = ["BENCHMARKS", "BenchmarkError", "fit_predict", "make_benchmark"]
@@ -22,7 +23,7 @@ BENCHMARKS = ("random_forest", "svm", "logistic", "majority")
 Balance = Literal["smote", "class_weight", "none"]
 
 
-class BenchmarkError(ValueError):
+class BenchmarkError(XaiBacktestError, ValueError):
     """An unknown benchmark name."""
 
 

@@ -25,13 +25,15 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from xai_backtest.errors import XaiBacktestError
+
 __all__ = ["CLASSES", "NONE", "LabelRuleError", "templates", "trend_labels"]
 
 CLASSES: tuple[str, ...] = ("upward", "downward", "double_top", "rounded_bottom", "rounded_top")
 NONE = "none"
 
 
-class LabelRuleError(ValueError):
+class LabelRuleError(XaiBacktestError, ValueError):
     """A label-rule parameter out of range."""
 
 
