@@ -4,6 +4,12 @@
   attribution) with a stated baseline and measure how far the probability of the
   predicted class moves; compare with replacing ``k`` random inputs (``draws`` seeded
   draws, averaged). An explanation that names the inputs the model used moves it more.
+  Beating random is not enough: an input that moves far from its baseline moves the model
+  whatever the model attends to (GADF rescales each window to its own min and max; DeepSHAP
+  values scale with ``x - baseline``). So the same ``k`` inputs are also chosen by a
+  **model-free ranking** the signal supplies (largest ``|x - baseline|`` first; the
+  window's extremes first for Grad-CAM), ``ranked_change``. An explanation is
+  ``faithful`` only if it moves the output more than both.
 * **Infidelity** (captum's ``infidelity``, Yeh et al. 2019): the expected squared gap
   between ``perturbation . attribution`` and the change of the model output under small
   Gaussian perturbations, with the attributions optimally rescaled (``normalize``); lower
@@ -33,8 +39,8 @@ import numpy as np
 __all__ = ["DELETION_SHARE", "INFIDELITY_NOISE", "RANDOMISATION_FLAG", "RANDOMISED_SEED_OFFSET",
            "RANDOM_DRAWS", "deletion_changes",
            "deletion_k", "deletion_record", "deletion_sentence", "exact", "infidelity",
-           "randomisation_correlation", "randomised_copy", "sanity_fields", "sensitivity",
-           "verdict"]
+           "randomisation_correlation", "randomised_copy", "ranked_change", "sanity_fields",
+           "sensitivity", "verdict"]
 
 #: random deletions per decision; their mean is the baseline of the top-k change
 RANDOM_DRAWS = 8
@@ -58,13 +64,16 @@ def deletion_k(inputs: int) -> int:
 
 
 def deletion_changes(inputs: np.ndarray, attributions: np.ndarray, baseline: np.ndarray,
-                     predict: Callable[[np.ndarray], np.ndarray], classes: np.ndarray, k: int,
-                     draws: int = RANDOM_DRAWS, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                     predict: Callable[..., np.ndarray], classes: np.ndarray, k: int,
+                     draws: int = RANDOM_DRAWS, seed: int = 0,
+                     origin: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Per row of ``inputs`` ``(n, d)``: the absolute change of the probability of class
     ``classes[i]`` when its ``k`` inputs of largest ``|attributions|`` take the values of
     ``baseline`` (``(n, d)`` or ``(d,)``), and the same for ``draws`` seeded random picks of
     ``k`` inputs: arrays ``(n,)`` and ``(n, draws)``. ``predict`` maps rows ``(m, d)`` to
-    class probabilities ``(m, classes)``; it is called once, on every perturbed copy."""
+    class probabilities ``(m, classes)``; it is called once, on every perturbed copy (with
+    ``origin``: as ``predict(rows, origin)``, ``origin[j]`` the row of ``inputs`` that row
+    ``j`` is a copy of, for a model that re-encodes a copy with its original's scale)."""
     inputs = np.asarray(inputs, dtype=np.float64)
     n, d = inputs.shape
     if not 1 <= k < d:
@@ -80,7 +89,9 @@ def deletion_changes(inputs: np.ndarray, attributions: np.ndarray, baseline: np.
     copies = np.repeat(inputs[:, None, :], 1 + draws, axis=1)
     rows = np.arange(n)[:, None, None]
     copies[rows, np.arange(1 + draws)[None, :, None], picks] = fill[rows, picks]
-    proba = predict(np.concatenate([inputs, copies.reshape(-1, d)]))
+    together = np.concatenate([inputs, copies.reshape(-1, d)])
+    proba = (predict(together, np.concatenate([np.arange(n), np.repeat(np.arange(n), 1 + draws)]))
+             if origin else predict(together))
     classes = np.asarray(classes, dtype=int)
     base = proba[np.arange(n), classes]
     moved = proba[n:].reshape(n, 1 + draws, -1)[np.arange(n), :, classes]
@@ -88,14 +99,53 @@ def deletion_changes(inputs: np.ndarray, attributions: np.ndarray, baseline: np.
     return change[:, 0], change[:, 1:]
 
 
-def deletion_record(k: int, baseline: str, top_change: float,
-                    random_changes: np.ndarray) -> dict[str, Any]:
-    """The deletion result of one explanation, as stored in ``faithfulness``."""
+def ranked_change(inputs: np.ndarray, ranking: np.ndarray, baseline: np.ndarray,
+                  predict: Callable[..., np.ndarray], classes: np.ndarray,
+                  k: int, origin: bool = False) -> np.ndarray:
+    """Per row of ``inputs`` ``(n, d)``: the absolute change of the probability of class
+    ``classes[i]`` when its ``k`` inputs of largest ``ranking`` ``(n, d)`` (ties: the
+    earlier input) take the values of ``baseline``; ``(n,)``. The model-free side of the
+    deletion test: ``ranking`` is computed without the model (e.g. ``|x - baseline|``);
+    ``predict`` and ``origin`` as in ``deletion_changes``."""
+    inputs = np.asarray(inputs, dtype=np.float64)
+    n, d = inputs.shape
+    if not 1 <= k < d:
+        raise ValueError(f"k must be in [1, {d - 1}] for {d} inputs, got {k}")
+    if np.shape(ranking) != inputs.shape:
+        raise ValueError(f"ranking shape {np.shape(ranking)} differs from inputs {inputs.shape}")
+    fill = np.broadcast_to(np.asarray(baseline, dtype=np.float64), inputs.shape)
+    picks = np.argsort(-np.asarray(ranking, dtype=np.float64), axis=1, kind="stable")[:, :k]
+    copies = inputs.copy()
+    rows = np.arange(n)[:, None]
+    copies[rows, picks] = fill[rows, picks]
+    together = np.concatenate([inputs, copies])
+    proba = predict(together, np.tile(np.arange(n), 2)) if origin else predict(together)
+    classes = np.asarray(classes, dtype=int)
+    return np.abs(proba[n:][np.arange(n), classes] - proba[:n][np.arange(n), classes])
+
+
+def deletion_record(k: int, baseline: str, top_change: float, random_changes: np.ndarray,
+                    model_free_change: float | None = None,
+                    model_free: str | None = None) -> dict[str, Any]:
+    """The deletion result of one explanation, as stored in ``faithfulness``: against random
+    inputs and, when measured, against a model-free ranking of the same ``k`` inputs
+    (``model_free``: its name). ``faithful`` needs both beaten; it is None where no
+    model-free ranking was measured."""
     random_change = float(np.mean(random_changes))
     ratio = float(top_change / random_change) if random_change > 0 else None
-    return {"kind": "deletion", "k": int(k), "baseline": baseline,
-            "top_k_change": float(top_change), "random_change": random_change,
-            "ratio": ratio, "better_than_random": bool(top_change > random_change)}
+    better = bool(top_change > random_change)
+    record: dict[str, Any] = {
+        "kind": "deletion", "k": int(k), "baseline": baseline,
+        "top_k_change": float(top_change), "random_change": random_change,
+        "ratio": ratio, "better_than_random": better}
+    if model_free_change is None:
+        record |= {"model_free": None, "model_free_change": None, "beats_model_free": None,
+                   "faithful": None}
+    else:
+        beats = bool(top_change > model_free_change)
+        record |= {"model_free": model_free, "model_free_change": float(model_free_change),
+                   "beats_model_free": beats, "faithful": better and beats}
+    return record
 
 
 def deletion_sentence(record: Mapping[str, Any], verb: str, inputs: str, output: str,
@@ -106,9 +156,17 @@ def deletion_sentence(record: Mapping[str, Any], verb: str, inputs: str, output:
     k, ratio = record["k"], record["ratio"]
     times = "" if ratio is None else f" ({ratio:.1f}x)"
     verdict = "more" if record["better_than_random"] else "no more"
-    return (f"Faithfulness: {verb} the top {k} {inputs}{how} moved {output} by "
+    text = (f"Faithfulness: {verb} the top {k} {inputs}{how} moved {output} by "
             f"{record['top_k_change']:.4f}, {verdict} than {k} random {inputs} "
-            f"({record['random_change']:.4f}){times}.")
+            f"({record['random_change']:.4f}){times}")
+    free = record.get("model_free_change")
+    if free is None:
+        return text + "."
+    than = "more" if record["beats_model_free"] else "no more"
+    found = ("faithful" if record["faithful"] else
+             "not faithful: a ranking that ignores the model does as well")
+    return (f"{text}, and {than} than the {k} {inputs} a model-free ranking picks "
+            f"({record['model_free']}: {free:.4f}): {found}.")
 
 
 def exact(why: str) -> dict[str, Any]:
@@ -207,7 +265,8 @@ def sensitivity(explain: Callable[[np.ndarray, np.ndarray], np.ndarray], inputs:
 
 
 def verdict(faithfulness: Mapping[str, Any]) -> str:
-    """A few words for the trade log: ``"2.1x random"``, ``"exact"``, ``"not measured"``."""
+    """A few words for the trade log: ``"better than random and a model-free ranking:
+    faithful (2.1x random, 1.3x model-free)"``, ``"exact"``, ``"not measured"``."""
     kind = faithfulness.get("kind")
     if kind == "exact":
         return "exact"
@@ -216,5 +275,18 @@ def verdict(faithfulness: Mapping[str, Any]) -> str:
     ratio = faithfulness.get("ratio")
     shown = "random moved nothing" if ratio is None else f"{ratio:.1f}x random"
     flag = faithfulness.get("randomisation_flagged")
-    return (f"{'better' if faithfulness['better_than_random'] else 'not better'} than random "
-            f"({shown}){'; flagged by the randomisation check' if flag else ''}")
+    better = faithfulness["better_than_random"]
+    free = faithfulness.get("model_free_change")
+    if free is None:
+        words = f"{'better' if better else 'not better'} than random ({shown})"
+    else:
+        times = (f"{faithfulness['top_k_change'] / free:.1f}x model-free" if free > 0
+                 else "model-free moved nothing")
+        if faithfulness["faithful"]:
+            words = f"better than random and a model-free ranking: faithful ({shown}, {times})"
+        elif better:
+            words = (f"better than random but no better than a model-free ranking: not "
+                     f"faithful ({shown}, {times})")
+        else:
+            words = f"not better than random: not faithful ({shown}, {times})"
+    return f"{words}{'; flagged by the randomisation check' if flag else ''}"

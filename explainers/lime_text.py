@@ -14,9 +14,9 @@ import numpy as np
 
 from xai_backtest.explainers.base import Explanation
 
-__all__ = ["LIME_TEXT_MIN_R2", "WordWeights", "headline_name", "highlighted_headlines_html",
-           "lime_text_weights", "news_sentence", "remove_words", "render_lime_text",
-           "word_deletion", "word_tokens", "word_weights_on"]
+__all__ = ["LIME_TEXT_MIN_R2", "LONGEST_WORDS", "WordWeights", "headline_name",
+           "highlighted_headlines_html", "lime_text_weights", "news_sentence", "remove_words",
+           "render_lime_text", "word_deletion", "word_tokens", "word_weights_on"]
 
 #: below this local R^2 a LIME text surrogate does not describe the model near the headline
 LIME_TEXT_MIN_R2 = 0.3
@@ -118,13 +118,19 @@ def word_weights_on(text: str, words: Sequence[str], weights: Sequence[float] | 
     return out
 
 
+#: how a word-deletion record names its model-free ranking
+LONGEST_WORDS = "the longest words of the explained headlines first"
+
+
 def word_deletion(explanations: Sequence[Explanation],
                   headline_probability: Callable[[list[str]], np.ndarray], k: int = 3,
-                  draws: int = 8, seed: int = 0) -> list[tuple[int, float, np.ndarray]]:
-    """Per ``lime_text`` explanation: ``(k, top change, random changes (draws,))`` of the
-    day's P of the predicted class when its ``k`` words of largest |value| are removed from
-    their headlines, and when ``k`` random words of the explained headlines are (seeded).
-    Only the changed headlines are scored again, all in one call."""
+                  draws: int = 8,
+                  seed: int = 0) -> list[tuple[int, float, np.ndarray, float | None]]:
+    """Per ``lime_text`` explanation: ``(k, top change, random changes (draws,), model-free
+    change)`` of the day's P of the predicted class when its ``k`` words of largest |value|
+    are removed from their headlines, when ``k`` random words of the explained headlines
+    are (seeded), and when their ``k`` longest words are (the model-free ranking, ``
+    LONGEST_WORDS``). Only the changed headlines are scored again, all in one call."""
     rng = np.random.default_rng(seed)
     jobs: list[tuple[int, int, int, str]] = []  # explanation, variant, headline, new text
     sizes = []
@@ -138,17 +144,19 @@ def word_deletion(explanations: Sequence[Explanation],
         variants = [[(e.feature_names[j], int(headline_of[j])) for j in order]]
         variants += [[pool[j] for j in rng.choice(len(pool), size, replace=False)]
                      for _ in range(draws)]
+        longest = sorted(range(len(pool)), key=lambda j: -len(pool[j][0]))[:size]
+        variants.append([pool[j] for j in longest])
         for v_index, removed in enumerate(variants):
             for i in sorted({h for _, h in removed}):
                 jobs.append((e_index, v_index, i, remove_words(
                     e.texts[i], [w for w, h in removed if h == i])))
     p_new = headline_probability([job[3] for job in jobs]) if jobs else np.zeros(0)
-    moved = [np.zeros(1 + draws) for _ in explanations]
+    moved = [np.zeros(2 + draws) for _ in explanations]
     for (e_index, v_index, i, _), p in zip(jobs, p_new, strict=True):
         e = explanations[e_index]
         moved[e_index][v_index] += (p - e.raw["headline_probability"][i]) / len(e.texts)
-    return [(size, float(abs(m[0])), np.abs(m[1:])) for size, m in zip(sizes, moved,
-                                                                       strict=True)]
+    return [(size, float(abs(m[0])), np.abs(m[1:-1]), float(abs(m[-1])))
+            for size, m in zip(sizes, moved, strict=True)]
 
 
 def highlighted_headlines_html(explanation: Explanation) -> str:

@@ -7,6 +7,9 @@ sentence added to its summary:
 1. ``deletion``: the deletion test (explainers/faithfulness.py), the top ``deletion_k``
    inputs by ``|values|`` set to ``deletion_baseline`` vs as many random inputs, seeded
    with the signal's seed;
+   and ``model_free_deletion``: the same ``k`` inputs picked by ``model_free_ranking``, a
+   ranking that ignores the model (largest ``|x - baseline|`` first by default), set to the
+   same baseline: the explanation is "faithful" only if it beats random and this;
 2. ``randomisation``: the rank correlation of the explanations with those of the model
    re-initialised (``randomised_net``, seeded ``seed + RANDOMISED_SEED_OFFSET``);
 3. ``infidelity``: captum's infidelity of the values on ``infidelity_output`` at
@@ -19,12 +22,13 @@ baseline (``deletion_baseline``), its model (``class_probabilities``, ``class_in
 the words of its record (``deletion_words``) and, for the randomisation check, its network
 and its attribution (``randomised_net``, ``attributions_under``). Steps 2 and 3 are skipped
 where those are not supplied. A signal whose inputs are not a row of numbers (the words
-of headlines) overrides ``deletion`` and ``randomisation`` whole.
+of headlines) overrides ``deletion`` and ``randomisation`` whole, its model-free change the
+fourth of each ``Deleted`` tuple (None: not measured); news removes the longest words.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -35,8 +39,9 @@ from xai_backtest.explainers.base import Explanation
 
 __all__ = ["Deleted", "DeletionWords", "MeasuredSignal"]
 
-#: per explanation: ``(k, top-k change, random changes)`` of the deletion test
-Deleted = list[tuple[int, float, np.ndarray]]
+#: per explanation: ``(k, top-k change, random changes, model-free change or None)`` of
+#: the deletion test
+Deleted = list[tuple[int, float, np.ndarray, float | None]]
 
 
 @dataclass(frozen=True)
@@ -75,10 +80,32 @@ class MeasuredSignal:
         """The fitted model: rows ``(m, d)`` to class probabilities ``(m, classes)``."""
         raise NotImplementedError(f"{type(self).__name__} must define class_probabilities")
 
+    def deletion_probabilities(self, rows: np.ndarray, originals: np.ndarray,
+                               origin: np.ndarray) -> np.ndarray:
+        """``class_probabilities`` of the deletion test's ``rows``, row ``j`` a copy of
+        ``originals[origin[j]]`` with some inputs deleted: by default the model as it is;
+        a signal whose encoding depends on the row itself (GADF's min-max rescaling)
+        re-encodes the copy on its original's scale."""
+        return self.class_probabilities(rows)
+
     def class_indices(self, explanations: Sequence[Explanation]) -> np.ndarray:
         """The column of ``class_probabilities`` of each explanation's prediction."""
         classes = tuple(self.classes_)  # type: ignore[attr-defined]
         return np.array([classes.index(e.prediction) for e in explanations])
+
+    def model_free_ranking(self, explanations: Sequence[Explanation], rows: np.ndarray,
+                           baseline: np.ndarray) -> np.ndarray:
+        """Scores ``(n, d)`` that rank ``rows``' inputs without the model, highest deleted
+        first: by default ``|x - baseline|``, the inputs that move farthest when deleted."""
+        return np.abs(rows - np.broadcast_to(baseline, rows.shape))
+
+    def model_free_name(self) -> str:
+        """How the record names ``model_free_ranking``."""
+        if type(self).deletion is not MeasuredSignal.deletion:  # words of headlines
+            from xai_backtest.explainers.lime_text import LONGEST_WORDS
+
+            return LONGEST_WORDS
+        return "largest |x - baseline| first"
 
     def randomised_net(self) -> Any:
         """The torch module the randomisation check re-initialises (None: not run)."""
@@ -116,6 +143,7 @@ class MeasuredSignal:
         deleted = self.deletion(explanations, seed)
         if deleted is None:
             return list(explanations)
+        free_name = self.model_free_name()
         net = self.randomised_net()
         correlation = None if net is None else self.randomisation(
             explanations, faithfulness.randomised_copy(
@@ -123,8 +151,9 @@ class MeasuredSignal:
         infidelity = self.infidelity(explanations, seed)
         words = self.deletion_words()
         out = []
-        for i, (e, (k, top, random)) in enumerate(zip(explanations, deleted, strict=True)):
-            record = faithfulness.deletion_record(k, words.baseline.format(k=k), top, random)
+        for i, (e, (k, top, random, free)) in enumerate(zip(explanations, deleted, strict=True)):
+            record = faithfulness.deletion_record(k, words.baseline.format(k=k), top, random,
+                                                  free, None if free is None else free_name)
             if correlation is not None:
                 record |= faithfulness.sanity_fields(correlation[i])
             if infidelity is not None:
@@ -145,8 +174,26 @@ class MeasuredSignal:
         k = faithfulness.deletion_k(rows.shape[1])
         top, random = faithfulness.deletion_changes(
             rows, _values(explanations), self.deletion_baseline(rows),
-            self.class_probabilities, self.class_indices(explanations), k, seed=seed)
-        return [(k, t, r) for t, r in zip(top, random, strict=True)]
+            self._copies_probabilities(rows), self.class_indices(explanations), k, seed=seed,
+            origin=True)
+        free = self.model_free_deletion(explanations, k)
+        return [(k, t, r, f) for t, r, f in zip(top, random, free, strict=True)]
+
+    def model_free_deletion(self, explanations: Sequence[Explanation],
+                            k: int) -> list[float | None]:
+        """The change of each explanation's predicted class when the ``k`` inputs of largest
+        ``model_free_ranking`` take the deletion baseline (one call of the model)."""
+        rows = self.faithfulness_inputs(explanations)
+        baseline = self.deletion_baseline(rows)
+        return [float(c) for c in faithfulness.ranked_change(
+            rows, self.model_free_ranking(explanations, rows, baseline), baseline,
+            self._copies_probabilities(rows), self.class_indices(explanations), k, origin=True)]
+
+    def _copies_probabilities(self, originals: np.ndarray) -> Callable[..., np.ndarray]:
+        def predict(rows: np.ndarray, origin: np.ndarray) -> np.ndarray:
+            return self.deletion_probabilities(rows, originals, origin)
+
+        return predict
 
     def randomisation(self, explanations: Sequence[Explanation], net: Any) -> np.ndarray:
         """Rank correlation of each explanation's values with ``attributions_under`` the

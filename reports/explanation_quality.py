@@ -1,7 +1,11 @@
 """How true a signal's explanations are, and what drove its winning and losing trades.
 
 ``faithfulness_summary`` condenses the per-explanation measures (explainers/faithfulness.py)
-of one signal into figures and a verdict in words. ``winners_and_losers`` compares the
+of one signal into figures and a verdict in words: "faithful" only where the explanations'
+top inputs move the prediction more than random inputs AND more than the inputs a
+model-free ranking picks, the intervals of both differences from a block bootstrap by
+fold (decisions of one fold share a model and overlapping windows, so they are resampled
+together). ``winners_and_losers`` compares the
 explanations of a signal's winning and losing trades: the mean attribution per driver
 (family and lag for features named ``"<family> @ t-<k>"``, the window step for Grad-CAM,
 the word for text, else the feature), their difference with a permutation-test p-value,
@@ -22,7 +26,7 @@ from xai_backtest.explainers.faithfulness import RANDOMISATION_FLAG
 from xai_backtest.explainers.waterfall import group_totals
 
 __all__ = ["FaithfulnessSummary", "WinnersAndLosers", "drivers", "faithfulness_summary",
-           "winners_and_losers"]
+           "fold_bootstrap", "winners_and_losers"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,31 @@ class FaithfulnessSummary:
     flagged_share: float
     infidelity: float
     unit: str
+    #: mean change when the same k inputs are picked by a model-free ranking (NaN: none)
+    model_free_change: float = float("nan")
+    #: share of the scored explanations that beat the model-free ranking
+    beats_model_free_share: float = 0.0
+    #: share that beat both random and the model-free ranking
+    faithful_share: float = 0.0
+    #: the model-free ranking's name
+    model_free: str | None = None
+    #: 95% block-bootstrap (by fold) intervals of mean(top-k - random) and
+    #: mean(top-k - model-free); None with fewer than two folds
+    random_interval: tuple[float, float] | None = None
+    model_free_interval: tuple[float, float] | None = None
+    folds: int = 0
+
+    @property
+    def faithful(self) -> bool | None:
+        """Beats random and the model-free ranking on average, and (with two folds or more)
+        both block-bootstrap intervals lie above 0; None: no model-free ranking measured."""
+        if self.measured == 0 or np.isnan(self.model_free_change):
+            return None
+        means = (self.top_k_change > self.random_change
+                 and self.top_k_change > self.model_free_change)
+        intervals = [i for i in (self.random_interval, self.model_free_interval)
+                     if i is not None]
+        return bool(means and all(low > 0 for low, _ in intervals))
 
     @property
     def sentence(self) -> str:
@@ -57,9 +86,35 @@ class FaithfulnessSummary:
                 f"{self.unit} moved the predicted class's probability {ratio:.1f}x as much as "
                 f"{self.k} random {self.unit}; better than random in {self.better_share:.0%} of "
                 f"the {self.measured} explained decisions")
-        if ratio <= 1:
+        if self.random_interval is not None:
+            low, high = self.random_interval
+            head += (f" (top-k minus random {self.top_k_change - self.random_change:+.4f}, "
+                     f"95% CI [{low:+.4f}, {high:+.4f}] by fold)")
+        if not np.isnan(self.model_free_change):
+            free = (self.top_k_change / self.model_free_change if self.model_free_change > 0
+                    else np.inf)
+            head += (f"; {free:.1f}x as much as the {self.k} {self.unit} a model-free ranking "
+                     f"picks ({self.model_free}); better than both in "
+                     f"{self.faithful_share:.0%}")
+            if self.model_free_interval is not None:
+                low, high = self.model_free_interval
+                head += (f" (top-k minus model-free "
+                         f"{self.top_k_change - self.model_free_change:+.4f}, 95% CI "
+                         f"[{low:+.4f}, {high:+.4f}] by fold over {self.folds} folds)")
+            if self.faithful:
+                head += ". Faithful: the explanations name inputs the model uses, beyond what "
+                head += "merely moves the input"
+            elif ratio > 1:
+                head += (". Not faithful: they beat random inputs but not a ranking that "
+                         "ignores the model, so they may show what moves the input rather than "
+                         "what the model uses")
+            else:
+                head += ". Not faithful: they do not beat random inputs; read them as unverified"
+        elif ratio <= 1:
             head += (". On this data the explanations do not beat random inputs: read them as "
                      "unverified")
+        if np.isnan(self.randomisation_corr):
+            return head
         sanity = (f"; a re-initialised model's explanations rank-correlate "
                   f"{self.randomisation_corr:.2f} with the trained model's on average")
         if self.flagged_share > 0:
@@ -68,9 +123,28 @@ class FaithfulnessSummary:
         return head + sanity
 
 
+def fold_bootstrap(values: np.ndarray, folds: Sequence[object], draws: int = 2000,
+                   seed: int = 0) -> tuple[float, float] | None:
+    """95% percentile interval of the mean of ``values`` by a block bootstrap whose blocks
+    are the folds (all decisions of a resampled fold together); None with fewer than two
+    folds. Seeded: the same explanations give the same interval."""
+    values = np.asarray(values, dtype=np.float64)
+    keys = pd.Index([str(f) for f in folds])
+    codes, names = pd.factorize(keys)
+    if len(names) < 2 or not len(values):
+        return None
+    sums = np.bincount(codes, weights=values, minlength=len(names))
+    counts = np.bincount(codes, minlength=len(names)).astype(np.float64)
+    picks = np.random.default_rng(seed).integers(0, len(names), (draws, len(names)))
+    means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def faithfulness_summary(signal: str, explanations: Sequence[Explanation]) -> FaithfulnessSummary:
     """Means over the deletion-tested explanations of ``signal`` (``explanations``: its own)."""
-    scored = [e.faithfulness for e in explanations if e.faithfulness.get("kind") == "deletion"]
+    tested = [e for e in explanations if e.faithfulness.get("kind") == "deletion"]
+    scored = [e.faithfulness for e in tested]
     exact = sum(e.faithfulness.get("kind") == "exact" for e in explanations)
 
     def mean(key: str) -> float:
@@ -78,6 +152,15 @@ def faithfulness_summary(signal: str, explanations: Sequence[Explanation]) -> Fa
         return float(np.mean(found)) if found else float("nan")
 
     unit = _unit(explanations)
+    folds = [e.fold for e in tested]
+    top = np.array([r["top_k_change"] for r in scored])
+    random_interval = fold_bootstrap(top - np.array([r["random_change"] for r in scored]),
+                                     folds)
+    free = [(t, r["model_free_change"], f) for t, r, f in zip(top, scored, folds, strict=True)
+            if r.get("model_free_change") is not None]
+    free_interval = (fold_bootstrap(np.array([t - m for t, m, _ in free]),
+                                    [f for _, _, f in free]) if free else None)
+    names = {str(r["model_free"]) for r in scored if r.get("model_free")}
     return FaithfulnessSummary(
         signal=signal, explained=len(explanations), exact=exact, measured=len(scored),
         k=scored[0]["k"] if scored else None, top_k_change=mean("top_k_change"),
@@ -86,7 +169,14 @@ def faithfulness_summary(signal: str, explanations: Sequence[Explanation]) -> Fa
         randomisation_corr=mean("randomisation_corr"),
         flagged_share=(float(np.mean([bool(r.get("randomisation_flagged")) for r in scored]))
                        if scored else 0.0),
-        infidelity=mean("infidelity"), unit=unit)
+        infidelity=mean("infidelity"), unit=unit,
+        model_free_change=mean("model_free_change"),
+        beats_model_free_share=(float(np.mean([bool(r.get("beats_model_free")) for r in scored]))
+                                if scored else 0.0),
+        faithful_share=(float(np.mean([bool(r.get("faithful")) for r in scored]))
+                        if scored else 0.0),
+        model_free=", ".join(sorted(names)) or None, random_interval=random_interval,
+        model_free_interval=free_interval, folds=len({str(f) for f in folds}))
 
 
 def _unit(explanations: Sequence[Explanation]) -> str:

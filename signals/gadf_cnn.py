@@ -217,11 +217,12 @@ class GADFCNN(MeasuredSignal, OnDevice, Signal):
         return Windows(times=pd.DatetimeIndex(bars.index[positions]), positions=positions,
                        closes=grid, steps=steps, filled=int(missing.sum()), skipped=skipped)
 
-    def images(self, closes: np.ndarray) -> np.ndarray:
-        """Network input of window closes ``(n, window)``: ``(n, channels, window, window)``."""
-        planes = [gadf(closes)]
+    def images(self, closes: np.ndarray, bounds: np.ndarray | None = None) -> np.ndarray:
+        """Network input of window closes ``(n, window)``: ``(n, channels, window, window)``
+        (``bounds``: each window's ``(low, high)`` to rescale over instead of its own)."""
+        planes = [gadf(closes, bounds)]
         if self.gasf:
-            planes.append(gasf(closes))
+            planes.append(gasf(closes, bounds))
         return np.stack(planes, axis=1)
 
     def decision_times(self, data: MarketData) -> pd.DatetimeIndex:
@@ -306,12 +307,13 @@ class GADFCNN(MeasuredSignal, OnDevice, Signal):
         self.label_end_ = history.bars.index[int(label_bar[known].max())]
         return self
 
-    def proba_up(self, closes: np.ndarray) -> np.ndarray:
-        """P(up) of the fitted network for window closes ``(n, window)``."""
+    def proba_up(self, closes: np.ndarray, bounds: np.ndarray | None = None) -> np.ndarray:
+        """P(up) of the fitted network for window closes ``(n, window)`` (``bounds``: as in
+        ``images``)."""
         self.check_fitted()
         from xai_backtest.signals._gadf_net import predict_proba
 
-        return predict_proba(self._net, self.images(closes))
+        return predict_proba(self._net, self.images(closes, bounds))
 
     def predict(self, data: MarketData) -> SignalFrame:
         self.check_fitted()
@@ -360,6 +362,29 @@ class GADFCNN(MeasuredSignal, OnDevice, Signal):
     def class_probabilities(self, rows: np.ndarray) -> np.ndarray:
         p_up = np.asarray(self.proba_up(rows), dtype=np.float64)
         return np.column_stack([1 - p_up, p_up])
+
+    def deletion_probabilities(self, rows: np.ndarray, originals: np.ndarray,
+                               origin: np.ndarray) -> np.ndarray:
+        """A window with steps set to its mean is re-encoded over the ORIGINAL window's min
+        and max (clipped to [-1, 1]): blanking an extreme then changes its own row and
+        column of the image, not every pixel through a new scale."""
+        bounds = np.column_stack([originals.min(axis=1), originals.max(axis=1)])[origin]
+        p_up = np.asarray(self.proba_up(rows, bounds), dtype=np.float64)
+        return np.column_stack([1 - p_up, p_up])
+
+    def model_free_ranking(self, explanations: Sequence[Explanation], rows: np.ndarray,
+                           baseline: np.ndarray) -> np.ndarray:
+        """Extremes first: the window's min and max, then the steps farthest from the
+        window mean; the model is not consulted."""
+        score = np.abs(rows - np.broadcast_to(baseline, rows.shape))
+        top = score.max(axis=1, keepdims=True) + 1
+        at = np.arange(len(rows))
+        score[at, rows.argmin(axis=1)] += top[:, 0]
+        score[at, rows.argmax(axis=1)] += top[:, 0]
+        return score
+
+    def model_free_name(self) -> str:
+        return "the window's min and max, then farthest from its mean"
 
     def class_indices(self, explanations: Sequence[Explanation]) -> np.ndarray:
         return np.array([_CLASSES.index(e.prediction) for e in explanations])

@@ -170,7 +170,7 @@ def test_lime_picks_the_one_word_a_news_model_is_keyed_on():
                       summary="", texts=(text,),
                       raw={"headline_probability": model.headline_probability([text]),
                            "lime_headline": [0.0]})
-    [(k, top, random)] = word_deletion([day], model.headline_probability, k=1)
+    [(k, top, random, longest)] = word_deletion([day], model.headline_probability, k=1)
     assert k == 1 and top > 0.5 and top > 3 * random.mean()
 
 
