@@ -649,6 +649,9 @@ class RunConfig(_Frozen):
     faithfulness: bool = Field(True, description="measure how true every explanation is "
                                "(deletion test vs random inputs, infidelity, randomisation "
                                "check) and report it; false saves that time")
+    trials: int | None = Field(None, ge=1, description="configurations tried before this "
+                               "one, counted by the deflated Sharpe; a sweep writes its count "
+                               "into each run's config")
 
     @field_validator("name")
     @classmethod

@@ -6,9 +6,11 @@ When every run of a sweep differs from the others only in keys the strategy read
 predicted once (from the model cache when it holds them) and every point is simulated on
 the fast path, which equals backtrader to 1e-9. Each row carries the figures of every
 strategy of the run and, per signal, the deflated Sharpe ratio (Bailey and Lopez de Prado
-2014): the probability that the point's true Sharpe ratio beats buy-and-hold's, after
-allowing for the number of points tried. No run folders are written; the table lands in
-``<output_dir>/<sweep name>/results.csv``.
+2014): the probability that the point's true Sharpe ratio is above zero, after allowing
+for the trials counted (the ``trials`` column: the points' config ``trials``, which the
+sweep sets to its number of points plus any the base config states). It compares with
+zero, not with buy-and-hold's realised Sharpe, which is an estimate with its own error.
+No run folders are written; the table lands in ``<output_dir>/<sweep name>/results.csv``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,11 @@ from xai_backtest.engine.runner import signal_decisions
 from xai_backtest.engine.sweep import SweepRun
 from xai_backtest.engine.trade_signal import ensemble_of
 from xai_backtest.reports.metrics import max_drawdown, sharpe
-from xai_backtest.reports.significance import deflated_sharpes, per_period_sharpe
+from xai_backtest.reports.significance import (
+    deflated_sharpes,
+    null_sharpe_variance,
+    per_period_sharpe,
+)
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.storage.atomic import atomic_write
 from xai_backtest.strategies.costs import Costs
@@ -123,10 +129,10 @@ def run_fast_sweep(name: str, runs: list[SweepRun], progress: bool = True) -> pd
     lines[ALWAYS_LONG] = _Lines.of(bars, always_long(next(iter(signals.values()))))
     own = {s.name: s.threshold for s in base.signals if s.threshold is not None}
     ensembles: dict[float, _Lines] = {}
-    references: dict[tuple[Costs, float], tuple[dict[str, float], float]] = {}
+    references: dict[tuple[Costs, float], dict[str, float]] = {}
     nothing = np.full(len(bars), np.nan)
     setup = time.perf_counter() - started
-    rows, hurdles = [], []
+    rows = []
     returns: dict[str, list[np.ndarray]] = {n: [] for n in decided.decisions}
     for run in tqdm(runs, desc=f"fast sweep {name}", unit="point", disable=not progress,
                     leave=False):
@@ -135,7 +141,8 @@ def run_fast_sweep(name: str, runs: list[SweepRun], progress: bool = True) -> pd
         params = {k: v for k, v in config.strategy.strategy_params().items()
                   if k in FAST_PARAMS}
         row: dict[str, Any] = {"run": run.name, "status": "ok", "engine": "fast",
-                               "config_hash": config.hash(), **dict(run.values)}
+                               "config_hash": config.hash(), "trials": config.trials,
+                               **dict(run.values)}
         plays = [(signal, signal_lines,
                   0.0 if signal == ALWAYS_LONG else own.get(signal, params["threshold"]))
                  for signal, signal_lines in lines.items()]
@@ -160,17 +167,14 @@ def run_fast_sweep(name: str, runs: list[SweepRun], progress: bool = True) -> pd
             held = simulate_lines(tape, nothing, nothing, nothing, costs=costs,
                                   cash=config.cash, buy_and_hold=True)
             daily = scorer.daily_returns(held.equity, config.cash)
-            references[key] = ({f"{BUY_AND_HOLD}.{k}": v for k, v in
-                                scorer.figures(held, daily, config.cash).items()},
-                               float(per_period_sharpe(daily)))
-        figures, hurdle = references[key]
-        row.update(figures)
+            references[key] = {f"{BUY_AND_HOLD}.{k}": v for k, v in
+                               scorer.figures(held, daily, config.cash).items()}
+        row.update(references[key])
         rows.append(row)
-        hurdles.append(hurdle)
     table = pd.DataFrame(rows)
     for signal, series in returns.items():
         if series:
-            table[f"{signal}.deflated_sharpe"] = _deflated(series, np.array(hurdles))
+            table[f"{signal}.deflated_sharpe"] = _deflated(series, base.trials)
     seconds = time.perf_counter() - started
     table = table.assign(seconds=round(seconds / len(runs), 6))
     table.attrs.update(setup_seconds=setup, seconds=seconds,
@@ -181,18 +185,19 @@ def run_fast_sweep(name: str, runs: list[SweepRun], progress: bool = True) -> pd
     return table
 
 
-def _deflated(series: list[np.ndarray], hurdles: np.ndarray) -> np.ndarray:
-    """Each point's deflated Sharpe ratio given all the points tried (per-period Sharpe
-    ratios, buy-and-hold's as the hurdle)."""
+def _deflated(series: list[np.ndarray], trials: int | None) -> np.ndarray:
+    """Each point's deflated Sharpe ratio against zero given ``trials`` (None: the points
+    tried), the trials' Sharpe spread measured over the points."""
     returns = np.vstack(series)
     sharpes = per_period_sharpe(returns)
-    variance = float(sharpes.var(ddof=1)) if len(sharpes) > 1 else 0.0
-    return deflated_sharpes(returns, hurdles, len(series), variance)
+    variance = (float(sharpes.var(ddof=1)) if len(sharpes) > 1
+                else null_sharpe_variance(returns.shape[1]))
+    return deflated_sharpes(returns, np.zeros(len(series)), trials or len(series), variance)
 
 
 def best_points(table: pd.DataFrame) -> pd.DataFrame:
     """Per signal, the point with the highest Sharpe ratio, its figures and its deflated
-    Sharpe ratio given every point tried."""
+    Sharpe ratio (chance its true Sharpe is above zero) given the trials counted."""
     out = {}
     for column in table.columns:
         if column.endswith(".deflated_sharpe"):
@@ -202,5 +207,5 @@ def best_points(table: pd.DataFrame) -> pd.DataFrame:
                            "sharpe": best[f"{signal}.sharpe"],
                            "total_return": best[f"{signal}.total_return"],
                            "buy_and_hold_sharpe": best[f"{BUY_AND_HOLD}.sharpe"],
-                           "deflated_sharpe": best[column]}
+                           "deflated_sharpe": best[column], "trials": best["trials"]}
     return pd.DataFrame(out).T

@@ -57,7 +57,7 @@ def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, Back
                 f"the next open, sized in {sizing} at {amount}; {price_basis(config.data)}; "
                 f"{_engines(results)}. {checks}")
     inputs = ReportInputs(title=f"{config.name}", subtitle=subtitle, comparison=comparison,
-                          edges=_edges(results, list(decisions), config.seed),
+                          edges=_edges(results, list(decisions), config),
                           equity=equity, trades=trades, models=models, tearsheets=tearsheets,
                           rejected=rejected_orders(results),
                           **_explanation_pages(config, list(decisions), trades, explanations))
@@ -92,7 +92,7 @@ def write_universe_report(folder: Path, config: RunConfig, universe: Universe,
     models = [_model_report(folder, name, *_pooled(truth[name])) for name in signals
               if any(scored.notna().any() for _, scored, _ in truth[name].values())]
     inputs = ReportInputs(title=config.name, subtitle=subtitle, comparison=comparison,
-                          edges=_edges(results, signals, config.seed, PORTFOLIO_BENCHMARK,
+                          edges=_edges(results, signals, config, PORTFOLIO_BENCHMARK,
                                        "equal-weight buy-and-hold (rebalanced)"),
                           equity=equity, trades=trades, models=models, tearsheets=tearsheets,
                           benchmark=PORTFOLIO_BENCHMARK, rejected=rejected, portfolio=view,
@@ -163,15 +163,29 @@ def rejected_orders(results: Mapping[str, BacktestResult]) -> pd.DataFrame:
 
 
 def _edges(results: Mapping[str, BacktestResult | PortfolioResult], signals: list[str],
-           seed: int, benchmark: str = BENCHMARK,
+           config: RunConfig, benchmark: str = BENCHMARK,
            name: str = "buy-and-hold") -> dict[str, EdgeTest]:
+    """Each signal's paired verdict against ``benchmark``; the deflated Sharpe counts the
+    config's ``trials`` when it states them, else the signals of this run, and says which.
+    The trials' Sharpe spread is that of this run's signals when it has two or more, else
+    that of unskilled strategies over as many returns."""
     bench = daily_returns(results[benchmark].equity, results[benchmark].cash)
     returns = {n: daily_returns(results[n].equity, results[n].cash) for n in signals}
     sharpes = pd.Series({n: r.mean() / r.std(ddof=1) if r.std(ddof=1) > 0 else 0.0
                          for n, r in returns.items()})  # a strategy that never trades: 0
-    variance = float(sharpes.var(ddof=1)) if len(sharpes) > 1 else 0.0
-    return {n: edge_over_benchmark(r, bench, trials=len(signals), trial_sharpe_variance=variance,
-                                   seed=seed, name=name) for n, r in returns.items()}
+    variance = float(sharpes.var(ddof=1)) if len(sharpes) > 1 else None
+    trials, source = trials_counted(config, len(signals))
+    return {n: edge_over_benchmark(r, bench, trials=trials, trial_sharpe_variance=variance,
+                                   seed=config.seed, name=name, trials_source=source)
+            for n, r in returns.items()}
+
+
+def trials_counted(config: RunConfig, signals: int) -> tuple[int, str]:
+    """The number of trials the deflated Sharpe counts, and where it comes from in words."""
+    if config.trials is not None:
+        return config.trials, f"the config's trials: {config.trials}"
+    return signals, (f"the {signals} signal{'s' if signals != 1 else ''} in this run; "
+                     "a config's trials: counts every configuration tried")
 
 
 def direction_quality(decisions: SignalFrame, bars: pd.DataFrame) -> dict[str, Quality]:

@@ -10,7 +10,11 @@ A sweep file names a base config and a grid of dotted keys to vary::
 
 Every combination becomes one run in ``<output_dir>/<sweep name>/<run name>/``. A run
 that fails is recorded with its error and the others go on; rerunning the sweep skips
-runs whose folder is complete for the same config hash.
+runs whose folder is complete for the same config hash. Each run's config states
+``trials``: the sweep's number of points (plus the base config's ``trials``, when it
+states the configurations tried before the sweep), so every run's deflated Sharpe counts
+every point tried; the resolved config in the run folder and the ``trials`` column of
+``results.csv`` record it.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from xai_backtest.engine.config import ConfigError, RunConfig, apply_overrides, 
 from xai_backtest.engine.executor import Executor, LocalExecutor, RayExecutor
 from xai_backtest.storage.atomic import atomic_write
 
-__all__ = ["SweepRun", "expand_sweep", "load_sweep", "run_sweep"]
+__all__ = ["SweepRun", "expand_sweep", "load_sweep", "run_sweep", "sweep_trials"]
 
 
 @dataclass(frozen=True)
@@ -73,15 +77,27 @@ def expand_sweep(name: str, base: dict[str, Any], grid: dict[str, list[Any]],
             isinstance(v, list) and v for v in grid.values()):
         raise ConfigError(f"{source}: grid must map dotted keys to non-empty lists")
     keys = list(grid)
+    trials = sweep_trials(base, grid)
     runs = []
     for number, values in enumerate(itertools.product(*(grid[k] for k in keys))):
         run_name = f"{name}-{number:03d}"
-        payload = apply_overrides(base, {**dict(zip(keys, values, strict=True)),
+        payload = apply_overrides(base, {"trials": trials,
+                                         **dict(zip(keys, values, strict=True)),
                                          "name": run_name})
         config = build_config(payload, f"{source} run {run_name}")
         runs.append(SweepRun(name=run_name, folder=Path(config.output_dir) / name / run_name,
                              values=tuple(zip(keys, values, strict=True)), config=config))
     return runs
+
+
+def sweep_trials(base: dict[str, Any], grid: dict[str, list[Any]]) -> int:
+    """The trials each run of a sweep counts: its number of points, plus the base
+    config's ``trials`` (configurations tried before the sweep) when it states them."""
+    points = 1
+    for values in grid.values():
+        points *= len(values)
+    before = base.get("trials") if isinstance(base, dict) else None
+    return points + (before if isinstance(before, int) and before > 0 else 0)
 
 
 def _done(run: SweepRun) -> bool:
@@ -95,7 +111,8 @@ def _done(run: SweepRun) -> bool:
 
 def _row(run: SweepRun, status: str, seconds: float, error: str = "") -> dict[str, Any]:
     row: dict[str, Any] = {"run": run.name, "status": status, "error": error,
-                           "seconds": round(seconds, 3), "config_hash": run.config.hash()}
+                           "seconds": round(seconds, 3), "config_hash": run.config.hash(),
+                           "trials": run.config.trials}
     row.update({key: json.dumps(value) if isinstance(value, list | dict) else value
                 for key, value in run.values})
     summary = run.folder / "summary.csv"

@@ -126,15 +126,20 @@ def _comparison_section(inputs: ReportInputs) -> str:
     against = "equal-weight buy-and-hold" if inputs.portfolio is not None else "buy-and-hold"
     tearsheets = "".join(f"<li><a href='{_e(f)}'>QuantStats tearsheet: {_e(s)} vs "
                          f"{against}</a></li>" for s, f in inputs.tearsheets.items())
-    verdicts = "".join(f"<li><b>{_e(s)}</b>: {_e(t.verdict)}</li>"
+    verdicts = "".join(f"<li><b>{_e(s)}</b>: {_e(t.verdict)}"
+                       + (f"<br><span class=secondary>{_e(t.secondary)}</span>"
+                          if t.secondary else "") + "</li>"
                        for s, t in inputs.edges.items())
     return (f"<section id=comparison><h2>Signals vs {against}</h2>"
             f"<table class=metrics id=comparison-table><thead><tr><th>metric</th>{head}</tr>"
             f"</thead><tbody>{''.join(rows)}</tbody></table>"
             f"<h3>Is the edge real?</h3><ul class=verdicts>{verdicts}</ul>"
-            f"<p class=note>Intervals come from a circular block bootstrap (20-day blocks) of "
-            f"paired daily returns. Costs are included in every figure; fills happen at the "
-            f"next bar's open.</p><ul>{tearsheets}</ul></section>")
+            f"<p class=note>The verdict is a paired test on the difference: the interval of "
+            f"the Sharpe difference comes from a circular block bootstrap (20-day blocks) of "
+            f"paired daily returns. The second line is the probabilistic Sharpe ratio against "
+            f"zero, then deflated for the trials counted (the config's trials:, which a sweep "
+            f"sets to its size, else the signals in this run). Costs are included in every "
+            f"figure; fills happen at the next bar's open.</p><ul>{tearsheets}</ul></section>")
 
 
 def _equity_section(inputs: ReportInputs, colors: Mapping[str, str]) -> str:
@@ -445,7 +450,8 @@ h2{margin-top:28px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
 table{border-collapse:collapse;margin:8px 0}th,td{padding:3px 9px;border-bottom:1px solid #eaeef2;
 text-align:right;white-space:nowrap}thead th{background:#f6f8fa;position:sticky;top:37px}
 tbody th{text-align:left;font-weight:500}.note{color:#57606a;font-size:12px}
-.verdicts li{margin:4px 0}.tag{font-size:11px;background:#ddf4ff;padding:1px 6px;
+.verdicts li{margin:4px 0}.verdicts .secondary{color:#57606a;font-size:13px}
+.tag{font-size:11px;background:#ddf4ff;padding:1px 6px;
 border-radius:8px;font-weight:400}.pair{display:flex;gap:24px;align-items:flex-start;
 flex-wrap:wrap}.confusion caption{font-size:12px;color:#57606a}
 #equity-chart{width:100%;height:auto;background:#fff}.grid{stroke:#eaeef2}

@@ -33,18 +33,19 @@ def test_too_few_returns_for_the_bootstrap_are_said_not_raised():
     test = edge_over_benchmark(_returns(27, 1), _returns(27, 2), trials=2,
                                trial_sharpe_variance=0.01)
     assert SHORT in test.verdict
-    assert test.verdict.startswith("Edge not tested: the 95% interval of the Sharpe difference (")
+    assert test.verdict.startswith("Edge not tested: the paired 95% interval of the Sharpe "
+                                   "difference (")
     assert math.isnan(test.interval_low) and math.isnan(test.interval_high)
     assert math.isfinite(test.sharpe_difference)
     assert 0 <= test.deflated_sharpe <= test.probabilistic_sharpe <= 1  # these still hold
-    assert "after allowing for 2 strategies tried" in test.verdict
+    assert "after deflating for 2 trials" in test.secondary
 
 
 def test_two_returns_say_that_neither_statistic_is_computed():
     test = edge_over_benchmark(_returns(2, 1), _returns(2, 2))
     assert "not computed: 2 paired returns are too few" in test.verdict
     assert "not computed: 2 returns are too few (the probabilistic Sharpe ratio needs at " \
-           "least 3)" in test.verdict
+           "least 3)" in test.secondary
     assert math.isnan(test.probabilistic_sharpe)
     one = edge_over_benchmark(_returns(1, 1), _returns(1, 2))
     assert "Sharpe difference is not computed" in one.verdict  # no observed value to show
