@@ -40,6 +40,7 @@ from xai_backtest.engine.data import load_market_data, load_universe
 from xai_backtest.engine.folds import FoldModels, PerInstrument, build_fold_models, too_short
 from xai_backtest.engine.lookahead_guard import LookAheadCheck, guard_lookahead
 from xai_backtest.engine.prefit import Prefit, prefit_signals
+from xai_backtest.engine.report import trials_counted
 from xai_backtest.engine.run_folder import (
     RunResult,
     Written,
@@ -135,6 +136,8 @@ def run_backtest(config: RunConfig, progress: bool = True, folder: Path | None =
                  instruments=list(market.datas), notes=market.notes,
                  cleaning=[r.summary() for r in market.cleaning],
                  lookahead_check=lookahead.record(),
+                 trials=dict(zip(("count", "source"),
+                                 trials_counted(config, len(config.signals)), strict=True)),
                  explained={n: sum(e.signal == n or e.signal.startswith(f"{n}[")
                                    for e in explanations.values())
                             for n in outcome.signals_traded},

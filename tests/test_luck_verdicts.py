@@ -4,6 +4,7 @@ deflated Sharpe counts the trials the config states (a sweep writes its size the
 
 from __future__ import annotations
 
+import json
 import re
 from types import SimpleNamespace
 
@@ -190,3 +191,5 @@ def test_a_run_that_states_its_trials_says_so_in_its_report(tmp_path):
     assert re.search(r"<li><b>ma_crossover</b>: (Beats|Worse than|Not distinguishable from) "
                      r"buy-and-hold: the paired 95% interval", page)
     assert "trials: 12" in (result.folder / "config.yaml").read_text()
+    run = json.loads((result.folder / "run.json").read_text())
+    assert run["trials"] == {"count": 12, "source": "the config's trials: 12"}
