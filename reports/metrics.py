@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from xai_backtest.data_feeds.universe import sessions_per_year
 from xai_backtest.strategies.backtest import BacktestResult
 
 if TYPE_CHECKING:
@@ -58,15 +59,16 @@ def daily_returns(equity: pd.Series, start_value: float) -> pd.Series:
     return daily / previous - 1
 
 
-def sharpe(returns: pd.Series | np.ndarray) -> float:
+def sharpe(returns: pd.Series | np.ndarray, periods: float = TRADING_DAYS) -> float:
+    """Annualised with ``periods`` returns a year."""
     std = returns.std(ddof=1)
-    return float(np.sqrt(TRADING_DAYS) * returns.mean() / std) if std > 0 else 0.0
+    return float(np.sqrt(periods) * returns.mean() / std) if std > 0 else 0.0
 
 
-def sortino(returns: pd.Series) -> float:
+def sortino(returns: pd.Series, periods: float = TRADING_DAYS) -> float:
     """Mean over downside deviation (root mean square of negative returns over all days)."""
     downside = np.sqrt((returns.clip(upper=0) ** 2).sum() / len(returns))
-    return float(np.sqrt(TRADING_DAYS) * returns.mean() / downside) if downside > 0 else 0.0
+    return float(np.sqrt(periods) * returns.mean() / downside) if downside > 0 else 0.0
 
 
 def max_drawdown(returns: pd.Series | np.ndarray) -> float:
@@ -75,9 +77,16 @@ def max_drawdown(returns: pd.Series | np.ndarray) -> float:
     return float(np.min(curve / np.maximum.accumulate(curve) - 1))
 
 
-def summarize(result: BacktestResult | PortfolioResult, trades: pd.DataFrame) -> Performance:
-    """Figures of one backtest and its trade log."""
+def summarize(result: BacktestResult | PortfolioResult, trades: pd.DataFrame,
+              periods: float | None = None) -> Performance:
+    """Figures of one backtest and its trade log, annualised with ``periods`` returns a
+    year: by default 252 for one instrument, and for a portfolio its universe calendar's
+    own session dates a year (a union calendar of exchanges with different holidays has
+    more than 252)."""
     returns = daily_returns(result.equity, result.cash)
+    if periods is None:
+        periods = (float(TRADING_DAYS) if isinstance(result, BacktestResult)
+                   else sessions_per_year(pd.DatetimeIndex(result.equity.index)))
     final = float(result.equity.iloc[-1])
     days = returns.index
     years = max((days[-1] - days[0]).days / 365.25, 1 / 365.25)
@@ -90,9 +99,9 @@ def summarize(result: BacktestResult | PortfolioResult, trades: pd.DataFrame) ->
     return Performance(
         total_return=final / result.cash - 1,
         cagr=float(cagr),
-        volatility=float(returns.std(ddof=1) * np.sqrt(TRADING_DAYS)),
-        sharpe=sharpe(returns),
-        sortino=sortino(returns),
+        volatility=float(returns.std(ddof=1) * np.sqrt(periods)),
+        sharpe=sharpe(returns, periods),
+        sortino=sortino(returns, periods),
         max_drawdown=drawdown,
         calmar=float(cagr / abs(drawdown)) if drawdown < 0 else 0.0,
         trades=len(trades),

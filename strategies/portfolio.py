@@ -6,11 +6,20 @@ so the feeds stay in step; nothing is ever ordered on such a bar, so no fill hap
 made-up price, and the position is valued at its last real close.
 
 ``PortfolioStrategy`` decides at each bar's close and trades at the next open
-(backtrader's cheat-on-open, sells before buys). Target weights come from each
+(backtrader's cheat-on-open, sells before buys). Exchanges open at different times on one
+calendar date (the NSE ten hours before the NYSE): each order is sized only with the prices
+known at its own fill time, its exchange's open (``Universe.opens_utc``). An instrument
+already open then is valued at today's open, one not yet open at its last close; whether
+the day trades at all (a weight beyond the band, a side changed) is decided at the day's
+first open with the prices known then; the instruments of each opening time trade in
+turn, earliest first, and their buys spend only the cash left by the earlier openings and
+what their own sells bring in (never a later exchange's sells). On a calendar where every
+instrument opens at one time this is the one open of the day. Target weights come from each
 instrument's latest decision: long (short, with ``allow_short``) where the probability of
 the decided class is at least ``threshold``, weighted ``equal`` among those, by
 ``probability`` above the threshold, or by ``inverse_vol`` (the inverse of the standard
-deviation of the last ``vol_window`` daily returns); each weight is capped at ``cap`` and
+deviation of the last ``vol_window`` returns between the instrument's own bars,
+placeholders skipped); each weight is capped at ``cap`` and
 what the cap cuts stays in cash. Nothing trades while every weight is within ``band`` of
 its target; an entry, an exit, a reversal or a weight beyond the band brings every
 instrument back to its target (so sells fund the buys). ``targets="equal"`` is the equal-
@@ -53,19 +62,21 @@ __all__ = ["WEIGHTINGS", "PortfolioResult", "PortfolioStrategy", "check_portfoli
            "equal_weight_references", "portfolio_params", "run_portfolio"]
 
 WEIGHTINGS = ("equal", "probability", "inverse_vol")
-_LINES = ("tradable", "direction", "probability", "decision")
+_LINES = ("tradable", "opens", "direction", "probability", "decision")
 
 
 class PortfolioFeed(bt.feeds.PandasData):
-    """OHLCV, whether the instrument traded on the date, and its decision lines."""
+    """OHLCV, whether the instrument traded on the date, its session open (minutes
+    after the date's midnight UTC), and its decision lines."""
 
     lines = _LINES
     params = tuple((name, -1) for name in _LINES)
 
 
-def portfolio_feed(universe: Universe, name: str,
-                   decisions: pd.DataFrame | None) -> PortfolioFeed:
-    """``name``'s bars on the universe calendar, placeholder bars where it did not trade."""
+def portfolio_feed(universe: Universe, name: str, decisions: pd.DataFrame | None,
+                   opens: pd.DataFrame | None = None) -> PortfolioFeed:
+    """``name``'s bars on the universe calendar, placeholder bars where it did not trade
+    (``opens``: ``universe.opens_utc()``, computed once for every feed)."""
     own = universe.bars[name]
     lines = aligned_decisions(own, decisions, name)
     frame = own.reindex(universe.calendar)
@@ -75,6 +86,7 @@ def portfolio_feed(universe: Universe, name: str,
         frame[column] = frame[column].where(tradable, last)
     frame["volume"] = frame["volume"].where(tradable, 0.0)
     frame["tradable"] = tradable.astype(float)
+    frame["opens"] = (universe.opens_utc() if opens is None else opens)[name]
     for line in ("direction", "probability", "decision"):
         frame[line] = lines[line].reindex(universe.calendar)
     frame.index = frame.index.tz_localize(None)
@@ -164,9 +176,15 @@ class PortfolioStrategy(bt.Strategy):
         if self.p.weighting == "inverse_vol":
             data = self.datas[i]
             window = self.p.vol_window
-            if len(data) <= window:
+            own: list[float] = []  # the last window + 1 closes of its own bars
+            for k in range(len(data)):
+                if data.tradable[-k]:
+                    own.append(data.close[-k])
+                    if len(own) > window:
+                        break
+            if len(own) <= window:
                 return 1.0
-            closes = np.array([data.close[-k] for k in range(window, -1, -1)])
+            closes = np.array(own[::-1])
             spread = float(np.std(np.diff(closes) / closes[:-1], ddof=1))
             return 1 / spread if spread > 0 else 1.0
         return 1.0
@@ -175,27 +193,43 @@ class PortfolioStrategy(bt.Strategy):
     def next_open(self) -> None:
         if self._target is None:
             return
-        equity = self.broker.getcash() + sum(
-            self.getposition(d).size * (d.open[0] if d.tradable[0] else d.close[-1])
-            for d in self.datas)
-        orders = self._wanted(equity)
-        if orders is not None:
-            self._place(self._funded(orders), equity)
+        times = sorted({d.opens[0] for d in self.datas if d.tradable[0]})
+        if not times:
+            return
+        cash = self.broker.getcash()  # what the buys of the openings so far may spend
+        for k, at in enumerate(times):
+            # the portfolio before today's orders, valued with the prices known at ``at``
+            equity = self.broker.getcash() + sum(self.getposition(d).size * self._known(d, at)
+                                                 for d in self.datas)
+            orders, triggered = self._wanted(equity, at)
+            if k == 0 and not triggered:
+                return  # decided at the day's first open: nothing trades today
+            funded, cash = self._funded(orders, cash)
+            self._place(funded, equity)
 
-    def _wanted(self, equity: float) -> list[tuple] | None:
-        """Each tradable instrument's order towards its target, in units before fixed fees
-        (``None`` while every weight is within the band and no side changes). A rebalance leg
-        worth no more than its own fixed fee is left out."""
+    @staticmethod
+    def _known(data: bt.feeds.DataBase, at: float) -> float:
+        """``data``'s latest price known at ``at`` (minutes after today's midnight UTC):
+        today's open once its exchange has opened, else its last close."""
+        return data.open[0] if data.tradable[0] and data.opens[0] <= at else data.close[-1]
+
+    def _wanted(self, equity: float, at: float) -> tuple[list[tuple], bool]:
+        """The orders, in units before fixed fees, of each tradable instrument opening at
+        ``at`` towards its target, and whether any weight (valued with the prices known at
+        ``at``) is beyond the band or any side changes. A rebalance leg worth no more than
+        its own fixed fee is left out."""
         assert self._target is not None  # next_open trades once the first targets are set
         orders, triggered = [], False
         for i, data in enumerate(self.datas):
             if not data.tradable[0] or (self._bought[i] and not self.p.rebalance):
                 continue  # no bar of its own today (or held, bought): nothing trades
             held = self.getposition(data).size
-            price = data.open[0]
+            price = self._known(data, at)
             target = self._target[i]
             triggered |= (abs(target - held * price / equity) > self.p.band
                           or np.sign(target) != np.sign(held))
+            if data.opens[0] != at:
+                continue  # its exchange opens at another time: ordered then
             fees = _Fees.of(self.broker, data)
             delta = target * equity / (price * fees.buffer) - held
             legs = 2 if held * (held + delta) < 0 else 1  # a reversal pays 2 fixed fees
@@ -204,16 +238,18 @@ class PortfolioStrategy(bt.Strategy):
                 continue
             if abs(delta) * price > 1e-9 * equity:
                 orders.append((delta, i, data, reason, fees, legs))
-        return orders if triggered else None
+        return orders, triggered
 
-    def _funded(self, orders: list[tuple]) -> list[tuple]:
-        """Buys scaled to the cash plus what the sells bring in (worst-case prices and
-        fees): an instrument without a bar today cannot be sold to pay for them."""
+    @staticmethod
+    def _funded(orders: list[tuple], cash: float) -> tuple[list[tuple], float]:
+        """Buys scaled to ``cash`` plus what the sells bring in (worst-case prices and
+        fees), and the cash left after them: an instrument without a bar today, or whose
+        exchange opens later, cannot be sold to pay for them."""
         proceeds = sum(o[4].proceeds(-o[0], o[2].open[0], o[5]) for o in orders if o[0] < 0)
         cost = sum(o[0] * o[2].open[0] * o[4].buffer for o in orders if o[0] > 0)
-        scale = (max(0.0, min(1.0, (self.broker.getcash() + proceeds) / cost)) if cost > 0
-                 else 1.0)
-        return [(d * scale if d > 0 else d, *rest) for d, *rest in orders]
+        scale = max(0.0, min(1.0, (cash + proceeds) / cost)) if cost > 0 else 1.0
+        return ([(d * scale if d > 0 else d, *rest) for d, *rest in orders],
+                cash + proceeds - scale * cost)
 
     def _place(self, orders: list[tuple], equity: float) -> None:
         """Sells, then buys; each buy pays its own fixed and per-unit fees from its budget,
@@ -341,10 +377,11 @@ def run_portfolio(universe: Universe, decisions: Mapping[str, SignalFrame] | Non
                          "with signals.pooled.instrument_signal(signal, instrument)")
     cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True, cheat_on_open=True,
                          quicknotify=True)
+    opens = universe.opens_utc()
     for instrument in universe.names:
         frame = decisions.get(instrument)
         cerebro.adddata(portfolio_feed(universe, instrument,
-                                       None if frame is None else frame.frame),
+                                       None if frame is None else frame.frame, opens),
                         name=instrument)
     cerebro.broker.setcash(cash)
     (costs or Costs()).apply(cerebro.broker)

@@ -68,7 +68,11 @@ def test_calendars_of_two_exchanges_are_aligned_without_filling_a_price():
     for fill in result.fills.itertuples():
         assert tradable.loc[fill.time, fill.instrument], f"filled {fill.instrument} on a " \
                                                          f"date it did not trade: {fill.time}"
-    assert not result.rejected.size
+    # India opens ten hours before the US: a rebalance buy there cannot spend what the US
+    # sell of the same date brings in later, so with no cash left it is refused (NoCash)
+    # and the cash waits for the next Indian open (issue 24)
+    assert set(result.rejected["instrument"]) <= {"india"}
+    assert set(result.rejected["reason"]) <= {"rebalance"}
 
 
 def test_bad_universes_are_refused_or_noted():
