@@ -16,7 +16,7 @@ from xai_backtest.explainers.lime_text import highlighted_headlines_html
 from xai_backtest.reports.calibration import calibration_table, render_calibration
 from xai_backtest.reports.explanation_quality import faithfulness_summary, winners_and_losers
 from xai_backtest.reports.html_report import ModelReport, ReportInputs, write_report
-from xai_backtest.reports.metrics import daily_returns
+from xai_backtest.reports.metrics import daily_returns, periods_per_year
 from xai_backtest.reports.model_quality import Quality, classification_quality, confusion
 from xai_backtest.reports.portfolio_view import PortfolioView
 from xai_backtest.reports.significance import EdgeTest, edge_over_benchmark
@@ -82,8 +82,11 @@ def write_universe_report(folder: Path, config: RunConfig, universe: Universe,
     subtitle = (f"{len(universe.names)} instruments, {len(times):,} session dates from "
                 f"{times[0]:%Y-%m-%d} to {times[-1]:%Y-%m-%d}; config {config.hash()}; costs "
                 f"{Costs(**config.costs.model_dump()).describe()} on every leg; "
-                f"{_portfolio_rule(config)}; decisions at a close fill at the next open, "
-                f"sells before buys; {price_basis(config.data)}; engine: backtrader. {checks}")
+                f"{_portfolio_rule(config)}; decisions at a close fill at the next open "
+                "of their own exchange, sized on the prices known then, sells before buys; "
+                f"Sharpe ratios annualised with the calendar's "
+                f"{universe.sessions_per_year():.1f} sessions a year; "
+                f"{price_basis(config.data)}; engine: backtrader. {checks}")
     closes = universe.closes()
     view = PortfolioView(
         weights={n: results[n].weights for n in [*signals, PORTFOLIO_BENCHMARK]},
@@ -175,8 +178,10 @@ def _edges(results: Mapping[str, BacktestResult | PortfolioResult], signals: lis
                          for n, r in returns.items()})  # a strategy that never trades: 0
     variance = float(sharpes.var(ddof=1)) if len(sharpes) > 1 else None
     trials, source = trials_counted(config, len(signals))
+    periods = periods_per_year(results[benchmark])
     return {n: edge_over_benchmark(r, bench, trials=trials, trial_sharpe_variance=variance,
-                                   seed=config.seed, name=name, trials_source=source)
+                                   seed=config.seed, name=name, trials_source=source,
+                                   periods=periods)
             for n, r in returns.items()}
 
 

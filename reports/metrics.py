@@ -14,8 +14,8 @@ from xai_backtest.strategies.backtest import BacktestResult
 if TYPE_CHECKING:
     from xai_backtest.strategies.portfolio import PortfolioResult
 
-__all__ = ["Performance", "daily_equity", "daily_returns", "max_drawdown", "sharpe", "sortino",
-           "summarize"]
+__all__ = ["Performance", "daily_equity", "daily_returns", "max_drawdown", "periods_per_year",
+           "sharpe", "sortino", "summarize"]
 
 TRADING_DAYS = 252
 
@@ -77,6 +77,14 @@ def max_drawdown(returns: pd.Series | np.ndarray) -> float:
     return float(np.min(curve / np.maximum.accumulate(curve) - 1))
 
 
+def periods_per_year(result: BacktestResult | PortfolioResult) -> float:
+    """Returns a year to annualise with: 252 for one instrument, a portfolio's own
+    calendar's session dates a year."""
+    if isinstance(result, BacktestResult):
+        return float(TRADING_DAYS)
+    return sessions_per_year(pd.DatetimeIndex(result.equity.index))
+
+
 def summarize(result: BacktestResult | PortfolioResult, trades: pd.DataFrame,
               periods: float | None = None) -> Performance:
     """Figures of one backtest and its trade log, annualised with ``periods`` returns a
@@ -85,8 +93,7 @@ def summarize(result: BacktestResult | PortfolioResult, trades: pd.DataFrame,
     more than 252)."""
     returns = daily_returns(result.equity, result.cash)
     if periods is None:
-        periods = (float(TRADING_DAYS) if isinstance(result, BacktestResult)
-                   else sessions_per_year(pd.DatetimeIndex(result.equity.index)))
+        periods = periods_per_year(result)
     final = float(result.equity.iloc[-1])
     days = returns.index
     years = max((days[-1] - days[0]).days / 365.25, 1 / 365.25)

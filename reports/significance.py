@@ -70,8 +70,10 @@ def per_period_sharpe(r: np.ndarray) -> np.ndarray:
 
 def sharpe_difference_interval(strategy: pd.Series, benchmark: pd.Series, *, block: int = 20,
                                resamples: int = 2000, level: float = 0.95,
-                               seed: int = 0) -> tuple[float, float, float]:
-    """Annualised Sharpe difference and its circular-block-bootstrap interval."""
+                               seed: int = 0, periods: float = TRADING_DAYS
+                               ) -> tuple[float, float, float]:
+    """Sharpe difference annualised with ``periods`` returns a year, and its
+    circular-block-bootstrap interval."""
     pair = pd.concat([strategy, benchmark], axis=1, join="inner").to_numpy().T
     n = pair.shape[1]
     if n < 2 * block:
@@ -81,7 +83,7 @@ def sharpe_difference_interval(strategy: pd.Series, benchmark: pd.Series, *, blo
     starts = rng.integers(0, n, size=(resamples, -(-n // block)))
     index = ((starts[:, :, None] + np.arange(block)) % n).reshape(resamples, -1)[:, :n]
     sampled = pair[:, index]  # (2, resamples, n)
-    scale = np.sqrt(TRADING_DAYS)
+    scale = np.sqrt(periods)
     diffs = scale * (per_period_sharpe(sampled[0]) - per_period_sharpe(sampled[1]))
     observed = scale * float(per_period_sharpe(pair[0]) - per_period_sharpe(pair[1]))
     tail = (1 - level) / 2
@@ -144,20 +146,21 @@ def deflated_sharpes(returns: np.ndarray, hurdles: np.ndarray, trials: int,
 def edge_over_benchmark(strategy: pd.Series, benchmark: pd.Series, *, trials: int = 1,
                         trial_sharpe_variance: float | None = None, seed: int = 0,
                         level: float = 0.95, name: str = "buy-and-hold",
-                        trials_source: str = "") -> EdgeTest:
+                        trials_source: str = "", periods: float = TRADING_DAYS) -> EdgeTest:
     """The paired verdict of ``strategy`` daily returns against ``benchmark``'s (``name``:
     the benchmark in the verdict's words), and the secondary line: PSR against zero and
     the deflated Sharpe for ``trials`` (``trials_source``: which count that is, in words;
     ``trial_sharpe_variance``: the spread of the trials' per-period Sharpe ratios, None for
-    that of unskilled strategies over this many returns). A statistic too few returns
+    that of unskilled strategies over this many returns; ``periods``: returns a year, to
+    annualise). A statistic too few returns
     cannot support is NaN and the sentence says "not computed" and why; nothing is raised."""
     trials = max(int(trials), 1)
     counted = f" ({trials_source})" if trials_source else ""
     try:
         diff, low, high = sharpe_difference_interval(strategy, benchmark, seed=seed,
-                                                     level=level)
+                                                     level=level, periods=periods)
     except TooFewReturns as e:
-        diff, low, high = _observed_difference(strategy, benchmark), np.nan, np.nan
+        diff, low, high = _observed_difference(strategy, benchmark, periods), np.nan, np.nan
         observed = f" ({diff:+.2f})" if np.isfinite(diff) else ""
         verdict = (f"Edge not tested: the paired {level:.0%} interval of the Sharpe difference"
                    f"{observed} is not computed: {e}; a longer run can test it.")
@@ -190,9 +193,10 @@ def edge_over_benchmark(strategy: pd.Series, benchmark: pd.Series, *, trials: in
                     verdict=verdict, secondary=secondary, trials_source=trials_source)
 
 
-def _observed_difference(strategy: pd.Series, benchmark: pd.Series) -> float:
+def _observed_difference(strategy: pd.Series, benchmark: pd.Series,
+                         periods: float) -> float:
     """Annualised Sharpe difference of the paired returns (NaN with fewer than two)."""
     pair = pd.concat([strategy, benchmark], axis=1, join="inner").to_numpy().T
     if pair.shape[1] < 2:
         return float("nan")
-    return float(np.sqrt(TRADING_DAYS) * (per_period_sharpe(pair[0]) - per_period_sharpe(pair[1])))
+    return float(np.sqrt(periods) * (per_period_sharpe(pair[0]) - per_period_sharpe(pair[1])))

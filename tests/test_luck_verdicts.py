@@ -193,3 +193,16 @@ def test_a_run_that_states_its_trials_says_so_in_its_report(tmp_path):
     assert "trials: 12" in (result.folder / "config.yaml").read_text()
     run = json.loads((result.folder / "run.json").read_text())
     assert run["trials"] == {"count": 12, "source": "the config's trials: 12"}
+
+
+def test_the_paired_interval_is_annualised_with_the_calendars_sessions():
+    """A universe's verdict scales with its calendar's sessions a year, not 252."""
+    from xai_backtest.reports.significance import sharpe_difference_interval
+
+    rng = np.random.default_rng(5)
+    index = pd.bdate_range("2015-01-01", periods=600, tz="UTC")
+    strategy = pd.Series(rng.normal(6e-4, 0.01, 600), index)
+    benchmark = pd.Series(rng.normal(3e-4, 0.01, 600), index)
+    on_252 = sharpe_difference_interval(strategy, benchmark, seed=1)
+    on_260 = sharpe_difference_interval(strategy, benchmark, seed=1, periods=260)
+    np.testing.assert_allclose(on_260, np.array(on_252) * np.sqrt(260 / 252), rtol=1e-12)
