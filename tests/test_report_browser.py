@@ -153,6 +153,8 @@ def test_faithfulness_verdicts_and_column_render(model_page):
     table = model_page.locator("#faithfulness-table")
     assert table.is_visible()
     assert {"news_lstm", "five_trend"} <= set(table.locator("tbody th").all_inner_texts())
+    heads = table.locator("thead th").all_inner_texts()
+    assert "model-free-k change" in heads and "faithful (beats both)" in heads
     verdicts = model_page.inner_text("#faithfulness-verdicts")
     assert "than random" in verdicts and "re-initialised model" in verdicts
     headers = model_page.locator("#trade-table thead th").all_inner_texts()
