@@ -26,14 +26,17 @@ Classes are ``up`` and ``down``; ``score`` is P(up). Images need no scaler (each
 window is rescaled over itself), so nothing is learned from outside the training
 window but the weights. ``explain`` runs Grad-CAM on the fitted network for the
 predicted class and projects the heatmap onto the time axis (explainers/gradcam.py).
-The defaults were chosen by measurement (benchmarks/results/gradcam_variants.md): of the
-seven methods of pytorch-grad-cam on the first and the last conv block, LayerCAM on the
-first block (``cam_method="layercam"``, ``cam_layer="first"``: one cell per step) beat
-random deletions by the widest worst-case margin over the NIFTY replication and the daily
-S&P 500 run among the variants that pass the randomisation check. Grad-CAM++ on the first
-block beat random by more but barely changed when the network was re-initialised (rank
-correlation 0.84 on NIFTY): it shows the image, not the model. Plain Grad-CAM on the last
-block (4 steps per cell) did worse than random on both.
+The defaults (``cam_method="layercam"``, ``cam_layer="first"``: one cell per step) were
+measured (benchmarks/results/gradcam_variants.md) among the seven methods of
+pytorch-grad-cam on the first and the last conv block, chosen on the NIFTY replication and
+reported on the daily S&P 500 run (held out). No variant is faithful: none beats a
+model-free ranking (the window's min and max first) on either set, so the rule's pick
+(widest lower bound of top-k minus model-free among the variants that pass the
+randomisation check) found nothing and LayerCAM on the first block was kept; it beats
+random deletions on both sets. Grad-CAM++ on the first block beat random by more but
+barely changed when the network was re-initialised (rank correlation 0.84 on NIFTY): it
+shows the image, not the model. Every method on the last block (4 steps per cell) did
+worse than random on both.
 """
 
 from __future__ import annotations
