@@ -130,14 +130,18 @@ def _parse(text: pd.Series, source: str, dayfirst: bool | None,
         raise DataError(source, f"two-digit years such as {example!r} do not say the century",
                         "write four-digit years, or give data.date_format (e.g. '%d-%m-%y')")
     order = day_first(text, dayfirst, source)
-    iso = text.map(lambda cell: _to_iso(cell, order))
-    iso = iso.str.replace(r"\s*(?:Z|UTC|GMT)$", "+00:00", regex=True, flags=re.IGNORECASE)
-    parsed = pd.to_datetime(iso, format="ISO8601", errors="coerce", utc=bool(stamped.any()))
-    left = parsed.isna().to_numpy() & filled & iso.str.match(r"\d{4}-\d\d-\d\d").to_numpy()
-    if left.any():  # an ISO date with another clock spelling (9:15 PM): the date is fixed
+    utc = bool(stamped.any())
+    cells = text.str.replace(r"\s*(?:Z|UTC|GMT)$", "+00:00", regex=True, flags=re.IGNORECASE)
+    parsed = pd.to_datetime(cells, format="ISO8601", errors="coerce", utc=utc)  # vectorised
+    other = parsed.isna().to_numpy() & filled
+    if other.any():  # other spellings, rewritten cell by cell (a day never guessed)
+        iso = cells[other].map(lambda cell: _to_iso(cell, order))
+        found = pd.to_datetime(iso, format="ISO8601", errors="coerce", utc=utc)
+        clock = found.isna().to_numpy() & iso.str.match(r"\d{4}-\d\d-\d\d").to_numpy()
+        if clock.any():  # an ISO date with another clock spelling (9:15 PM): the date is fixed
+            found[clock] = pd.to_datetime(iso[clock], format="mixed", errors="coerce", utc=utc)
         parsed = parsed.copy()
-        parsed[left] = pd.to_datetime(iso[left], format="mixed", errors="coerce",
-                                      utc=bool(stamped.any()))
+        parsed[other] = found
     return pd.DatetimeIndex(parsed)
 
 
