@@ -68,11 +68,12 @@ def file_symbol(config: FileData) -> str:
     return config.symbol or Path(config.path).stem
 
 
-def load_market_data(config: DataConfig, name: str | None = None
+def load_market_data(config: DataConfig, name: str | None = None,
+                     actions: pd.DataFrame | None = None
                      ) -> tuple[MarketData, list[CleaningReport]]:
     """Load, session-filter, resample and date-cut the bars a config describes; flag
     (or, as the config says, adjust) jumps that look like splits, under ``name`` (default:
-    the symbol)."""
+    the symbol). ``actions``: the config's corporate actions file, read already."""
     reports: list[CleaningReport] = []
     if isinstance(config, SampleData):
         bars, symbol, source = load_sample_bars(config.sample), _SAMPLE_SYMBOLS[
@@ -112,10 +113,11 @@ def load_market_data(config: DataConfig, name: str | None = None
     bars = _cut(bars, config, source)
     if name is None:  # a file's rows in a corporate actions file go by its name
         name = Path(config.path).stem if isinstance(config, FileData) and config.path else symbol
-    actions = CleaningReport(name, rows_in=len(bars))
-    bars = corporate_actions(name, bars, config, actions)
-    if actions.repaired or actions.notes:
-        reports.append(actions)
+    adjusted = CleaningReport(name, rows_in=len(bars))
+    bars = corporate_actions(name, bars, config, adjusted,
+                             actions if actions is not None else _actions_file(config))
+    if adjusted.repaired or adjusted.notes:
+        reports.append(adjusted)
     headlines = None
     if config.headlines is not None:
         headlines, report = _headlines(config.headlines, bars, config.session, symbol,
@@ -133,6 +135,7 @@ def load_universe(config: DataConfig, min_bars: int = 2,
     ``given``: the instruments' data from Python (``data.source: python``)."""
     frames: list[tuple[str, pd.DataFrame]] = []
     notes: list[str] = []
+    table = _actions_file(config)  # read once for every instrument
     uncut: list[tuple[str, pd.DataFrame, str]] = []  # name, bars, where; cut to the dates below
     if config.source == "python":
         names = [i.name for i in config.instruments or ()]
@@ -145,7 +148,7 @@ def load_universe(config: DataConfig, min_bars: int = 2,
         for instrument in config.instruments:
             try:
                 data, reports = load_market_data(config.for_instrument(instrument),
-                                                 instrument.name)
+                                                 instrument.name, table)
             except DataError as e:
                 notes.append(f"{instrument.name}: left out, {e}")
                 continue
@@ -168,7 +171,7 @@ def load_universe(config: DataConfig, min_bars: int = 2,
             notes.append(f"{name}: left out, {e}")
             continue
         actions = CleaningReport(name, rows_in=len(bars))
-        frames.append((name, corporate_actions(name, bars, config, actions)))
+        frames.append((name, corporate_actions(name, bars, config, actions, table)))
         if actions.repaired or actions.notes:
             notes.append(actions.summary())
     if not frames:
@@ -197,14 +200,19 @@ def _headlines(config: HeadlinesConfig, bars: pd.DataFrame, session: str, symbol
                           dayfirst=dates.dayfirst, date_format=dates.date_format)
 
 
+def _actions_file(config: DataConfig) -> pd.DataFrame | None:
+    """The config's corporate actions file, read (None without one)."""
+    return load_corporate_actions(config.corporate_actions) if config.corporate_actions \
+        else None
+
+
 def corporate_actions(name: str, bars: pd.DataFrame, config: DataConfig,
-                      report: CleaningReport) -> pd.DataFrame:
-    """``bars`` adjusted for the splits and bonus issues the config states (its
-    corporate_actions file's rows for ``name``, or with ``adjust: detected`` the jumps
-    that price and volume confirm); every other jump is noted, never changed."""
+                      report: CleaningReport, table: pd.DataFrame | None) -> pd.DataFrame:
+    """``bars`` adjusted for the splits and bonus issues the config states (the rows for
+    ``name`` of its corporate actions file, read as ``table``, or with ``adjust: detected``
+    the jumps that price and volume confirm); every other jump is noted, never changed."""
     listed: list[tuple[pd.Timestamp, float, str]] = []
-    if config.corporate_actions:
-        table = load_corporate_actions(config.corporate_actions)
+    if table is not None:
         mine = table[table["symbol"].isin([name, getattr(config, "symbol", None) or name])]
         days = bars.index.tz_localize(None).normalize()
         for day, ratio in zip(mine["date"], mine["ratio"], strict=True):
