@@ -37,6 +37,16 @@ SPELLINGS = {
 }
 
 
+def _days(index: pd.DatetimeIndex) -> list[str]:
+    return [f"{t:%Y-%m-%d}" for t in index]
+
+
+def _bars_file(folder, cells):
+    path = folder / "bars.csv"
+    path.write_text(_bar_rows(cells))
+    return path
+
+
 def _bar_rows(cells) -> str:
     return "date,open,high,low,close,volume\n" + "".join(
         f"\"{cell}\",10,11,9,10.5,100\n" for cell in cells)
@@ -45,8 +55,7 @@ def _bar_rows(cells) -> str:
 @pytest.mark.parametrize("tz", [None, "America/New_York", "Asia/Kolkata"])
 @pytest.mark.parametrize("spelling", list(SPELLINGS))
 def test_daily_bars_land_on_their_own_day(spelling, tz, tmp_path):
-    path = tmp_path / "bars.csv"
-    path.write_text(_bar_rows(SPELLINGS[spelling]))
+    path = _bars_file(tmp_path, SPELLINGS[spelling])
     stamped = "with" in spelling
     if tz is None and not stamped:
         with pytest.raises(DataError, match="no time zone"):
@@ -54,7 +63,7 @@ def test_daily_bars_land_on_their_own_day(spelling, tz, tmp_path):
         bars = load_bars(path, tz="UTC")
     else:
         bars = load_bars(path, tz=tz)
-    days = [f"{t:%Y-%m-%d}" for t in bars.index] if not (stamped and tz) else None
+    days = _days(bars.index) if not (stamped and tz) else None
     if days is None:  # an offset converted to another zone: the instant is kept
         offset = SPELLINGS[spelling][0][-6:]
         assert bars.index[0] == pd.Timestamp(f"2014-08-13 00:00:00{offset}")
@@ -72,7 +81,7 @@ def test_headlines_land_on_their_own_day(spelling, tmp_path):
     assert not report.removed
     local = frame["timestamp"].dt.tz_convert("Asia/Kolkata") if "-04:00" not in spelling \
         else frame["timestamp"].dt.tz_convert("America/New_York")
-    assert [f"{t:%Y-%m-%d}" for t in local] == list(DAYS)
+    assert _days(local) == list(DAYS)
 
 
 def test_a_year_is_never_read_as_a_utc_offset():
@@ -88,17 +97,16 @@ def test_a_universe_folder_and_a_long_file_read_the_same_spellings(tmp_path):
     (folder / "B.csv").write_text(_bar_rows(SPELLINGS["dd-MON-yyyy (NSE)"]))
     found = load_symbol_folder(folder, tz="Asia/Kolkata")
     for _, bars in found.frames:
-        assert [f"{t:%Y-%m-%d}" for t in bars.index] == list(DAYS)
+        assert _days(bars.index) == list(DAYS)
     long = tmp_path / "all.csv"
     long.write_text("symbol,date,open,high,low,close,volume\n" + "".join(
         f"{s},{cell},10,11,9,10.5,100\n" for s in "AB" for cell in SPELLINGS["dd.mm.yyyy"]))
     for _, bars in load_long_file(long, tz="UTC").frames:
-        assert [f"{t:%Y-%m-%d}" for t in bars.index] == list(DAYS)
+        assert _days(bars.index) == list(DAYS)
 
 
 def test_an_ambiguous_order_is_refused_with_the_fix_and_obeys_dayfirst(tmp_path):
-    path = tmp_path / "bars.csv"
-    path.write_text(_bar_rows(("01/08/2014", "02/08/2014", "03/08/2014")))
+    path = _bars_file(tmp_path, ("01/08/2014", "02/08/2014", "03/08/2014"))
     with pytest.raises(DataError, match="set data.dayfirst"):
         load_bars(path, tz="UTC")
     assert f"{load_bars(path, tz='UTC', dayfirst=True).index[0]:%Y-%m-%d}" == "2014-08-01"
@@ -106,16 +114,14 @@ def test_an_ambiguous_order_is_refused_with_the_fix_and_obeys_dayfirst(tmp_path)
 
 
 def test_an_unknown_spelling_is_refused_and_date_format_reads_it(tmp_path):
-    path = tmp_path / "bars.csv"
-    path.write_text(_bar_rows(("13|08|2014", "14|08|2014", "15|08|2014")))
+    path = _bars_file(tmp_path, ("13|08|2014", "14|08|2014", "15|08|2014"))
     with pytest.raises(DataError, match="data.date_format"):
         load_bars(path, tz="UTC")
     bars = load_bars(path, tz="UTC", date_format="%d|%m|%Y")
-    assert [f"{t:%Y-%m-%d}" for t in bars.index] == list(DAYS)
+    assert _days(bars.index) == list(DAYS)
 
 
 def test_two_digit_years_are_refused_with_the_fix(tmp_path):
-    path = tmp_path / "bars.csv"
-    path.write_text(_bar_rows(("13-08-14", "14-08-14", "15-08-14")))
+    path = _bars_file(tmp_path, ("13-08-14", "14-08-14", "15-08-14"))
     with pytest.raises(DataError, match="four-digit years"):
         load_bars(path, tz="UTC")
