@@ -156,7 +156,7 @@ def build_fold_models(spec: SignalConfig, config: RunConfig, instruments: Sequen
                          fit_executor=config.fit_executor, progress=progress)
 
 
-def too_short(models: Mapping[str, PerInstrument | PooledWalkForward],
+def too_short(models: Mapping[str, FoldModels],
               datas: Mapping[str, MarketData]) -> dict[str, str]:
     """The instruments some signal cannot decide on (too little history for its windows
     or its walk-forward warm-up), and why."""
@@ -170,6 +170,7 @@ def too_short(models: Mapping[str, PerInstrument | PooledWalkForward],
                     dropped[name] = (f"{len(data.bars)} bars are too few for signal "
                                      f"{signal!r}'s windows (no decision time)")
                 continue
+            assert isinstance(model, PerInstrument)
             try:
                 model[name].plan(data)
             except WalkForwardError as e:

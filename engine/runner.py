@@ -63,6 +63,7 @@ from xai_backtest.engine.trade_signal import finish as finish_signal
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.signals.base import SignalFrame, library_versions
 from xai_backtest.signals.device import OnDevice
+from xai_backtest.signals.ensemble import Ballot, Ensemble
 from xai_backtest.signals.pooled import instrument_signal
 from xai_backtest.signals.walk_forward import WalkForwardError, WalkForwardSignal
 from xai_backtest.storage.cache import content_hash
@@ -220,7 +221,7 @@ def _drop_short(market: Market, signals: Mapping[str, FoldModels]) -> Market:
     """A universe less the instruments some signal cannot decide on, with a note each."""
     if market.universe is None:
         return market
-    dropped = too_short(signals, market.datas)  # type: ignore[arg-type]
+    dropped = too_short(signals, market.datas)
     if not dropped:
         return market
     for model in signals.values():
@@ -286,8 +287,8 @@ class Decisions:
 
     models: dict[str, WalkForwardSignal]
     decisions: dict[str, SignalFrame]
-    ensemble: object
-    ballot: object
+    ensemble: Ensemble | None
+    ballot: Ballot | None
     bars: pd.DataFrame
 
 
