@@ -158,6 +158,7 @@ def _check_cut(name: str, model: FoldModels, datas: Mapping[str, MarketData],
         checked = {instrument: datas[instrument]}
     changed = {n: perturb_after(d, cut, seed=seed) for n, d in checked.items()}
     redone = model.predict_before(changed, cut)
+    inputs, redrawn = model.inputs_near(checked, cut), model.inputs_near(changed, cut)
     for instrument, redo in redone.items():
         own = frames[instrument].frame
         if not len(redo) or not len(own):
@@ -165,9 +166,8 @@ def _check_cut(name: str, model: FoldModels, datas: Mapping[str, MarketData],
         start = max(redo.frame.index[0], own.index[0])
         decision = first_changed_decision(own[own.index >= start],
                                           redo.frame[redo.frame.index >= start], cut)
-        before = model.inputs_near(checked, cut)[instrument]
-        changed_input = first_changed_input(before, model.inputs_near(changed, cut)[instrument],
-                                            cut)
+        before = inputs[instrument]
+        changed_input = first_changed_input(before, redrawn[instrument], cut)
         if decision is None and changed_input is None:
             continue
         label = instrument if len(datas) > 1 else None
