@@ -81,6 +81,11 @@ class _Frozen(BaseModel):
         return []
 
 
+def _sources_with(key: str) -> str:
+    """The data sources that have ``key``, in words ('' for none)."""
+    return " and ".join(repr(s) for s, c in DATA_CLASSES.items() if key in c.model_fields)
+
+
 #: stands for a refused key's dotted name in an unknown-key message
 _KEY = "\x00key\x00"
 
@@ -237,19 +242,17 @@ class DataConfig(_Frozen):
     @classmethod
     def _unknown_key(cls, key: str, name: str) -> str:
         source = cls.source_name()
-        owners = [s for s, c in DATA_CLASSES.items() if key in c.model_fields]
+        owners = _sources_with(key)
         if owners:
             return (f"key {name!r} does not apply to source {source!r} (it is a key of source "
-                    f"{' and '.join(repr(s) for s in owners)})")
+                    f"{owners})")
         known = sorted({k for c in DATA_CLASSES.values() for k in c.model_fields})
         guess = difflib.get_close_matches(key, known, n=1)
         if not guess:
             return f"unknown key {name!r}"
         hint = f"did you mean {guess[0]!r}?"
         if guess[0] not in cls.model_fields:
-            owners = [s for s, c in DATA_CLASSES.items() if guess[0] in c.model_fields]
-            hint = (f"did you mean {guess[0]!r} (a key of source "
-                    f"{' and '.join(repr(s) for s in owners)})?")
+            hint = f"did you mean {guess[0]!r} (a key of source {_sources_with(guess[0])})?"
         return f"unknown key {name!r}; {hint}"
 
     @classmethod
