@@ -36,7 +36,9 @@ class Explanation:
     ``raw`` holds named arrays an explainer produced (a Grad-CAM heatmap, a LIME
     fit score), ``texts`` the input texts of a text explanation (``data`` then indexes
     them), ``figure`` the path of a rendered figure, ``faithfulness`` how true the
-    explanation is to the decision (explainers/faithfulness.py; empty: not measured).
+    explanation is to the decision (explainers/faithfulness.py; empty: not measured),
+    ``space`` the scale ``base_value + sum(values)`` is on (``"logit"``, ``"log-odds"``,
+    ``"probability"``; empty: not stated), so a figure can name its axis.
     """
 
     method: str
@@ -54,6 +56,7 @@ class Explanation:
     fold: int | None = None
     texts: tuple[str, ...] = ()
     faithfulness: Mapping[str, Any] = field(default_factory=dict)
+    space: str = ""
 
     def __post_init__(self) -> None:
         values = _frozen_array(self.values)
@@ -157,13 +160,14 @@ def explanation(method: str, signal: str, at: Any, *, prediction: str, probabili
                 values: Any, feature_names: Sequence[str], summary: str,
                 base_value: float = 0.0, data: Any = None, raw: Mapping[str, Any] | None = None,
                 texts: Sequence[str] = (), exact: str | None = None,
-                faithfulness: Mapping[str, Any] | None = None) -> Explanation:
+                faithfulness: Mapping[str, Any] | None = None, space: str = "") -> Explanation:
     """The explanation by ``method`` of ``signal``'s decision at ``at``: ``prediction`` with
     ``probability``, ``values`` of ``feature_names`` relative to ``base_value`` (0 unless
     given), the input ``data``, the ``summary`` sentence, named ``raw`` arrays, the input
     ``texts``. ``exact``: why ``values`` are the decision itself (``faithfulness`` labelled
     exact, explainers/faithfulness.py); or ``faithfulness``, what is known of it when
-    explaining; else it is left for the signal's ``measure``."""
+    explaining; else it is left for the signal's ``measure``. ``space``: the scale of
+    ``base_value + sum(values)`` (``"logit"``, ``"log-odds"``, ``"probability"``)."""
     from xai_backtest.explainers.faithfulness import exact as exact_record
 
     if exact is not None and faithfulness is not None:
@@ -174,7 +178,7 @@ def explanation(method: str, signal: str, at: Any, *, prediction: str, probabili
         method=method, signal=signal, decision_time=pd.Timestamp(at), prediction=prediction,
         probability=probability, base_value=base_value, values=values,
         feature_names=tuple(feature_names), summary=summary, data=data, raw=raw or {},
-        texts=tuple(texts), faithfulness=faithfulness or {})
+        texts=tuple(texts), faithfulness=faithfulness or {}, space=space)
 
 
 @dataclass(frozen=True)

@@ -323,7 +323,8 @@ class FiveTrendDNN(MeasuredSignal, OnDevice, Signal):
             out.append(explanation(
                 "shap", self.name, stamp, prediction=label, probability=proba[i, target],
                 base_value=shap.base_values[i], values=shap.values[i],
-                feature_names=self.feature_names_, data=x[i], summary=summary, raw=raw))
+                feature_names=self.feature_names_, data=x[i], summary=summary, raw=raw,
+                space="logit"))
         return out
 
     # -- faithfulness: what MeasuredSignal needs ------------------------------------------------
@@ -402,11 +403,13 @@ class FiveTrendDNN(MeasuredSignal, OnDevice, Signal):
     def _sentence(self, families: np.ndarray, x: np.ndarray, scaled: np.ndarray, label: str,
                   logit: float, base: float, top: int = 2) -> str:
         """One sentence: the ``top`` families with the largest positive SHAP sums (towards
-        the predicted class) and the ``top`` largest negative ones (against it), e.g.
-        "rsi_15 low (+0.42) and momentum_10 negative (+0.31) pushed towards rounded bottom;
-        close high (-0.12) pushed against it"."""
+        the predicted class) and the ``top`` largest negative ones (against it), each with its
+        sum and its share of the families' total |SHAP| (the largest one named), e.g.
+        "rsi_15 low (+0.42, 31%) and momentum_10 negative (+0.31, 23%) pushed towards rounded
+        bottom; close high (-0.52, 38%, the largest) pushed against it"."""
         last = np.arange(len(FAMILIES)) * WINDOW + WINDOW - 1  # column of each family at t
         order = np.argsort(-np.abs(families), kind="stable")
+        push = float(np.abs(families).sum())
         parts: dict[bool, list[str]] = {True: [], False: []}
         for f in order:
             side = bool(families[f] > 0)
@@ -419,7 +422,9 @@ class FiveTrendDNN(MeasuredSignal, OnDevice, Signal):
                 state = "low" if x[last[f]] < x[last[f] - WINDOW + 1:last[f] + 1].mean() else "high"
             else:
                 state = "low" if scaled[last[f]] < 0 else "high"
-            parts[side].append(f"{family} {state} ({families[f]:+.2f})")
+            largest = ", the largest" if f == order[0] and len(families) > 1 else ""
+            parts[side].append(f"{family} {state} ({families[f]:+.2f}, "
+                               f"{abs(families[f]) / push:.0%}{largest})")
         name = label.replace("_", " ")
         clauses = []
         if parts[True]:
@@ -427,8 +432,10 @@ class FiveTrendDNN(MeasuredSignal, OnDevice, Signal):
         if parts[False]:
             clauses.append(f"{_joined(parts[False])} pushed against "
                            f"{'it' if parts[True] else name}")
+        shares = (f", percentages of the {len(FAMILIES)} families' total |SHAP| {push:.2f}"
+                  if push else "")
         return (f"{'; '.join(clauses) or 'no input moved the decision'} (SHAP of the {name} "
-                f"logit {logit:.2f} = base {base:.2f} {logit - base:+.2f}).")
+                f"logit {logit:.2f} = base {base:.2f} {logit - base:+.2f}{shares}).")
 
     # -- persistence -------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:

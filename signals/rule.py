@@ -21,13 +21,15 @@ strategy keeps its position: a crossover rule decides only where the averages cr
 The decision's probability is 1 (a rule
 is certain of what it says, so it trades at any threshold) unless ``probability(values)``
 is overridden. The explanation of a decision is the indicator values of its row: an
-exact account of the rule, not an estimate.
+exact account of the rule, not an estimate. Return the levels a rule compares with from
+``thresholds()`` (``{"rsi": (self.low, self.high)}``) and its sentence says where each value
+stood: "rsi = 76.3 > 70 -> down".
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
 import numpy as np
@@ -61,9 +63,18 @@ class RuleSignal(Signal):
         """Confidence in each row's direction, in [0, 1]; 1 by default."""
         return np.ones(len(values))
 
+    def thresholds(self) -> Mapping[str, float | Sequence[float]]:
+        """Optional: the levels the rule compares each indicator with, e.g. ``{"rsi":
+        (self.low, self.high)}``; the sentence then says where each value stands against
+        them ("rsi = 76.3 > 70 -> down"). Empty by default."""
+        return {}
+
     def describe(self, values: pd.Series, direction: int) -> str:
-        """The sentence of one decision; by default its values and the direction."""
-        parts = ", ".join(f"{k} = {v:.4g}" for k, v in values.items())
+        """The sentence of one decision: its values, each against its ``thresholds``, and
+        the direction."""
+        levels = self.thresholds()
+        parts = ", ".join(_against(str(k), float(v), levels.get(str(k), ()))
+                          for k, v in values.items())
         return f"{parts} -> {_LABELS[direction]}"
 
     # -- the contract ------------------------------------------------------------------------
@@ -131,3 +142,21 @@ class RuleSignal(Signal):
 
     def labels(self, data: MarketData) -> pd.Series:
         return direction_labels(data.bars, "open_to_open").reindex(self.decision_times(data))
+
+
+def _against(name: str, value: float, levels: float | Sequence[float]) -> str:
+    """``name = value`` and where it stands against ``levels``: "> 70" above them all,
+    "< 30" below them all, ", at the threshold" on one, ", between 30 and 70" else."""
+    text = f"{name} = {value:.4g}"
+    ordered = sorted(np.atleast_1d(np.asarray(levels, dtype=float)).tolist())
+    if not ordered or np.isnan(value):
+        return text
+    if value in ordered:
+        return f"{text}, at the threshold"
+    if value > ordered[-1]:
+        return f"{text} > {ordered[-1]:g}"
+    if value < ordered[0]:
+        return f"{text} < {ordered[0]:g}"
+    below = max(level for level in ordered if level < value)
+    above = min(level for level in ordered if level > value)
+    return f"{text}, between {below:g} and {above:g}"

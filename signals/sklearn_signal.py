@@ -173,7 +173,7 @@ class SklearnSignal(MeasuredSignal, Signal):
                 feature_names=self.feature_names_, data=x.iloc[i].to_numpy(),
                 summary=_sentence(side.label, values, x.iloc[i], found.space, found.method),
                 raw={"additivity_error": [abs(found.values[i].sum() + found.base_values[i]
-                                              - found.outputs[i])]}))
+                                              - found.outputs[i])]}, space=found.space))
         return out
 
     # -- faithfulness: what MeasuredSignal needs ------------------------------------------------
@@ -229,11 +229,15 @@ class SklearnSignal(MeasuredSignal, Signal):
 
 
 def _sentence(label: str, values: np.ndarray, row: pd.Series, space: str, method: str) -> str:
-    """What pushed towards the predicted class and what pushed against it."""
+    """What pushed towards the predicted class and what pushed against it, each feature
+    with its SHAP value and its share of the total |SHAP|: "rsi = 71.2 (+0.031, 42%)"."""
     order = np.argsort(-np.abs(values), kind="stable")[:4]
-    towards = [f"{row.index[i]} = {row.iloc[i]:.4g}" for i in order if values[i] > 0]
-    against = [f"{row.index[i]} = {row.iloc[i]:.4g}" for i in order if values[i] < 0]
+    push = float(np.abs(values).sum()) or 1.0
+    named = {i: f"{row.index[i]} = {row.iloc[i]:.4g} ({values[i]:+.3g}, "
+                f"{abs(values[i]) / push:.0%})" for i in order}
+    towards = [named[i] for i in order if values[i] > 0]
+    against = [named[i] for i in order if values[i] < 0]
     text = f"{label}: " + (", ".join(towards) or "nothing") + f" pushed towards {label}"
     if against:
         text += f"; {', '.join(against)} pushed against"
-    return f"{text} ({method}, {space})"
+    return f"{text} ({method}, {space}; % of the total |SHAP|)"

@@ -154,7 +154,7 @@ def test_close_is_described_against_its_own_window(fitted):
     families = np.zeros(len(FAMILIES))
     families[0] = 1.0
     text = fitted._sentence(families, x, np.zeros(270), "upward", 1.0, 0.0)
-    assert text.startswith("close low (+1.00)") and "pushed towards upward" in text
+    assert text.startswith("close low (+1.00, 100%") and "pushed towards upward" in text
 
 
 def test_the_sentence_names_what_pushed_towards_and_what_pushed_against(fitted):
@@ -162,8 +162,8 @@ def test_the_sentence_names_what_pushed_towards_and_what_pushed_against(fitted):
     families[[0, 3, 5]] = [0.8, -0.5, 0.2]
     text = fitted._sentence(families, np.ones(270), np.zeros(270), "upward", 1.0, 0.5)
     towards, against = text.split("; ")
-    assert "pushed towards upward" in towards and "(+0.80)" in towards and "(+0.20)" in towards
-    assert f"{FAMILIES[3]}" in against and "(-0.50) pushed against it" in against
+    assert "pushed towards upward" in towards and "(+0.80, " in towards and "(+0.20, " in towards
+    assert f"{FAMILIES[3]}" in against and "(-0.50, 33%) pushed against it" in against
     only_against = fitted._sentence(-np.abs(families), np.ones(270), np.zeros(270),
                                     "downward", -1.0, 0.5)
     assert "pushed against downward" in only_against and "towards" not in only_against
