@@ -17,7 +17,7 @@ from xai_backtest.data_feeds.errors import DataError
 from xai_backtest.data_feeds.validate import validate_bars
 from xai_backtest.storage.atomic import atomic_write
 
-__all__ = ["cache_path", "load_yfinance"]
+__all__ = ["cache_path", "load_yfinance", "normalise_download"]
 
 Downloader = Callable[..., pd.DataFrame]
 
@@ -71,13 +71,14 @@ def load_yfinance(symbol: str, start: date | None = None, end: date | None = Non
                         f"is unknown{detail}",
                         f"check the symbol, or work offline: put a cache file at {path}, use "
                         "data.source=file with a CSV, or data.source=sample")
-    bars = _normalise(raw, tz)
+    bars = normalise_download(raw, tz)
     bars = validate_bars(bars, source)
     atomic_write(path, lambda tmp: bars.to_parquet(tmp))
     return bars
 
 
-def _normalise(raw: pd.DataFrame, tz: str) -> pd.DataFrame:
+def normalise_download(raw: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """yfinance's frame as bars: lower-case OHLCV columns, index in ``tz``."""
     if isinstance(raw.columns, pd.MultiIndex):
         raw = raw.droplevel(-1, axis=1)
     frame = raw.rename(columns=lambda c: str(c).strip().lower().replace(" ", "_"))
