@@ -18,8 +18,11 @@ import pandas as pd
 
 from xai_backtest.data_feeds.files import bars_from_frame
 from xai_backtest.data_feeds.market_data import MarketData
+from xai_backtest.data_feeds.stream_sources import Source
 from xai_backtest.engine.config import ConfigError, RunConfig, build_config, headline_refusal
 from xai_backtest.engine.runner import RunResult, run_backtest
+from xai_backtest.engine.stream.runner import StreamResult
+from xai_backtest.engine.stream.start import open_stream
 from xai_backtest.signals.base import Signal
 from xai_backtest.signals.registry import SIGNAL_KINDS
 
@@ -66,6 +69,17 @@ class Backtest:
     def run(self, progress: bool = True) -> RunResult:
         """Fit, trade, explain and report; returns frames, explanations and fitted models."""
         return run_backtest(self.config, progress=progress, data=self.market_data)
+
+    def stream(self, source: str | Source = "replay", max_bars: int | None = None,
+               **options: Any) -> StreamResult:
+        """The same signals and strategy bar by bar (engine/stream/start.py): ``source``
+        ``"replay"`` (the data's last ``bars=60`` bars, or ``start=``), ``"tail"``
+        (``path=``), ``"yfinance"``, or a source object; each decision explained as it is
+        made, orders to the paper broker (``broker=``), all journaled in ``folder=``."""
+        if isinstance(self.market_data, Mapping):
+            raise ConfigError("Backtest.stream: streaming a universe is not supported yet")
+        return open_stream(self.config, source, data=self.market_data,
+                           **options).run(max_bars=max_bars)
 
 
 def _data(data: Any) -> tuple[MarketData | dict[str, MarketData] | None, Mapping[str, Any]]:

@@ -4,6 +4,7 @@
     python run_backtest.py --config configs/sp500_ma_crossover.yaml --threshold 0.55
     xai-backtest --config my_run.yaml           # the same, installed as a console script
     xai-backtest schema > xai-backtest.schema.json   # the config's JSON schema, for editors
+    xai-backtest stream --config X.yaml --source replay  # bar by bar (engine/stream/cli.py)
 
 Every error a user can hit is an ``XaiBacktestError``: printed as one ``error: ...`` line,
 exit code 2, no traceback.
@@ -142,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["schema"]:
         return print_schema(argv[1:])
+    if argv[:1] == ["stream"]:
+        from xai_backtest.engine.stream.cli import stream_command
+
+        return stream_command(argv[1:])
     args = parse_args(argv)
     warnings.formatwarning = _short_warning  # type: ignore[assignment]
     _import_user_code_from(Path.cwd(), *(Path(f).resolve().parent

@@ -79,13 +79,16 @@ class Stream:
     ``broker``: where orders go (default: the paper broker). ``echo``: where the line
     per decision goes (default: print). ``in_worker``: train fold models in a worker
     interpreter (default) or here. ``stall_after``: seconds without a bar before the
-    heartbeat warns (default: three bar intervals).
+    heartbeat warns (default: three bar intervals). ``calendar``: the exchange
+    (``NYSE``, ``NSE`` or an exchange_calendars code; default ``data.session``): gaps
+    are counted in its sessions and daily bars are printed at its session close (UTC).
     """
 
     def __init__(self, config: RunConfig, source: Source, folder: str | Path,
                  history: Mapping[str, MarketData], *, broker: Broker | None = None,
                  echo: Echo | None = print, in_worker: bool = True,
                  stall_after: float | None = None, poll_every: float = 1.0,
+                 calendar: str | None = None, journal: Journal | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         if config.data.is_universe:
@@ -93,7 +96,7 @@ class Stream:
                               "yet: stream one instrument")
         self.config, self.source = config, source
         self.folder = Path(folder)
-        self.journal = Journal(self.folder / "journal.sqlite")
+        self.journal = journal or Journal(self.folder / "journal.sqlite")
         self.broker = broker if broker is not None else PaperBroker(self.journal)
         self.echo = echo or (lambda line: None)
         self.clock, self.sleep, self.poll_every = clock, sleep, poll_every
@@ -105,9 +108,10 @@ class Stream:
         self.datas = self._history(history)
         self.decisions: dict[str, list[dict[str, object]]] = {}
         self.signals = self._start_signals(Trainer(config.seed, config.threads, in_worker))
-        session = getattr(config.data, "session", "none") or "none"
+        self.calendar = exchange_calendar(calendar or getattr(config.data, "session", None)
+                                          or "none")
         self.guard = StreamGuard({n: d.bars for n, d in self.datas.items()}, self._event,
-                                 exchange_calendar(session), self.interval)
+                                 self.calendar, self.interval)
         self._last_bar_at = clock()
         self._stalled = False
         if not self.journal.count("steps"):
@@ -237,10 +241,19 @@ class Stream:
         book = self._book()
         orders = self._trade(book) if book is not None else []
         for decision in made:
-            self.echo(_line(decision, orders))
+            self.echo(_line(decision, orders, self._closed_at(decision.time)))
         self.journal.write("steps", [{"instrument": b.instrument, "time": stamp,
                                       "done_at": pd.Timestamp.now(tz="UTC")} for b in bars])
         write_live_page(self.folder / "live.html", self.journal)
+
+    def _closed_at(self, stamp: pd.Timestamp) -> pd.Timestamp:
+        """When the bar labelled ``stamp`` closed, in UTC: its session's close for a
+        daily bar on a known exchange, else its own stamp (intraday bars are labelled at
+        their close)."""
+        daily = self.interval is None or self.interval >= pd.Timedelta(hours=20)
+        if daily and self.calendar is not None:
+            return self.calendar.close_utc(stamp)
+        return stamp.tz_convert("UTC")
 
     def _book(self) -> Book | None:
         (data,) = self.datas.values()
@@ -387,13 +400,14 @@ def _frame(name: str, rows: list[dict[str, object]], tz: object) -> SignalFrame:
     return SignalFrame(name, out)
 
 
-def _line(decision: Decision, orders: list[Order]) -> str:
-    """One printed line: time (UTC), signal, decision, probability, sentence, orders."""
+def _line(decision: Decision, orders: list[Order], closed: pd.Timestamp) -> str:
+    """One printed line: bar close (UTC), signal, decision, probability, sentence,
+    orders."""
     row = decision.row
     said = decision.explanation.summary if decision.explanation is not None else ""
     mine = [o for o in orders if o.strategy == decision.signal]
     ordered = "; ".join(f"{'buy' if o.size > 0 else 'sell'} {abs(o.size):g} at next open"
                         for o in mine) or "no order"
-    stamp = pd.Timestamp(decision.time).tz_convert("UTC").strftime("%Y-%m-%d %H:%MZ")
+    stamp = closed.strftime("%Y-%m-%d %H:%MZ")
     return (f"{stamp}  {decision.signal:<14} {row['label']!s:<6} p={row['probability']:.2f}"
             f"  {said}  -> {ordered}")
