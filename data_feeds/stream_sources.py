@@ -93,7 +93,7 @@ def _now() -> pd.Timestamp:
 def _bar_events(instrument: str, bars: pd.DataFrame,
                 received_at: pd.Timestamp) -> list[BarEvent]:
     values = bars.loc[:, list(BAR_COLUMNS)].to_numpy(dtype=float)
-    return [BarEvent(instrument, stamp, tuple(row), received_at)  # type: ignore[arg-type]
+    return [BarEvent(instrument, stamp, tuple(row), received_at)
             for stamp, row in zip(bars.index, values.tolist(), strict=True)]
 
 
@@ -248,9 +248,8 @@ class YahooSource:
     interval: pd.Timedelta | None = field(init=False)
 
     def __post_init__(self) -> None:
-        self.interval = pd.Timedelta(self.interval_code.replace("m", "min")
-                                     if self.interval_code.endswith("m")
-                                     else self.interval_code)
+        code = self.interval_code
+        self.interval = pd.Timedelta(code[:-1] + {"m": "min", "d": "D"}.get(code[-1], code[-1]))
 
     @property
     def finished(self) -> bool:

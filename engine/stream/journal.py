@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind T
 
 
 def _iso(stamp: object) -> str | None:
-    return None if stamp is None else pd.Timestamp(stamp).isoformat()  # type: ignore[arg-type]
+    return None if stamp is None else pd.Timestamp(stamp).isoformat()
 
 
 class Journal:

@@ -10,7 +10,7 @@ folder that has one resumes it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 
@@ -31,11 +31,10 @@ from xai_backtest.engine.stream.runner import Echo, Stream
 
 __all__ = ["SOURCES", "open_stream"]
 
-SourceKind = Literal["replay", "tail", "yfinance"]
 SOURCES = ("replay", "tail", "yfinance")
 
 
-def open_stream(config: RunConfig, source: SourceKind | Source = "replay", *,
+def open_stream(config: RunConfig, source: str | Source = "replay", *,
                 data: MarketData | None = None, path: str | Path | None = None,
                 start: str | pd.Timestamp | None = None, bars: int = 60,
                 speed: float | None = None, chunk: int = 1,
