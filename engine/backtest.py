@@ -76,8 +76,6 @@ class Backtest:
         ``"replay"`` (the data's last ``bars=60`` bars, or ``start=``), ``"tail"``
         (``path=``), ``"yfinance"``, or a source object; each decision explained as it is
         made, orders to the paper broker (``broker=``), all journaled in ``folder=``."""
-        if isinstance(self.market_data, Mapping):
-            raise ConfigError("Backtest.stream: streaming a universe is not supported yet")
         return open_stream(self.config, source, data=self.market_data,
                            **options).run(max_bars=max_bars)
 

@@ -148,3 +148,59 @@ def test_replay_source_history_and_chunks():
     while not source.finished:
         sizes.append(len(source.poll()))
     assert sizes == [4, 4, 2]
+
+
+def test_a_portfolio_replay_equals_the_backtest(tmp_path):
+    config = load_config(ROOT / "configs" / "sp500_nasdaq_portfolio.yaml", {
+        "output_dir": str(tmp_path), "tearsheet": False, "cache_dir": None,
+        "data.start": "2015-01-01", "walk_forward.retrain_every": 21,
+        "signals": [{"kind": "ma_crossover", "fast": 5, "slow": 20}]})
+    batch = run_backtest(config, progress=False)
+    result = open_stream(config, "replay", bars=30, folder=tmp_path / "s", echo=None,
+                         in_worker=False).run()
+    tz = batch.equity.index.tz
+    equity = result.equity.set_axis(_times(result.equity.reset_index(), "time", tz))
+    assert len(equity) == 30 + 1  # the history's last close, then each bar streamed
+    pd.testing.assert_frame_equal(equity[batch.equity.columns],
+                                  batch.equity.loc[equity.index], check_names=False,
+                                  check_freq=False, atol=1e-9, rtol=0)
+    fills = result.fills[result.fills["strategy"] == "ma_crossover"]
+    assert set(fills["instrument"]) <= {"sp500", "nasdaq"}
+    assert len(result.decisions) == 2 * 30
+    for name, frame in batch.decisions.items():
+        mine = result.decisions[result.decisions["signal"] == name]
+        expected = frame.frame.loc[_times(mine, "time", tz)]
+        assert list(mine["label"]) == list(expected["label"])
+
+
+def test_an_intraday_replay_equals_the_backtest(tmp_path):
+    """The GADF-CNN on minute bars traded by the intraday strategy (in at the first hour's
+    decision, out at 15:20): the streamed morning of the last day equals the backtest."""
+    from tests.minute_data import make_minute_bars
+    from xai_backtest import Backtest
+    from xai_backtest.signals.gadf_cnn import GADFCNN
+
+    bars = make_minute_bars(days=36, seed=1)
+    test = Backtest(bars, signals=[GADFCNN(filters=4, epochs=2, min_samples=20, seed=0)],
+                    strategy={"kind": "intraday", "exit_time": "15:20", "threshold": 0.0},
+                    walk_forward={"min_train": 30, "retrain_every": 40}, tearsheet=False,
+                    cache_dir=None, output_dir=str(tmp_path), faithfulness=False)
+    batch = test.run(progress=False)
+    last_day = bars.index[-1].normalize()
+    start = bars.index[bars.index >= last_day + pd.Timedelta(hours=10)][0]
+    streamed = bars.index[(bars.index >= start)
+                          & (bars.index <= last_day + pd.Timedelta(hours=10, minutes=40))]
+    result = test.stream("replay", start=start, max_bars=len(streamed),
+                         folder=tmp_path / "s", echo=None, in_worker=False)
+    tz = batch.equity.index.tz
+    assert len(result.decisions) == 1  # the 10:15 decision of the last day
+    when = _times(result.decisions, "time", tz)[0]
+    expected = batch.decisions["gadf_cnn"].frame.loc[when]
+    assert result.decisions["label"].iloc[0] == expected["label"]
+    assert abs(result.decisions["probability"].iloc[0] - expected["probability"]) < 1e-9
+    equity = result.equity.set_axis(_times(result.equity.reset_index(), "time", tz))
+    pd.testing.assert_frame_equal(equity[batch.equity.columns],
+                                  batch.equity.loc[equity.index], check_names=False,
+                                  check_freq=False, atol=1e-9, rtol=0)
+    entry = result.fills[(result.fills["strategy"] == "gadf_cnn")]
+    assert len(entry) == 1  # bought at 10:16's open, still held at 10:40

@@ -13,26 +13,29 @@ engine's fill once the next bar has come.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import pandas as pd
 
+from xai_backtest.data_feeds.universe import Universe
+from xai_backtest.engine import trade_portfolio
 from xai_backtest.engine.config import RunConfig
 from xai_backtest.engine.trade_signal import align, backtest_all
 from xai_backtest.signals.base import SignalFrame
 
-__all__ = ["Book", "book_one"]
+__all__ = ["Book", "book_one", "book_universe"]
 
 
 @dataclass(frozen=True)
 class Book:
-    """Each strategy's fills at the closed bar, its equity and position after it, the
-    orders its rules place at the next open, and the orders the broker refused."""
+    """Each strategy's fills at the closed bar, its equity after it, the orders its rules
+    place at the next open, and the orders the broker refused (a portfolio's rows name
+    their instrument)."""
 
     time: pd.Timestamp
     fills: dict[str, pd.DataFrame]
     equity: dict[str, float]
-    position: dict[str, float]
     orders: dict[str, pd.DataFrame]
     rejected: dict[str, pd.DataFrame]
 
@@ -58,12 +61,32 @@ def book_one(config: RunConfig, bars: pd.DataFrame, decisions: Mapping[str, Sign
     if not len(aligned.bars):
         return None
     results = backtest_all(config, provisional(aligned.bars, interval), aligned.decisions)
-    now, n = aligned.bars.index[-1], len(aligned.bars)
+    return _book(aligned.bars.index[-1], len(aligned.bars), results)
+
+
+def book_universe(config: RunConfig, universe: Universe,
+                  decisions: Mapping[str, Mapping[str, SignalFrame]],
+                  interval: pd.Timedelta | None) -> Book | None:
+    """The portfolio account after the last date of ``universe`` (its bars so far; its
+    sessions and what was dropped are the stream's universe at start): every portfolio
+    and reference of engine/trade_portfolio.py on one cash account each."""
+    if not decisions or any(not frames or any(not len(f) for f in frames.values())
+                            for frames in decisions.values()):
+        return None
+    aligned = trade_portfolio.align(decisions, universe)
+    ahead = replace(aligned.traded, bars={name: provisional(bars, interval) for name, bars
+                                          in aligned.traded.bars.items()}).without({})
+    ahead = replace(ahead, missing=aligned.traded.missing)
+    traded = trade_portfolio.backtests(config, replace(aligned, traded=ahead), progress=False)
+    return _book(aligned.traded.calendar[-1], len(aligned.traded.calendar), traded.results)
+
+
+def _book(now: pd.Timestamp, n: int, results: Mapping[str, Any]) -> Book:
+    """The account at bar ``n - 1`` of ``results`` (run over ``n`` bars and the
+    provisional one)."""
     return Book(
         time=now,
         fills={name: r.fills[r.fills["bar"] == n - 1] for name, r in results.items()},
         equity={name: float(r.equity.iloc[n - 1]) for name, r in results.items()},
-        position={name: float(r.fills.loc[r.fills["bar"] < n, "size"].sum())
-                  for name, r in results.items()},
         orders={name: r.fills[r.fills["bar"] == n] for name, r in results.items()},
         rejected={name: r.rejected[r.rejected["bar"] == n - 1] for name, r in results.items()})

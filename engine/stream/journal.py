@@ -4,8 +4,9 @@ Everything a restart needs is here: the bars seen, each decision with its explan
 the orders (written before they are sent, marked sent after), the fills, the equity at
 each bar, the fold models in use, and every stream event (late, duplicate, revised bars,
 gaps, stalls). Rows are only ever inserted, never updated in place, except an order's
-``sent`` flag; a primary key on each row's identity makes a repeated write a no-op, so a
-step redone after a crash cannot write anything twice.
+``sent`` flag; times are stored as UTC ISO text (so text order is time order); a
+primary key on each row's identity makes a repeated write a no-op, so a step redone
+after a crash cannot write anything twice.
 """
 
 from __future__ import annotations
@@ -48,7 +49,11 @@ CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind T
 
 
 def _iso(stamp: object) -> str | None:
-    return None if stamp is None else pd.Timestamp(stamp).isoformat()
+    """A time as UTC ISO text: one offset, so the journal's text order is time order."""
+    if stamp is None:
+        return None
+    value = pd.Timestamp(stamp)
+    return (value.tz_convert("UTC") if value.tzinfo is not None else value).isoformat()
 
 
 class Journal:
@@ -100,13 +105,17 @@ class Journal:
     def rows(self, sql: str, *params: object) -> Iterator[tuple[Any, ...]]:
         yield from self.db.execute(sql, params)
 
+    def last_time(self, table: str) -> str | None:
+        """The latest ``time`` of ``table`` (UTC ISO text), or None."""
+        return self.db.execute(f"SELECT MAX(time) FROM {table}").fetchone()[0]
+
     def count(self, table: str) -> int:
         return int(self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
 
 def _cell(value: Any) -> Any:
     if isinstance(value, pd.Timestamp):
-        return value.isoformat()
+        return _iso(value)
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return value

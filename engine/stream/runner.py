@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -29,10 +29,11 @@ import pandas as pd
 from xai_backtest.data_feeds.calendars import exchange_calendar
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.data_feeds.stream_sources import BarEvent, HeadlineEvent, Source
+from xai_backtest.data_feeds.universe import Universe
 from xai_backtest.engine.config import RunConfig
 from xai_backtest.engine.folds import PerInstrument, build_fold_models
 from xai_backtest.engine.seeding import seed_everything
-from xai_backtest.engine.stream.book import Book, book_one
+from xai_backtest.engine.stream.book import Book, book_one, book_universe
 from xai_backtest.engine.stream.broker import Broker, Fill, Order, PaperBroker, order_id
 from xai_backtest.engine.stream.guard import StreamGuard
 from xai_backtest.engine.stream.journal import Journal
@@ -76,24 +77,26 @@ class Stream:
     """``config``'s signals and strategy on the bars ``source`` delivers, after
     ``history`` (instrument -> ``MarketData``), journaled in ``folder``.
 
-    ``broker``: where orders go (default: the paper broker). ``echo``: where the line
-    per decision goes (default: print). ``in_worker``: train fold models in a worker
-    interpreter (default) or here. ``stall_after``: seconds without a bar before the
-    heartbeat warns (default: three bar intervals). ``calendar``: the exchange
-    (``NYSE``, ``NSE`` or an exchange_calendars code; default ``data.session``): gaps
-    are counted in its sessions and daily bars are printed at its session close (UTC).
+    - ``universe``: the universe a portfolio trades (its sessions and what was dropped;
+      its bars grow with the stream).
+    - ``broker``: where orders go (default: the paper broker); ``echo``: where the line
+      per decision goes (default: print).
+    - ``in_worker``: train fold models in a worker interpreter (default) or here.
+    - ``stall_after``: seconds without a bar before the heartbeat warns (default: three
+      bar intervals).
+    - ``calendar``: the exchange (``NYSE``, ``NSE`` or an exchange_calendars code;
+      default ``data.session``): gaps are counted in its sessions and daily bars are
+      printed at its session close (UTC).
     """
 
     def __init__(self, config: RunConfig, source: Source, folder: str | Path,
-                 history: Mapping[str, MarketData], *, broker: Broker | None = None,
+                 history: Mapping[str, MarketData], *, universe: Universe | None = None,
+                 broker: Broker | None = None,
                  echo: Echo | None = print, in_worker: bool = True,
                  stall_after: float | None = None, poll_every: float = 1.0,
                  calendar: str | None = None, journal: Journal | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        if config.data.is_universe:
-            raise StreamError("streaming a universe (strategy: portfolio) is not supported "
-                              "yet: stream one instrument")
         self.config, self.source = config, source
         self.folder = Path(folder)
         self.journal = journal or Journal(self.folder / "journal.sqlite")
@@ -105,8 +108,10 @@ class Stream:
             3 * self.interval.total_seconds() if self.interval is not None else 300.0)
         seed_everything(config.seed, config.threads)
         self._check_journal()
+        self.universe = universe
         self.datas = self._history(history)
         self.decisions: dict[str, list[dict[str, object]]] = {}
+        self.members: dict[str, tuple[str, str]] = {}  # decision frame -> signal, instrument
         self.signals = self._start_signals(Trainer(config.seed, config.threads, in_worker))
         self.calendar = exchange_calendar(calendar or getattr(config.data, "session", None)
                                           or "none")
@@ -154,7 +159,8 @@ class Stream:
         known = self.journal.frame("headlines", "instrument = ?", name)
         template = given.headlines
         keys = set(zip(known["available_at"], known["text"], strict=True))
-        stamps = template["available_at"].map(lambda t: pd.Timestamp(t).isoformat())
+        stamps = template["available_at"].map(
+            lambda t: pd.Timestamp(t).tz_convert("UTC").isoformat())
         kept = [k in keys for k in zip(stamps, template["text"], strict=True)]
         return template[kept]
 
@@ -163,31 +169,41 @@ class Stream:
         model cache when there), then driven online; a resumed stream's decisions come
         from the journal."""
         journaled = self.journal.frame("decisions")
-        (instrument, data), = self.datas.items()
         out = {}
         for spec in self.config.signals:
-            model = build_fold_models(spec, self.config, [instrument], progress=False,
-                                      universe=False)
-            assert isinstance(model, PerInstrument)
-            walk = model[instrument]
-            mine = journaled[journaled["signal"] == walk.name]
-            online = OnlineWalkForward(walk.clone(), instrument, trainer)
-            if len(mine):
-                rows = mine.drop(columns=["signal", "instrument"]).to_dict("records")
-                online.decided_until = pd.Timestamp(mine["time"].iloc[-1])
-            else:
-                rows = _batch_decisions(walk, data)
-                self.journal.write("decisions", [{"signal": walk.name,
-                                                  "instrument": instrument, **r}
-                                                 for r in rows])
-                online.decided_until = data.bars.index[-1] if len(data.bars) else None
-                if rows:  # the history's last fold model decides on
-                    online.adopt(walk.folds_[-1], walk.models_[-1])
-            self.decisions[walk.name] = rows
-            out[walk.name] = online
+            model = build_fold_models(spec, self.config, list(self.datas), progress=False,
+                                      universe=self.universe is not None)
+            if not isinstance(model, PerInstrument):
+                raise StreamError(f"signal {spec.name!r} is pooled over the universe; a "
+                                  "stream decides per instrument (set pooled: false)")
+            for instrument, walk in model.walks.items():
+                out[walk.name] = self._start_one(spec.name, instrument, walk, journaled,
+                                                 trainer)
         if self.journal.meta("tz") is None:
+            data = next(iter(self.datas.values()))
             self.journal.set_meta("tz", str(data.bars.index.tz))
         return out
+
+    def _start_one(self, signal: str, instrument: str, walk: WalkForwardSignal,
+                   journaled: pd.DataFrame, trainer: Trainer) -> OnlineWalkForward:
+        """One signal on one instrument: its decisions on the history (the journal's when
+        resuming), then online."""
+        data = self.datas[instrument]
+        self.members[walk.name] = (signal, instrument)
+        mine = journaled[journaled["signal"] == walk.name]
+        online = OnlineWalkForward(walk.clone(), instrument, trainer)
+        if len(mine):
+            rows = mine.drop(columns=["signal", "instrument"]).to_dict("records")
+            online.decided_until = pd.Timestamp(mine["time"].iloc[-1])
+        else:
+            rows = _batch_decisions(walk, data)
+            self.journal.write("decisions", [{"signal": walk.name, "instrument": instrument,
+                                              **r} for r in rows])
+            online.decided_until = data.bars.index[-1] if len(data.bars) else None
+            if rows:  # the history's last fold model decides on
+                online.adopt(walk.folds_[-1], walk.models_[-1])
+        self.decisions[walk.name] = rows
+        return online
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self, max_bars: int | None = None) -> StreamResult:
@@ -256,19 +272,31 @@ class Stream:
         return stamp.tz_convert("UTC")
 
     def _book(self) -> Book | None:
-        (data,) = self.datas.values()
-        frames = {name: _frame(name, rows, data.bars.index.tz)
-                  for name, rows in self.decisions.items()}
-        return book_one(self.config, data.bars, frames, self.interval)
+        tz = next(iter(self.datas.values())).bars.index.tz
+        frames = {name: _frame(name, rows, tz) for name, rows in self.decisions.items()}
+        if self.universe is None:
+            (data,) = self.datas.values()
+            return book_one(self.config, data.bars, frames, self.interval)
+        by_signal: dict[str, dict[str, SignalFrame]] = {}
+        for name, frame in frames.items():
+            signal, instrument = self.members[name]
+            by_signal.setdefault(signal, {})[instrument] = frame
+        now = replace(self.universe, bars={n: d.bars for n, d in self.datas.items()})
+        return book_universe(self.config, now.without({}), by_signal, self.interval)
 
     def _trade(self, book: Book, fills: bool = True) -> list[Order]:
         """Fill the orders sent at the last close (``fills``), journal the equity, send the
         next open's orders; returns those."""
-        (instrument,) = self.datas
+        only = next(iter(self.datas))
+        previous = self.journal.last_time("equity")  # the close the last orders were sent at
         done = []
         for strategy, rows in book.fills.items() if fills else ():
-            for seq, row in enumerate(rows.itertuples()):
-                done.append(Fill(self._filled_order(strategy, instrument, book.time, seq),
+            seqs: dict[str, int] = {}
+            for row in rows.itertuples():
+                instrument = str(getattr(row, "instrument", only))
+                seq = seqs[instrument] = seqs.get(instrument, -1) + 1
+                done.append(Fill(self._filled_order(strategy, instrument, book.time, seq,
+                                                    previous),
                                  strategy, instrument, book.time, float(row.size),
                                  float(row.price), float(row.commission), str(row.reason)))
         self.journal.write("fills", [vars(f) for f in done])
@@ -276,29 +304,33 @@ class Stream:
             self.broker.settle(done)
         for strategy, rows in book.rejected.items():
             for row in rows.itertuples():
-                self._event("rejected", instrument, book.time,
+                self._event("rejected", str(getattr(row, "instrument", only)), book.time,
                             f"{strategy}: order of {row.size:+g} refused ({row.status}): "
                             f"{row.reason}")
         self.journal.write("equity", [{"strategy": s, "time": book.time, "value": v}
                                       for s, v in book.equity.items()])
-        orders = [Order(order_id(strategy, instrument, book.time, seq), strategy, instrument,
-                        book.time, float(row.size), str(row.reason))
-                  for strategy, rows in book.orders.items()
-                  for seq, row in enumerate(rows.itertuples())]
-        self.journal.write("orders", [{**vars(o), "seq": i} for i, o in enumerate(orders)])
-        for order in orders:
+        orders: list[tuple[int, Order]] = []
+        sent: dict[tuple[str, str], int] = {}
+        for strategy, rows in book.orders.items():
+            for row in rows.itertuples():
+                instrument = str(getattr(row, "instrument", only))
+                seq = sent[strategy, instrument] = sent.get((strategy, instrument), -1) + 1
+                orders.append((seq, Order(order_id(strategy, instrument, book.time, seq),
+                                          strategy, instrument, book.time, float(row.size),
+                                          str(row.reason))))
+        self.journal.write("orders", [{**vars(o), "seq": seq} for seq, o in orders])
+        for _, order in orders:
             self._send(order)
-        return orders
+        return [order for _, order in orders]
 
-    def _filled_order(self, strategy: str, instrument: str, at: pd.Timestamp,
-                      seq: int) -> str:
+    def _filled_order(self, strategy: str, instrument: str, at: pd.Timestamp, seq: int,
+                      previous: str | None) -> str:
         """The id of the order a fill at ``at`` executed: the ``seq``-th order sent at the
-        close before, or (a rule the paper broker applied within the bar, such as a stop)
-        an order of this bar, journaled now."""
+        ``previous`` close, or (a rule the paper broker applied within the bar, such as a
+        stop) an order of this bar, journaled now."""
         sent = list(self.journal.rows(
-            "SELECT id FROM orders WHERE strategy = ? AND instrument = ? AND decided_at < ? "
-            "AND id NOT IN (SELECT order_id FROM fills) ORDER BY decided_at, seq",
-            strategy, instrument, at.isoformat()))
+            "SELECT id FROM orders WHERE strategy = ? AND instrument = ? AND decided_at = ? "
+            "ORDER BY seq", strategy, instrument, previous))
         if seq < len(sent):
             return str(sent[seq][0])
         own = order_id(strategy, instrument, at, 1000 + seq)

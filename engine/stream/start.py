@@ -9,6 +9,7 @@ folder that has one resumes it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from xai_backtest.data_feeds.stream_sources import (
     bar_interval,
 )
 from xai_backtest.engine.config import RunConfig
-from xai_backtest.engine.data import load_market_data
+from xai_backtest.engine.data import load_market_data, load_universe
 from xai_backtest.engine.stream.broker import Broker, load_broker
 from xai_backtest.engine.stream.journal import Journal
 from xai_backtest.engine.stream.online import StreamError
@@ -35,37 +36,48 @@ SOURCES = ("replay", "tail", "yfinance")
 
 
 def open_stream(config: RunConfig, source: str | Source = "replay", *,
-                data: MarketData | None = None, path: str | Path | None = None,
+                data: MarketData | Mapping[str, MarketData] | None = None,
+                path: str | Path | None = None,
                 start: str | pd.Timestamp | None = None, bars: int = 60,
                 speed: float | None = None, chunk: int = 1,
                 folder: str | Path | None = None, broker: str | Broker = "paper",
                 echo: Echo | None = print, in_worker: bool = True,
                 **options: Any) -> Stream:
     """A ``Stream`` of ``config`` (see the module docstring); ``data`` gives the bars
-    from Python (else the config's data is loaded)."""
-    history = data if data is not None else load_market_data(config.data)[0]
-    name = history.symbol or "data"
+    from Python (a universe: instrument -> ``MarketData``; else the config's data is
+    loaded)."""
+    universe = None
+    if config.data.is_universe:
+        universe, _ = load_universe(config.data, given=data if isinstance(data, Mapping)
+                                    else None)
+        datas = {name: MarketData(b, symbol=name) for name, b in universe.bars.items()}
+    else:
+        one = data if isinstance(data, MarketData) else load_market_data(config.data)[0]
+        datas = {one.symbol or "data": one}
     if isinstance(source, str):
         if source not in SOURCES:
             raise StreamError(f"source {source!r}: use one of {list(SOURCES)}")
         kind = source
-        built, given = _source(kind, config, history, name, path, start, bars, speed, chunk)
+        built, given = _source(kind, config, datas, path, start, bars, speed, chunk)
     else:
-        kind, built, given = "custom", source, history
+        kind, built, given = "custom", source, datas
     target = Path(folder) if folder is not None else (
         Path(config.output_dir) / f"stream-{config.name}-{kind}")
     journal = Journal(target / "journal.sqlite")
     broker_ = load_broker(broker, journal) if isinstance(broker, str) else broker
-    if config.data.source == "sample":  # the samples are US indices
+    samples = [getattr(i, "source", None) for i in getattr(config.data, "instruments", None)
+               or [config.data]]
+    if samples and all(s == "sample" for s in samples):  # the samples are US indices
         options.setdefault("calendar", "NYSE")
-    return Stream(config, built, target, {name: given}, broker=broker_, echo=echo,
+    return Stream(config, built, target, given, universe=universe, broker=broker_, echo=echo,
                   in_worker=in_worker, journal=journal, **options)
 
 
-def _source(kind: str, config: RunConfig, history: MarketData, name: str,
+def _source(kind: str, config: RunConfig, datas: dict[str, MarketData],
             path: str | Path | None, start: str | pd.Timestamp | None, bars: int,
-            speed: float | None, chunk: int) -> tuple[Source, MarketData]:
-    index = history.bars.index
+            speed: float | None, chunk: int) -> tuple[Source, dict[str, MarketData]]:
+    """The source, and the history it continues."""
+    index = pd.DatetimeIndex(sorted(set().union(*(d.bars.index for d in datas.values()))))
     if kind == "replay":
         if start is None:
             if bars < 1 or bars >= len(index):
@@ -75,16 +87,19 @@ def _source(kind: str, config: RunConfig, history: MarketData, name: str,
         else:
             first = pd.Timestamp(start)
             first = first.tz_localize(index.tz) if first.tzinfo is None else first
-        replay = ReplaySource({name: history}, first, chunk=chunk, speed=speed)
-        return replay, replay.history()[name]
+        replay = ReplaySource(datas, first, chunk=chunk, speed=speed)
+        return replay, replay.history()
+    if len(datas) > 1:
+        raise StreamError(f"source {kind!r} follows one instrument; replay a universe")
+    ((name, history),) = datas.items()
     if kind == "tail":
         target = path if path is not None else getattr(config.data, "path", None)
         if target is None:
             raise StreamError("source 'tail' follows a file or folder: give --path")
         return TailSource(target, name, tz=str(index.tz),
-                          interval=bar_interval(index)), history
+                          interval=bar_interval(index)), datas
     symbol = getattr(config.data, "symbol", None) or history.symbol
     if not symbol:
         raise StreamError("source 'yfinance' needs a symbol: data.symbol in the config")
     return YahooSource(symbol, getattr(config.data, "interval", "1d"), tz=str(index.tz),
-                       instrument=name), history
+                       instrument=name), datas
