@@ -218,7 +218,7 @@ def _model_report(folder: Path, name: str, decisions: SignalFrame | pd.DataFrame
     frame = decisions.frame if isinstance(decisions, SignalFrame) else decisions
     joined = frame[["label"]].join(truth.rename("truth"), how="inner").dropna()
     classes = sorted(set(joined["truth"]) | set(joined["label"]))
-    figure = f"figures/calibration-{name}.png"
+    figure = f"figures/calibration-{name}.svg"
     (folder / "figures").mkdir(exist_ok=True)
     render_calibration(calibration_table(frame, truth), folder / figure,
                        title=f"{name}: calibration (walk-forward, out of sample)")
