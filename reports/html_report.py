@@ -209,6 +209,7 @@ def _why_section(analyses: Sequence[WinnersAndLosers], shown: int = 12) -> str:
     if not analyses:
         return ("<section id=why><h2>Why trades won or lost</h2><p>Too few winning or losing "
                 "trades with explanations to compare.</p></section>")
+    scales = _why_scales(analyses, shown)
     blocks = []
     for a in analyses:
         table = a.table.head(shown)
@@ -222,37 +223,75 @@ def _why_section(analyses: Sequence[WinnersAndLosers], shown: int = 12) -> str:
         blocks.append(
             f"<div class=why id='why-{_e(a.signal)}'><h3>{_e(a.signal)}</h3>"
             f"<p class=note>{a.winners} winning and {a.losers} losing trades. Mean attribution "
-            f"towards the trade's decision per driver; p-value of the difference from "
+            f"towards the trade's decision per driver ({_e(a.unit or 'unit not stated')}); "
+            f"p-value of the difference from "
             f"{a.permutations:,} permutations of the win/loss labels. {len(a.table)} drivers "
             f"were compared, so about {expected:.1f} would fall below 0.05 by chance alone. "
             f"This describes this backtest; it is not a new signal.</p>"
-            f"<div class=pair>{_diff_svg(table)}<table class=metrics><thead><tr><th>driver</th>"
+            f"<div class=pair>{_diff_svg(table, scales[a.unit], a.unit)}<table class=metrics>"
+            f"<thead><tr><th>driver</th>"
             f"<th>winners</th><th>losers</th><th>difference</th><th>p-value</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"
             f"<table class=metrics><caption>drivers that led trades</caption><thead><tr>"
             f"<th>driver</th><th>trades led</th><th>hit rate</th><th>mean return</th></tr>"
             f"</thead><tbody>{leaders}</tbody></table></div></div>")
-    return f"<section id=why><h2>Why trades won or lost</h2>{''.join(blocks)}</section>"
+    note = ("<p class=note>Charts of the same unit share one scale, so bar lengths compare "
+            "across signals; grey bars are not significant (p &gt; 0.05).</p>")
+    return f"<section id=why><h2>Why trades won or lost</h2>{note}{''.join(blocks)}</section>"
 
 
-def _diff_svg(table: pd.DataFrame, label_w: int = 130, half: int = 140, row: int = 18) -> str:
-    """Bars of winners' minus losers' mean attribution per driver (green: higher among
-    winners)."""
-    width, height = label_w + 2 * half + 10, row * len(table) + 10
-    scale = float(table["difference"].abs().max()) or 1.0
+#: a winners-minus-losers difference above this p-value is drawn grey
+WHY_ALPHA = 0.05
+_NOT_SIGNIFICANT = "#afb8c1"
+
+
+def _why_scales(analyses: Sequence[WinnersAndLosers], shown: int) -> dict[str, float]:
+    """Per unit, the largest |difference| shown by any analysis in it: one scale per unit
+    across the section."""
+    scales: dict[str, float] = {}
+    for a in analyses:
+        largest = float(a.table["difference"].head(shown).abs().max()) if len(a.table) else 0.0
+        scales[a.unit] = max(scales.get(a.unit, 0.0), largest)
+    return {unit: scale or 1.0 for unit, scale in scales.items()}
+
+
+def _diff_svg(table: pd.DataFrame, scale: float, unit: str, label_w: int = 130,
+              half: int = 140, row: int = 18) -> str:
+    """Bars of winners' minus losers' mean attribution per driver on ``scale`` (the
+    section's for ``unit``): green higher among winners, red among losers, grey where the
+    p-value (written beside each bar) is above ``WHY_ALPHA``; an axis in ``unit`` and a
+    legend."""
+    from xai_backtest.explainers.svg import legend, nice_ticks, x_axis
+
+    top, p_w = 28, 62
+    width, height = label_w + 2 * half + 10 + p_w, top + row * len(table) + 52
     zero = label_w + 5 + half
-    parts = [f"<svg class=diff width={width} height={height} role=img "
-             f"aria-label='winners minus losers, per driver'>"]
+
+    def x(v: float) -> float:
+        return zero + v / scale * half
+
+    parts = [f"<svg class=diff width={width} height={height} viewBox='0 0 {width} {height}' "
+             f"role=img aria-label='winners minus losers, per driver'>"]
+    parts += legend([("#2a9d5b", "higher among winners"), ("#c0392b", "higher among losers"),
+                     (_NOT_SIGNIFICANT, f"p > {WHY_ALPHA}")], 4, 12, size=10)
     for i, (name, r) in enumerate(table.iterrows()):
-        y = 5 + i * row
-        length = abs(r.difference) / scale * half
-        x = zero if r.difference >= 0 else zero - length
-        color = "#2a9d5b" if r.difference >= 0 else "#c0392b"
+        y = top + i * row
+        a, b = sorted((zero, x(r.difference)))
+        significant = r.p_value <= WHY_ALPHA
+        color = (_NOT_SIGNIFICANT if not significant else
+                 "#2a9d5b" if r.difference >= 0 else "#c0392b")
         parts.append(f"<text x={label_w} y={y + 12} text-anchor=end class=axis>{_e(name)}</text>"
-                     f"<rect x={x:.1f} y={y + 2} width={max(length, 0.8):.1f} "
-                     f"height={row - 5} fill='{color}'><title>{r.difference:+.4g}</title></rect>")
-    parts.append(f"<line x1={zero} x2={zero} y1=0 y2={height} stroke=black "
-                 "stroke-width=0.6 /></svg>")
+                     f"<rect class='{'sig' if significant else 'ns'}' x={a:.1f} y={y + 2} "
+                     f"width={max(b - a, 0.8):.1f} height={row - 5} fill='{color}'>"
+                     f"<title>{r.difference:+.4g}, p={r.p_value:.3f}</title></rect>"
+                     f"<text class='axis p' x={zero + half + 8} y={y + 12}>"
+                     f"p={r.p_value:.3f}</text>")
+    bottom = top + row * len(table)
+    parts.append(f"<line x1={zero} x2={zero} y1={top} y2={bottom} stroke=black "
+                 "stroke-width=0.6 />")
+    parts += x_axis(nice_ticks(-scale, scale, 5), x, bottom + 2, zero - half, zero + half,
+                    f"winners minus losers ({unit or 'unit not stated'})", size=10)
+    parts.append("</svg>")
     return "".join(parts)
 
 
