@@ -59,7 +59,7 @@ def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, Back
     inputs = ReportInputs(title=f"{config.name}", subtitle=subtitle, comparison=comparison,
                           edges=_edges(results, list(decisions), config),
                           equity=equity, trades=trades, models=models, tearsheets=tearsheets,
-                          rejected=rejected_orders(results),
+                          rejected=rejected_orders(results), prices=bars,
                           **_explanation_pages(config, list(decisions), trades, explanations))
     return write_report(folder / "report.html", inputs)
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from xai_backtest.reports.explanation_quality import FaithfulnessSummary, WinnersAndLosers
+from xai_backtest.reports.interactive_chart import chart_html, main_chart, trade_anchor
 from xai_backtest.reports.model_quality import Quality
 from xai_backtest.reports.portfolio_view import PortfolioView, portfolio_section
 from xai_backtest.reports.significance import EdgeTest
@@ -67,6 +68,8 @@ class ReportInputs:
     highlights: Mapping[str, str] = field(default_factory=dict)
     #: a run over a universe of instruments: weights, contributions, correlations
     portfolio: PortfolioView | None = None
+    #: OHLC bars of the one traded instrument, drawn under the trades (none: a universe)
+    prices: pd.DataFrame | None = None
 
 
 def write_report(path: str | Path, inputs: ReportInputs) -> Path:
@@ -77,7 +80,7 @@ def write_report(path: str | Path, inputs: ReportInputs) -> Path:
         _nav(inputs.portfolio is not None),
         _rejected_section(inputs.rejected),
         _comparison_section(inputs),
-        _equity_section(inputs, colors),
+        _equity_section(inputs, colors, Path(path).parent),
         portfolio_section(inputs.portfolio, colors) if inputs.portfolio else "",
         _models_section(inputs.models),
         _faithfulness_section(inputs.faithfulness),
@@ -142,10 +145,9 @@ def _comparison_section(inputs: ReportInputs) -> str:
             f"figure; fills happen at the next bar's open.</p><ul>{tearsheets}</ul></section>")
 
 
-def _equity_section(inputs: ReportInputs, colors: Mapping[str, str]) -> str:
-    return (f"<section id=equity><h2>Equity</h2>{_equity_svg(inputs, colors)}"
-            f"<p class=note>Each marker is a trade entry; click it for the trade and its "
-            f"explanation.</p></section>")
+def _equity_section(inputs: ReportInputs, colors: Mapping[str, str], folder: Path) -> str:
+    chart = main_chart(inputs.equity, inputs.trades, colors, inputs.benchmark, inputs.prices)
+    return f"<section id=equity><h2>Equity</h2>{chart_html(chart, folder)}</section>"
 
 
 def _models_section(models: Sequence[ModelReport]) -> str:
@@ -400,61 +402,6 @@ def _trade_cell(column: str, value: object) -> str:
     return _e(str(value))
 
 
-# -- the equity chart -----------------------------------------------------------------------
-
-def _equity_svg(inputs: ReportInputs, colors: Mapping[str, str], width: int = 1000,
-                height: int = 380, points: int = 1500) -> str:
-    equity = inputs.equity.dropna(how="all")
-    left, right, top, bottom = 70, 20, 20, 40
-    t = equity.index.asi8.astype(float)
-    t0, t1 = t[0], max(t[-1], t[0] + 1)
-    low, high = float(np.nanmin(equity.to_numpy())), float(np.nanmax(equity.to_numpy()))
-    high = max(high, low * 1.0001)
-
-    def x(v: float | np.ndarray) -> np.ndarray:
-        return left + (np.asarray(v) - t0) / (t1 - t0) * (width - left - right)
-
-    def y(v: float | np.ndarray) -> np.ndarray:
-        return top + (high - np.asarray(v)) / (high - low) * (height - top - bottom)
-
-    step = max(1, len(equity) // points)
-    keep = np.r_[np.arange(0, len(equity), step), len(equity) - 1]
-    parts = [f"<svg id=equity-chart viewBox='0 0 {width} {height}' role=img "
-             f"aria-label='equity of each strategy'>"]
-    for frac in np.linspace(0, 1, 5):
-        level = low + frac * (high - low)
-        parts.append(f"<line x1={left} x2={width - right} y1={y(level):.1f} y2={y(level):.1f} "
-                     f"class=grid /><text x={left - 6} y={y(level) + 4:.1f} class=axis "
-                     f"text-anchor=end>{level:,.0f}</text>")
-    for stamp in pd.date_range(equity.index[0], equity.index[-1], periods=6):
-        parts.append(f"<text x={x(stamp.value):.1f} y={height - 14} class=axis "
-                     f"text-anchor=middle>{stamp:%Y-%m-%d}</text>")
-    for name in equity.columns:
-        series = equity[name].to_numpy()[keep]
-        coords = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x(t[keep]), y(series),
-                                                              strict=True)
-                          if np.isfinite(b))
-        parts.append(f"<polyline points='{coords}' fill=none stroke='{colors[name]}' "
-                     f"stroke-width=1.4><title>{_e(name)}</title></polyline>")
-    positions = pd.Series(np.arange(len(equity)), index=equity.index)
-    for _, trade in inputs.trades.iterrows():
-        name = str(trade["strategy"])
-        if name == inputs.benchmark or name not in equity.columns:
-            continue
-        at = positions.asof(pd.Timestamp(trade["entry_time"]))
-        if pd.isna(at):
-            continue
-        value = equity[name].iloc[int(at)]
-        tip = f"{name} #{trade['trade']}: {trade.get('entry_explanation') or ''}"
-        parts.append(f"<a href='#{_anchor(trade)}' class=marker><circle "
-                     f"cx={x(t[int(at)]):.1f} cy={y(value):.1f} r=4 fill='{colors[name]}'>"
-                     f"<title>{_e(tip)}</title></circle></a>")
-    legend = "".join(f"<span><i style='background:{colors[n]}'></i>{_e(n)}</span>"
-                     for n in equity.columns)
-    parts.append("</svg>")
-    return "".join(parts) + f"<div class=legend>{legend}</div>"
-
-
 # -- small helpers -------------------------------------------------------------------------
 
 def _colors(names: Sequence[str], benchmark: str) -> dict[str, str]:
@@ -465,7 +412,7 @@ def _colors(names: Sequence[str], benchmark: str) -> dict[str, str]:
 
 
 def _anchor(trade: pd.Series) -> str:
-    return f"trade-{trade['strategy']}-{trade['trade']}"
+    return trade_anchor(trade["strategy"], trade["trade"])
 
 
 def _e(text: object) -> str:
