@@ -290,7 +290,7 @@ def _headline_lines(text: str, weights: dict[str, float], chars: int) -> list[st
     used = 0
     for token in _SPLIT_KEEP.split(text):
         weight = weights.get(token.lower())
-        shown = len(token) + (7 if weight is not None else 0)
+        shown = len(token) + (8 if weight is not None else 0)
         if used + shown > chars and line and not token.isspace():
             lines.append("".join(line))
             line, used = [], 0
@@ -301,7 +301,7 @@ def _headline_lines(text: str, weights: dict[str, float], chars: int) -> list[st
             mark = "\u00b0" if is_stopword(token) else ""
             line.append(f"<tspan class='word' fill='{colour}' font-weight='bold'>"
                         f"{html.escape(token)}{mark}</tspan><tspan font-size='8' fill='{colour}' "
-                        f"dy='3'>{weight:+.3f}</tspan><tspan dy='-3'> </tspan>")
+                        f"dy='3'>{weight:+.4f}</tspan><tspan dy='-3'> </tspan>")
         used += shown
     lines.append("".join(line))
     return lines
@@ -327,7 +327,8 @@ def _word_bars(explanation: Explanation, top: int, y: float, left: float,
         y += 17
         mark = "\u00b0" if is_stopword(name) else ""
         a, b = sorted((zero, x(float(value))))
-        parts.append(f"<text x='{left - 10}' y='{y}' text-anchor='end'>{html.escape(name)}"
+        written = _as_written(explanation.texts[int(h)], name) if explanation.texts else name
+        parts.append(f"<text x='{left - 10}' y='{y}' text-anchor='end'>{html.escape(written)}"
                      f"{mark} (headline {number[int(h)]})</text><rect x='{a:.1f}' y='{y - 11}' "
                      f"width='{max(b - a, 0.8):.1f}' height='13' "
                      f"fill='{_UP if value > 0 else _DOWN}'><title>{value:+.4f}</title></rect>"
@@ -339,3 +340,8 @@ def _word_bars(explanation: Explanation, top: int, y: float, left: float,
     parts += x_axis(nice_ticks(-scale, scale, 5), x, y + 8, zero - half, zero + half,
                     "LIME weight on the day's P(up) (positive: towards up)")
     return parts, y + 50
+
+
+def _as_written(text: str, word: str) -> str:
+    """``word`` as ``text`` spells it (its first occurrence in any case), else as given."""
+    return next((t for t in _SPLIT.split(text) if t.lower() == word.lower()), word)

@@ -160,6 +160,6 @@ def legend(items: Sequence[tuple[str, str]], x: float, y: float, size: int = 10)
         parts.append(f"<rect x='{x:.1f}' y='{y - size + 1:.1f}' width='{size}' "
                      f"height='{size}' fill='{colour}'/><text x='{x + size + 4:.1f}' "
                      f"y='{y:.1f}' font-size='{size}'>{html.escape(text)}</text>")
-        x += size + 16 + 0.5 * size * len(text)
+        x += size + 14 + label_width(text, size)
     parts.append("</g>")
     return parts

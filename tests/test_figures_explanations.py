@@ -177,12 +177,17 @@ def test_the_news_figure_keeps_the_case_and_carries_a_legend_and_the_probabiliti
 
 
 def test_the_news_figure_writes_every_weight_and_marks_stopwords(news_explanation, tmp_path):
-    text = (tmp_path / render_figure(news_explanation, tmp_path).figure).read_text()
-    for value in news_explanation.values:
-        assert f"{-value:+.3f}" in text  # inline, towards up: no hover needed
-        assert f"{-value:+.4f}" in text  # beside its bar
-    assert "the\u00b0" in text and "SBI\u00b0" not in text
-    assert "weight kept" in text
+    path = tmp_path / render_figure(news_explanation, tmp_path).figure
+    root = _svg(path)
+    headlines = " ".join(_content(t) for t in _texts(root, "headline"))
+    shown = {"sbi": "SBI", "slump": "slump", "the": "the\u00b0", "rallies": "rallies",
+             "record": "record"}
+    for word, value in zip(news_explanation.feature_names, news_explanation.values,
+                           strict=True):
+        assert f"{shown[word]}{-value:+.4f}" in headlines  # inline, towards up: no hover
+    bars = [_content(t) for t in root.iter(f"{NS}text") if "(headline " in _content(t)]
+    assert bars[0] == "SBI (headline 1)" and "the\u00b0 (headline 1)" in bars
+    assert "SBI\u00b0" not in path.read_text() and "weight kept" in path.read_text()
 
 
 def test_highlighted_headlines_keep_their_case(news_explanation):
