@@ -9,7 +9,7 @@ checked the same way and the resolved config is saved with the results.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import pandas as pd
 from xai_backtest.data_feeds.files import bars_from_frame
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.engine.config import ConfigError, RunConfig, build_config, headline_refusal
+from xai_backtest.engine.optimize import Maximize, Method, OptimizeResult, optimize
 from xai_backtest.engine.runner import RunResult, run_backtest
 from xai_backtest.signals.base import Signal
 from xai_backtest.signals.registry import SIGNAL_KINDS
@@ -66,6 +67,32 @@ class Backtest:
     def run(self, progress: bool = True) -> RunResult:
         """Fit, trade, explain and report; returns frames, explanations and fitted models."""
         return run_backtest(self.config, progress=progress, data=self.market_data)
+
+    def optimize(self, grid: Mapping[str, Sequence[Any]], maximize: Maximize = "sharpe",
+                 constraint: Callable[[dict[str, Any]], bool] | None = None,
+                 method: Method = "grid", n_trials: int | None = None,
+                 executor: str = "local", workers: int | None = None, seed: int = 0,
+                 progress: bool = True) -> OptimizeResult:
+        """Search config keys for the point that maximises a figure (engine/optimize.py).
+
+        - ``grid``: dotted key -> list of values (``strategy.threshold``,
+          ``costs.commission``, ``signals.0.fast`` or ``<signal name>.fast``).
+        - ``maximize``: a figure of the comparison table (``sharpe``; with several signals
+          ``<signal>.sharpe``) or a callable on a trial's row.
+        - ``constraint``: a callable on a point's parameter dict; points it rejects are not
+          run and not counted.
+        - ``method``: ``grid`` (every point), ``random`` (``n_trials`` distinct points drawn
+          with ``seed``) or ``bayes`` (optuna's TPE sampler, ``n_trials`` points).
+        - ``executor``/``workers``: where full runs go (``local`` fresh interpreters or
+          ``ray``; default one, in this process). A grid of strategy, cost and cash keys
+          runs on the fast path here: the signals fitted once.
+
+        Returns an ``OptimizeResult``: ``.trials`` (one row per point), ``.best``,
+        ``.heatmap()`` and ``.run_best()`` (a full report whose luck verdict counts every
+        trial)."""
+        return optimize(self.config, grid, data=self.market_data, maximize=maximize,
+                        constraint=constraint, method=method, n_trials=n_trials,
+                        executor=executor, workers=workers, seed=seed, progress=progress)
 
 
 def _data(data: Any) -> tuple[MarketData | dict[str, MarketData] | None, Mapping[str, Any]]:
