@@ -22,6 +22,8 @@ from xai_backtest.signals.base import SignalFrame
 from xai_backtest.storage.atomic import atomic_write, atomic_write_text
 
 if TYPE_CHECKING:
+    from bokeh.models import GridPlot
+
     from xai_backtest.engine.folds import FoldModels
 
 __all__ = ["RunResult", "Tearsheets", "Written", "add_figure_paths", "draw_figures",
@@ -53,6 +55,38 @@ class RunResult:
     rejected: pd.DataFrame
     notes: list[str]
     seconds: float
+
+    def plot(self, prices: pd.DataFrame | None = None) -> GridPlot:
+        """The report's interactive main chart of this run (Bokeh): price with each trade's
+        entry and exit, every strategy's equity against the benchmark, the drawdown; a
+        marker opens its trade in ``report``. Shown inline in a notebook (BokehJS inline,
+        nothing fetched; end the line with ``;`` to hide the returned layout's summary);
+        from a script, ``bokeh.io.save(result.plot(), "chart.html", resources=INLINE)``
+        (``from bokeh.resources import INLINE``; the default fetches BokehJS from a CDN).
+
+        ``prices``: the bars to draw the trades on; by default read again from the run's
+        data config. A universe, or data passed from Python without ``prices``, gets one
+        row of markers per instrument (or strategy) instead.
+        """
+        from xai_backtest.reports.interactive_chart import (
+            main_chart,
+            show_inline,
+            strategy_colors,
+        )
+        from xai_backtest.strategies.references import BUY_AND_HOLD, EQUAL_WEIGHT_REBALANCED
+
+        universe = "instrument" in self.trades and self.trades["instrument"].notna().any()
+        if prices is None and not universe and self.config.data.source != "python":
+            from xai_backtest.engine.data import load_market_data
+
+            prices = load_market_data(self.config.data)[0].bars
+        benchmark = (BUY_AND_HOLD if BUY_AND_HOLD in self.equity.columns
+                     else EQUAL_WEIGHT_REBALANCED)
+        chart = main_chart(self.equity, self.trades,
+                           strategy_colors(list(self.equity.columns), benchmark), benchmark,
+                           prices, page=self.report.resolve().as_uri())
+        show_inline(chart.layout)
+        return chart.layout
 
     @property
     def tearsheet(self) -> Path:

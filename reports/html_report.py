@@ -17,7 +17,13 @@ import numpy as np
 import pandas as pd
 
 from xai_backtest.reports.explanation_quality import FaithfulnessSummary, WinnersAndLosers
-from xai_backtest.reports.interactive_chart import chart_html, main_chart, trade_anchor
+from xai_backtest.reports.interactive_chart import (
+    BENCHMARK_COLOR,
+    chart_html,
+    main_chart,
+    strategy_colors,
+    trade_anchor,
+)
 from xai_backtest.reports.model_quality import Quality
 from xai_backtest.reports.portfolio_view import PortfolioView, portfolio_section
 from xai_backtest.reports.significance import EdgeTest
@@ -25,8 +31,6 @@ from xai_backtest.storage.atomic import atomic_write_text
 
 __all__ = ["ModelReport", "ReportInputs", "write_report"]
 
-PALETTE = ("#1f6feb", "#d1242f", "#1a7f37", "#8250df", "#bf8700", "#0a7ea4", "#cf222e")
-BENCHMARK_COLOR = "#57606a"
 _PERCENT_ROWS = {"total_return", "cagr", "volatility", "max_drawdown", "exposure", "hit_rate",
                  "avg_win", "avg_loss"}
 _MONEY_ROWS = {"costs_paid", "final_equity"}
@@ -74,7 +78,7 @@ class ReportInputs:
 
 def write_report(path: str | Path, inputs: ReportInputs) -> Path:
     """Write the report page to ``path`` (atomically)."""
-    colors = _colors(list(inputs.equity.columns), inputs.benchmark)
+    colors = strategy_colors(list(inputs.equity.columns), inputs.benchmark)
     body = "\n".join([
         f"<header><h1>{_e(inputs.title)}</h1><p class=sub>{_e(inputs.subtitle)}</p></header>",
         _nav(inputs.portfolio is not None),
@@ -403,13 +407,6 @@ def _trade_cell(column: str, value: object) -> str:
 
 
 # -- small helpers -------------------------------------------------------------------------
-
-def _colors(names: Sequence[str], benchmark: str) -> dict[str, str]:
-    others = [n for n in names if n != benchmark]
-    colors = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(others)}
-    colors[benchmark] = BENCHMARK_COLOR
-    return colors
-
 
 def _anchor(trade: pd.Series) -> str:
     return trade_anchor(trade["strategy"], trade["trade"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -26,9 +26,14 @@ if TYPE_CHECKING:
     from bokeh.models import ColumnDataSource, GridPlot, Range1d
     from bokeh.plotting import figure as Figure
 
-__all__ = ["MAX_POINTS", "MainChart", "chart_html", "epoch_ms", "main_chart", "min_max",
-           "reduce_bars", "show_inline", "trade_anchor"]
+__all__ = ["BENCHMARK_COLOR", "MAX_POINTS", "PALETTE", "MainChart", "chart_html", "epoch_ms",
+           "main_chart", "min_max", "reduce_bars", "show_inline", "strategy_colors",
+           "trade_anchor"]
 
+#: strategies' colors, in the order of the equity columns (no green or red: those mean a
+#: trade's profit or loss); the benchmark is grey
+PALETTE = ("#1f6feb", "#e16f24", "#8250df", "#0a7ea4", "#bf3989", "#bf8700", "#6639ba")
+BENCHMARK_COLOR = "#57606a"
 #: at most this many points per drawn series (bars, each equity and drawdown line)
 MAX_POINTS = 5_000
 #: candles up to this many shown bars, a close line beyond
@@ -71,6 +76,13 @@ class MainChart:
 
     layout: GridPlot
     caption: str
+
+
+def strategy_colors(names: Sequence[str], benchmark: str) -> dict[str, str]:
+    """One color per strategy, the same in every chart and table of the report."""
+    others = [n for n in names if n != benchmark]
+    return {**{n: PALETTE[i % len(PALETTE)] for i, n in enumerate(others)},
+            benchmark: BENCHMARK_COLOR}
 
 
 def trade_anchor(strategy: object, trade: object) -> str:
@@ -128,7 +140,7 @@ def main_chart(equity: pd.DataFrame, trades: pd.DataFrame, colors: Mapping[str, 
 
     equity = equity.dropna(how="all")
     spacing = float(np.median(np.diff(epoch_ms(equity.index)))) if len(equity) > 1 else 8.64e7
-    low, high = _padded(epoch_ms(equity.index), spacing)
+    low, high = _padded(epoch_ms(equity.index), spacing, share=0.01)
     x_range = Range1d(start=low, end=high)
     strategies = [s for s in equity.columns if s != benchmark]
     trades = trades[trades["strategy"].isin(strategies)]
@@ -382,14 +394,15 @@ def _follow(panel: Figure, sources: list[ColumnDataSource], fields: list[list[st
     return [panel.y_range, sources, fields, least or 1.0]
 
 
-def _padded(values: np.ndarray, least: float) -> tuple[float, float]:
-    """The span of the finite ``values`` widened by 4% on each side, at least ``least``."""
+def _padded(values: np.ndarray, least: float, share: float = 0.04) -> tuple[float, float]:
+    """The span of the finite ``values`` widened by ``share`` on each side, at least
+    ``least``."""
     finite = np.asarray(values, dtype=float)
     finite = finite[np.isfinite(finite)]
     if not len(finite):
         return 0.0, 1.0
     low, high = float(finite.min()), float(finite.max())
-    pad = max((high - low) * 0.04, least)
+    pad = max((high - low) * share, least)
     return low - pad, high + pad
 
 

@@ -11,6 +11,7 @@ import pytest
 from tests.test_portfolio_report import _inputs, _view
 from tests.test_report_browser import FLAGS, ROOT, browser  # noqa: F401  (the Chromium fixture)
 from xai_backtest.engine.config import load_config
+from xai_backtest.engine.run_folder import RunResult
 from xai_backtest.engine.runner import run_backtest
 from xai_backtest.reports.html_report import write_report
 
@@ -75,13 +76,18 @@ _READY = """() => document.querySelectorAll('[data-root-id]').length === 0 ||
 
 
 @pytest.fixture(scope="module")
-def run_report(tmp_path_factory) -> Path:
+def run(tmp_path_factory) -> RunResult:
     """The crossover on the shipped S&P 500 daily bars (a few hundred trades)."""
     out = tmp_path_factory.mktemp("chart-runs")
     config = load_config(ROOT / "configs" / "sp500_ma_crossover.yaml",
                          {"output_dir": str(out), "tearsheet": False, "cache_dir": None,
                           "signals": [{"kind": "ma_crossover", "fast": 10, "slow": 40}]})
-    return run_backtest(config, progress=False).report
+    return run_backtest(config, progress=False)
+
+
+@pytest.fixture(scope="module")
+def run_report(run) -> Path:
+    return run.report
 
 
 @pytest.fixture(scope="module")
@@ -210,3 +216,20 @@ def test_the_chart_fits_the_window_and_its_text_is_readable(pages):
       }
       return out}""")
     assert sizes and all(float(s.removesuffix("px")) >= 10 for s in sizes), sizes
+
+
+def test_plot_draws_the_run_from_python(run, tmp_path):
+    from bokeh.io import save
+    from bokeh.resources import INLINE
+
+    layout = run.plot()
+    price = layout.children[0][0]
+    assert price.yaxis[0].axis_label == "price"
+    assert any(type(r.glyph).__name__ == "Line" for r in price.renderers)  # the closes
+    markers = next(r for r in price.renderers if r.name == "trade_markers").data_source.data
+    traded = run.trades[run.trades["strategy"] != "buy_and_hold"]
+    assert set(markers["anchor"]) == {f"trade-{s}-{t}" for s, t in
+                                      zip(traded["strategy"], traded["trade"], strict=True)}
+    assert len(set(zip(markers["x"], markers["y"], strict=True))) == len(markers["x"])
+    page = save(layout, tmp_path / "chart.html", resources=INLINE, title="run")
+    assert "cdn.bokeh.org" not in Path(page).read_text()
