@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -236,3 +237,20 @@ def test_the_heatmap_has_the_two_keys_a_colour_bar_and_the_best_over_other_keys(
     image = axes.images[0].get_array()
     assert image[0, 0] == 0.4 and image[0, 1] == 0.2 and image.mask[1].all()
     assert sorted(t.get_text() for t in axes.texts) == ["0.2", "0.4"]
+
+
+@pytest.mark.slow
+def test_the_readme_optimize_example_runs_as_written(tmp_path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("\n## Optimize\n", 1)[1].split("\n## ", 1)[0]
+    script = tmp_path / "optimize_example.py"
+    script.write_text(section.split("```python\n", 1)[1].split("```", 1)[0])
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Best(params={'strategy.position_size'" in proc.stdout
+    assert (tmp_path / "heatmap.png").stat().st_size > 1000
+    report = Path(proc.stdout.strip().splitlines()[-1])
+    report = report if report.is_absolute() else tmp_path / report
+    status = json.loads((report.parent / "run.json").read_text())
+    assert report.is_file() and status["trials"]["count"] == 6
