@@ -11,6 +11,7 @@ import pandas as pd
 from xai_backtest.data_feeds.universe import Universe
 from xai_backtest.engine.config import RunConfig
 from xai_backtest.engine.data import price_basis
+from xai_backtest.engine.run_folder import write_edges
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.explainers.lime_text import highlighted_headlines_html
 from xai_backtest.reports.calibration import calibration_table, render_calibration
@@ -56,8 +57,10 @@ def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, Back
                 "decisions at a bar's close fill at "
                 f"the next open, sized in {sizing} at {amount}; {price_basis(config.data)}; "
                 f"{_engines(results)}. {checks}")
+    edges = _edges(results, list(decisions), config)
+    write_edges(folder, edges)
     inputs = ReportInputs(title=f"{config.name}", subtitle=subtitle, comparison=comparison,
-                          edges=_edges(results, list(decisions), config),
+                          edges=edges,
                           equity=equity, trades=trades, models=models, tearsheets=tearsheets,
                           rejected=rejected_orders(results), prices=bars,
                           **_explanation_pages(config, list(decisions), trades, explanations))
@@ -94,9 +97,11 @@ def write_universe_report(folder: Path, config: RunConfig, universe: Universe,
         instruments=alone, notes=list(notes))
     models = [_model_report(folder, name, *_pooled(truth[name])) for name in signals
               if any(scored.notna().any() for _, scored, _ in truth[name].values())]
+    edges = _edges(results, signals, config, PORTFOLIO_BENCHMARK,
+                   "equal-weight buy-and-hold (rebalanced)")
+    write_edges(folder, edges)
     inputs = ReportInputs(title=config.name, subtitle=subtitle, comparison=comparison,
-                          edges=_edges(results, signals, config, PORTFOLIO_BENCHMARK,
-                                       "equal-weight buy-and-hold (rebalanced)"),
+                          edges=edges,
                           equity=equity, trades=trades, models=models, tearsheets=tearsheets,
                           benchmark=PORTFOLIO_BENCHMARK, rejected=rejected, portfolio=view,
                           **_explanation_pages(config, signals, trades, explanations,
