@@ -136,7 +136,7 @@ def main_chart(equity: pd.DataFrame, trades: pd.DataFrame, colors: Mapping[str, 
     no marker. At most ``limit`` points are drawn per series.
     """
     from bokeh.layouts import gridplot
-    from bokeh.models import CustomJS, Range1d
+    from bokeh.models import ColumnDataSource, CustomJS, Range1d
 
     equity = equity.dropna(how="all")
     spacing = float(np.median(np.diff(epoch_ms(equity.index)))) if len(equity) > 1 else 8.64e7
@@ -148,12 +148,14 @@ def main_chart(equity: pd.DataFrame, trades: pd.DataFrame, colors: Mapping[str, 
         else "strategy"
     rows = [] if prices is not None else sorted(trades[key].dropna().astype(str).unique())
     markers = _markers(trades, strategies, spacing, equity.index.tz, prices, key, rows)
-    top, top_follow, shown = (_price_panel(x_range, prices, markers, limit) if prices is not None
+    marks = ColumnDataSource({c: markers[c].to_numpy() for c in markers.columns})
+    marks.data["line"] = markers["strategy"].map(colors).fillna(EVEN).to_numpy()
+    top, top_follow, shown = (_price_panel(x_range, prices, marks, limit) if prices is not None
                               else _rows_panel(x_range, len(trades), key, rows))
     lines, line_follow, kept = _lines_panel(x_range, equity, colors, benchmark, limit)
     falls, fall_follow, _ = _lines_panel(x_range, equity / equity.cummax() - 1, colors,
                                          benchmark, limit, drawdown=True)
-    _markers_clickable(top, markers, colors, page)
+    _markers_clickable(top, marks, page)
     x_range.js_on_change("start", CustomJS(args={"xr": x_range, "panels": [
         top_follow, line_follow, fall_follow]}, code=_FOLLOW_Y))
     for panel in (top, lines):
@@ -201,7 +203,7 @@ def show_inline(layout: GridPlot) -> None:
 # -- panels ------------------------------------------------------------------------------------
 
 def _figure(x_range: Range1d, height: int, y_label: str) -> Figure:
-    from bokeh.models import DatetimeTickFormatter, Range1d
+    from bokeh.models import DatetimeTickFormatter, NoOverlap, Range1d
     from bokeh.plotting import figure
 
     panel = figure(x_range=x_range, y_range=Range1d(start=0, end=1), height=height,
@@ -209,8 +211,9 @@ def _figure(x_range: Range1d, height: int, y_label: str) -> Figure:
                    tools="xpan,xwheel_zoom,box_zoom,reset,save", active_drag="xpan",
                    active_scroll=None, min_border_left=60, min_border_right=12)
     panel.xaxis.formatter = DatetimeTickFormatter(
-        minutes="%H:%M", hourmin="%H:%M", hours="%m-%d %H:%M", days="%Y-%m-%d",
+        minutes="%H:%M", hourmin="%m-%d %H:%M", hours="%m-%d %H:%M", days="%Y-%m-%d",
         months="%Y-%m", years="%Y")
+    panel.xaxis.major_label_policy = NoOverlap()  # a narrow window drops labels, never overlaps
     panel.yaxis.axis_label = y_label
     for axis in (*panel.xaxis, *panel.yaxis):
         axis.major_label_text_font_size = FONT
@@ -219,16 +222,17 @@ def _figure(x_range: Range1d, height: int, y_label: str) -> Figure:
     return panel
 
 
-def _price_panel(x_range: Range1d, prices: pd.DataFrame, markers: pd.DataFrame, limit: int
+def _price_panel(x_range: Range1d, prices: pd.DataFrame, markers: ColumnDataSource, limit: int
                  ) -> tuple[Figure, list[object], str]:
-    """Candles (few bars) or the close (many), and the trade markers at their fill prices."""
+    """Candles (few bars) or the close (many); its y axis spans the bars and the trade
+    markers (drawn at their fill prices) in view."""
     from bokeh.models import ColumnDataSource
 
     bars, shown = reduce_bars(prices, limit)
     t = epoch_ms(bars.index)
     inside = (t >= x_range.start) & (t <= x_range.end)
     bars, t = bars[inside], t[inside]
-    panel = _figure(x_range, 260, "price")
+    panel = _figure(x_range, 260, "price (quote currency)")
     source = ColumnDataSource({"x": t, **{c: bars[c].to_numpy(float) for c in
                                            ("open", "high", "low", "close")}})
     if len(bars) <= CANDLES_UP_TO:
@@ -241,8 +245,8 @@ def _price_panel(x_range: Range1d, prices: pd.DataFrame, markers: pd.DataFrame, 
     else:
         panel.line("x", "close", color="#24292f", line_width=1, source=source)
         fields = ["close"]
-    return panel, _follow(panel, [source], [fields], np.r_[
-        bars[fields].to_numpy(float).ravel(), markers["y"].to_numpy(float)]), shown
+    return panel, _follow(panel, [source, markers], [fields, ["y"]], np.r_[
+        bars[fields].to_numpy(float).ravel(), markers.data["y"]]), shown
 
 
 def _rows_panel(x_range: Range1d, trades: int, key: str, rows: list[str]
@@ -265,7 +269,7 @@ def _lines_panel(x_range: Range1d, frame: pd.DataFrame, colors: Mapping[str, str
     from bokeh.models import ColumnDataSource, NumeralTickFormatter
 
     panel = _figure(x_range, 150 if drawdown else 230,
-                    "drawdown" if drawdown else "equity (price currency)")
+                    "drawdown (from the peak)" if drawdown else "equity (quote currency)")
     panel.yaxis.formatter = NumeralTickFormatter(format="0%" if drawdown else "0,0")
     sources, kept, values = [], 0, []
     order = [benchmark, *[c for c in frame.columns if c != benchmark]]
@@ -332,14 +336,11 @@ def _markers(trades: pd.DataFrame, strategies: list[str], spacing: float, tz: ob
     return pd.concat(parts, ignore_index=True)
 
 
-def _markers_clickable(panel: Figure, markers: pd.DataFrame, colors: Mapping[str, str],
-                       page: str) -> None:
+def _markers_clickable(panel: Figure, source: ColumnDataSource, page: str) -> None:
     """Draw the markers (renderer ``trade_markers``, outlined in the strategy's color) with
     a hover tooltip and a click that opens the trade's row."""
-    from bokeh.models import ColumnDataSource, CustomJS, HoverTool, TapTool
+    from bokeh.models import CustomJS, HoverTool, TapTool
 
-    source = ColumnDataSource({c: markers[c].to_numpy() for c in markers.columns})
-    source.data["line"] = markers["strategy"].map(colors).fillna(EVEN).to_numpy()
     renderer = panel.scatter("x", "y", marker="marker", size=11, fill_color="fill",
                              line_color="line", line_width=1.5, source=source,
                              name="trade_markers")

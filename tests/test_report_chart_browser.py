@@ -150,12 +150,13 @@ def test_a_marker_can_be_clicked_for_every_trade(pages):
             f"{len(trades - benchmark - alone)} trades have no marker of their own"
 
 
-#: zoom the chart to the middle 2% of its dates, then the first marker in view with no
-#: other within 12 px: its anchor and page position
+#: zoom the chart to 2% of its dates around the middle marker, then the first marker in view
+#: with no other within 12 px: its anchor and page position
 _LONELY_MARKER = """async () => {
   const v = [...Bokeh.index.all_views()].find(
     v => v.model.type === 'GlyphRenderer' && v.model.name === 'trade_markers');
-  const plot = v.parent, xr = plot.model.x_range, mid = (xr.start + xr.end) / 2;
+  const plot = v.parent, xr = plot.model.x_range, xs = [...v.model.data_source.data.x];
+  const mid = xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const span = (xr.end - xr.start) / 100;
   plot.el.scrollIntoView({block: 'center'});
   xr.setv({start: mid - span, end: mid + span});
@@ -224,7 +225,7 @@ def test_plot_draws_the_run_from_python(run, tmp_path):
 
     layout = run.plot()
     price = layout.children[0][0]
-    assert price.yaxis[0].axis_label == "price"
+    assert price.yaxis[0].axis_label == "price (quote currency)"
     assert any(type(r.glyph).__name__ == "Line" for r in price.renderers)  # the closes
     markers = next(r for r in price.renderers if r.name == "trade_markers").data_source.data
     traded = run.trades[run.trades["strategy"] != "buy_and_hold"]
