@@ -124,7 +124,7 @@ def load_headlines(path: str | Path, *, fmt: Format = "auto", text_column: str |
         raise DataError(str(path), "headline file not found", "check the path")
     kind = fmt if fmt != "auto" else _format_of(path)
     raw = _READERS[kind](path, table)
-    report = CleaningReport(str(path), rows_in=len(raw))
+    report = CleaningReport(path.name, rows_in=len(raw))  # notes never carry a local path
     if raw.empty:
         raise DataError(str(path), "no headline rows", "check that the file is not empty")
     text_col = _column(raw, text_column, _TEXT_CANDIDATES, "text", path)

@@ -31,12 +31,14 @@ __all__ = ["UniverseFiles", "load_long_file", "load_symbol_folder"]
 @dataclass
 class UniverseFiles:
     """Instruments read from files, in name order: ``frames`` (name, bars), what was
-    cleaned per instrument (``cleaning``) and the instruments left out and why
-    (``dropped``)."""
+    cleaned per instrument (``cleaning``), the instruments left out and why (``dropped``)
+    and where each was read (``sources``: the file's name in the data folder, with the
+    symbol for a long file; notes never carry a local path)."""
 
     frames: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
     cleaning: list[CleaningReport] = field(default_factory=list)
     dropped: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
 
     def notes(self) -> list[str]:
         out = [r.summary() for r in self.cleaning if r.removed or r.repaired]
@@ -62,12 +64,13 @@ def load_symbol_folder(path: str | Path, tz: str, symbols: Sequence[str] | None 
                         f"{'...' if len(files) > 10 else ''})")
     out = UniverseFiles()
     for name in wanted:
+        source = files[name].name
         try:
             raw, _ = read_csv_table(files[name])
         except DataError as e:
-            out.dropped[name] = str(e)
+            out.dropped[name] = str(DataError(source, e.problem, e.fix, e.where))
             continue
-        _add(out, name, raw, str(files[name]), tz, dates or DateSpelling())
+        _add(out, name, raw, source, tz, dates or DateSpelling())
     return out
 
 
@@ -89,7 +92,7 @@ def load_long_file(path: str | Path, tz: str, symbol_column: str = "symbol",
                         f"use symbols the file holds ({', '.join(list(groups)[:10])})")
     out = UniverseFiles()
     for name in wanted:
-        _add(out, name, groups[name].drop(columns=[column]), f"{path} [{name}]", tz,
+        _add(out, name, groups[name].drop(columns=[column]), f"{Path(path).name} [{name}]", tz,
              dates or DateSpelling())
     return out
 
@@ -98,6 +101,7 @@ def _add(out: UniverseFiles, name: str, raw: pd.DataFrame, source: str, tz: str,
          dates: DateSpelling) -> None:
     report = CleaningReport(source=source, rows_in=len(raw))
     out.cleaning.append(report)
+    out.sources[name] = source
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the columns a universe file ignores

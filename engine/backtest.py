@@ -9,17 +9,31 @@ checked the same way and the resolved config is saved with the results.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import backtrader as bt
 import pandas as pd
+from pydantic import BaseModel
 
 from xai_backtest.data_feeds.files import bars_from_frame
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.data_feeds.stream_sources import Source
-from xai_backtest.engine.config import ConfigError, RunConfig, build_config, headline_refusal
+from xai_backtest.engine.components import component_params, resolve_component
+from xai_backtest.engine.config import (
+    DATA_CLASSES,
+    CheckConfig,
+    ConfigError,
+    CostsConfig,
+    EnsembleConfig,
+    RunConfig,
+    StrategyConfig,
+    WalkForwardConfig,
+    build_config,
+    headline_refusal,
+)
+from xai_backtest.engine.optimize import Maximize, Method, OptimizeResult, optimize
 from xai_backtest.engine.runner import RunResult, run_backtest
 from xai_backtest.engine.stream.runner import StreamResult
 from xai_backtest.engine.stream.start import open_stream
@@ -45,13 +59,17 @@ class Backtest:
     - ``strategy``: a kind name, a backtrader ``Strategy`` subclass, or a mapping with
       ``kind`` and the strategy's parameters.
     - ``options``: any other run config key (``cash``, ``costs``, ``walk_forward``,
-      ``ensemble``, ``name``, ``output_dir``, ``seed``, ...).
+      ``ensemble``, ``name``, ``output_dir``, ``seed``, ...), and ``progress`` (the
+      default of ``run(progress=...)``). A key of a section (``threshold``,
+      ``commission``, ``min_train``, ``start``, a signal's parameter) is refused with the
+      argument it belongs in.
     """
 
     def __init__(self, data: Any = "sp500", signals: Sequence[SignalSpec] |
                  Mapping[str, SignalSpec] | None = None,
                  strategy: str | type[bt.Strategy] | Mapping[str, Any] = "signal",
-                 **options: Any) -> None:
+                 progress: bool = True, **options: Any) -> None:
+        self.progress = progress
         self.market_data, data_config = _data(data)
         payload: dict[str, Any] = {"data": data_config, "strategy": _strategy(strategy),
                                    **options}
@@ -59,6 +77,10 @@ class Backtest:
             payload["signals"] = _signals(signals)
             payload.setdefault("name", "-".join(s.get("name") or s["kind"].rpartition(":")[2]
                                                 for s in payload["signals"])[:64])
+        for key, value in options.items():
+            hint = _where_it_lives(key, value, payload, self.market_data is not None)
+            if hint:
+                raise ConfigError(f"Backtest: {hint}")
         self.config: RunConfig = build_config(payload, "Backtest")
         if self.market_data is not None:  # bars from Python: do they carry headlines?
             refusal = headline_refusal(self.config, isinstance(self.market_data, MarketData)
@@ -66,9 +88,80 @@ class Backtest:
             if refusal:
                 raise ConfigError(f"Backtest: {refusal}")
 
-    def run(self, progress: bool = True) -> RunResult:
-        """Fit, trade, explain and report; returns frames, explanations and fitted models."""
-        return run_backtest(self.config, progress=progress, data=self.market_data)
+    def run(self, progress: bool | None = None) -> RunResult:
+        """Fit, trade, explain and report; returns frames, explanations and fitted models.
+        ``progress`` (default: the constructor's) shows progress bars."""
+        return run_backtest(self.config, progress=self.progress if progress is None
+                            else progress, data=self.market_data)
+
+    def optimize(self, grid: Mapping[str, Sequence[Any]], maximize: Maximize = "sharpe",
+                 constraint: Callable[[dict[str, Any]], bool] | None = None,
+                 method: Method = "grid", n_trials: int | None = None,
+                 executor: str = "local", workers: int | None = None, seed: int = 0,
+                 progress: bool = True) -> OptimizeResult:
+        """Search config keys for the point that maximises a figure (engine/optimize.py).
+
+        - ``grid``: dotted key -> list of values (``strategy.threshold``,
+          ``costs.commission``, ``signals.0.fast`` or ``<signal name>.fast``).
+        - ``maximize``: a figure of the comparison table (``sharpe``; with several signals
+          ``<signal>.sharpe``) or a callable on a trial's row.
+        - ``constraint``: a callable on a point's parameter dict; points it rejects are not
+          run and not counted.
+        - ``method``: ``grid`` (every point), ``random`` (``n_trials`` distinct points drawn
+          with ``seed``) or ``bayes`` (optuna's TPE sampler, ``n_trials`` points).
+        - ``executor``/``workers``: where full runs go (``local`` fresh interpreters or
+          ``ray``; default one, in this process). A grid of strategy, cost and cash keys
+          runs on the fast path here: the signals fitted once.
+
+        Returns an ``OptimizeResult``: ``.trials`` (one row per point), ``.best``,
+        ``.heatmap()`` and ``.run_best()`` (a full report whose luck verdict counts every
+        trial)."""
+        return optimize(self.config, grid, data=self.market_data, maximize=maximize,
+                        constraint=constraint, method=method, n_trials=n_trials,
+                        executor=executor, workers=workers, seed=seed, progress=progress)
+
+
+#: sections of a run config whose keys a user may pass to ``Backtest`` at the top level
+_SECTIONS: dict[str, type[BaseModel]] = {
+    "strategy": StrategyConfig, "costs": CostsConfig, "walk_forward": WalkForwardConfig,
+    "check": CheckConfig, "ensemble": EnsembleConfig}
+
+
+def _where_it_lives(key: str, value: Any, payload: Mapping[str, Any],
+                    from_python: bool) -> str | None:
+    """Where ``key``, given to ``Backtest(...)`` at the top level, belongs when it is not a
+    run config key: a section's key or a signal's parameter, with the call that sets it;
+    None for a run config key or a key nothing knows (the config names the closest)."""
+    if key in RunConfig.model_fields:
+        return None
+    for section, model in _SECTIONS.items():
+        if key in model.model_fields:
+            own = payload.get(section)
+            example = {**(own if isinstance(own, Mapping) else {}), key: value}
+            return f"{key!r} is a key of {section}: Backtest(..., {section}={example!r})"
+    if any(key in model.model_fields for model in DATA_CLASSES.values()):
+        if from_python:
+            return (f"{key!r} is a key of the data section, which bars from Python do not "
+                    "take: prepare the bars before passing them, or pass a data config "
+                    f"mapping (data={{'source': 'file', 'path': ..., {key!r}: {value!r}}})")
+        example = {**payload["data"], key: value}
+        return f"{key!r} is a key of data: Backtest(data={example!r}, ...)"
+    for spec in payload.get("signals", ()):
+        instance = spec.get("instance")
+        try:
+            signal = (type(instance) if instance is not None else
+                      resolve_component(spec["kind"], "signal"))
+        except ConfigError:
+            continue  # the config names the unknown kind
+        if key not in component_params(signal, "signal"):
+            continue
+        if instance is not None:
+            return (f"{key!r} is a parameter of signal {spec['kind']!r}: pass it to the "
+                    f"signal, {signal.__name__}({key}={value!r})")
+        entry = {**{k: v for k, v in spec.items() if k != "instance"}, key: value}
+        return (f"{key!r} is a parameter of signal {spec['kind']!r}: "
+                f"Backtest(signals=[{entry!r}], ...)")
+    return None
 
     def stream(self, source: str | Source = "replay", max_bars: int | None = None,
                **options: Any) -> StreamResult:

@@ -71,9 +71,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "schema of a run config, for an editor to complete and check YAML configs.")
     parser.add_argument("--config", help="YAML run config (default: configs/default.yaml); "
                         "flags below override its keys")
-    parser.add_argument("--signal", action="append", metavar="KIND",
-                        help="signal kind to run: a built-in or registered name, or "
-                        "package.module:Class (repeatable); replaces the config's signals")
+    parser.add_argument("--signal", action="append", metavar="KIND[:KEY=VALUE,...]",
+                        help="signal to run: a built-in or registered name, or "
+                        "package.module:Class, then optionally ':' and its parameters as "
+                        "key=value pairs separated by ',' (values read as YAML: 10, 0.5, "
+                        "true, [a, b]; name=... names the instance), e.g. "
+                        "ma_crossover:fast=10,slow=50 or my_rules:RSI:period=10 "
+                        "(repeatable); replaces the config's signals")
     for flag, key, kind, text in _FLAGS:
         parser.add_argument(flag, type=kind, dest=key, metavar=key.split(".")[-1].upper(),
                             help=text)
@@ -163,11 +167,11 @@ def main(argv: list[str] | None = None) -> int:
         overrides.setdefault("data.source", "file")  # a path names a file of the user's
     if args.no_cache:
         overrides["cache_dir"] = None
-    if args.signal:
-        overrides["signals"] = [{"kind": kind} for kind in args.signal]
-        if len(args.signal) < 2:
-            overrides["ensemble"] = None
     try:
+        if args.signal:
+            overrides["signals"] = signal_entries(args.signal)
+            if len(args.signal) < 2:
+                overrides["ensemble"] = None
         if args.config:
             config = load_config(args.config, overrides)
         else:
@@ -199,6 +203,75 @@ def main(argv: list[str] | None = None) -> int:
     if config.tearsheet:
         print(f"tearsheet:  {result.tearsheet}")
     return 0
+
+
+def signal_entries(values: list[str]) -> list[dict[str, Any]]:
+    """The config entries of ``--signal`` values, each checked on its own so an error names
+    the flag: ``--signal ma_crossover:fast=x: ...``."""
+    from xai_backtest.engine.config import ConfigError, signal_config
+
+    entries: list[dict[str, Any]] = []
+    names: dict[str, str] = {}
+    for value in values:
+        entry = parse_signal(value)
+        name = signal_config(entry, f"--signal {value}").name
+        if name in names:
+            raise ConfigError(f"--signal {value}: a signal named {name!r} is given already "
+                              f"(--signal {names[name]}); give each its own name, e.g. "
+                              f"--signal {value}{',' if '=' in value else ':'}name={name}_2")
+        names[name] = value
+        entries.append(entry)
+    return entries
+
+
+def parse_signal(value: str) -> dict[str, Any]:
+    """``KIND[:KEY=VALUE,...]`` as a signal config entry. KIND is a name or
+    ``package.module:Class``; the parameters start at the first ``:``-separated part
+    holding ``=``; pairs are split at commas outside brackets and quotes, and each value
+    is read as a YAML scalar or flow collection (``10``, ``0.5``, ``true``, ``[a, b]``)."""
+    import yaml
+
+    from xai_backtest.engine.config import ConfigError
+
+    parts = value.split(":")
+    first = next((i for i, part in enumerate(parts) if "=" in part), len(parts))
+    kind, params = ":".join(parts[:first]), ":".join(parts[first:])
+    if not kind or (first == len(parts) and value.endswith(":")):
+        raise ConfigError(f"--signal {value}: expected KIND or KIND:key=value,... (e.g. "
+                          "ma_crossover:fast=10,slow=50)")
+    entry: dict[str, Any] = {"kind": kind}
+    for pair in _split_pairs(params) if params else []:
+        key, equals, text = pair.partition("=")
+        key = key.strip()
+        if not equals or not key.isidentifier():
+            raise ConfigError(f"--signal {value}: {pair!r} is not key=value (parameters are "
+                              "key=value pairs separated by ',')")
+        if key in entry:
+            raise ConfigError(f"--signal {value}: parameter {key!r} is given twice")
+        try:
+            entry[key] = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError as e:
+            raise ConfigError(f"--signal {value}: the value of {key!r} is not a YAML value "
+                              f"({e}); quote text with ' or \"") from e
+    return entry
+
+
+def _split_pairs(text: str) -> list[str]:
+    """``text`` split at the commas outside brackets, braces and quotes."""
+    pairs, depth, quote, start = [], 0, "", 0
+    for i, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            pairs.append(text[start:i])
+            start = i + 1
+    return [*pairs, text[start:]]
 
 
 def print_schema(argv: list[str]) -> int:

@@ -40,7 +40,7 @@ from xai_backtest.strategies.references import REFERENCE_NAMES
 __all__ = ["DATA_CLASSES", "CheckConfig", "ConfigError", "CostsConfig", "DataConfig",
            "DataSpec", "FileData", "HeadlinesConfig", "InstrumentConfig", "PythonData",
            "RunConfig", "SampleData", "SignalConfig", "StrategyConfig", "WalkForwardConfig",
-           "YFinanceData", "build_config", "config_schema", "load_config"]
+           "YFinanceData", "build_config", "config_schema", "load_config", "signal_config"]
 
 
 class _Frozen(BaseModel):
@@ -781,6 +781,15 @@ def config_schema() -> dict[str, Any]:
     and check YAML configs."""
     schema = RunConfig.model_json_schema()
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def signal_config(entry: dict[str, Any], source: str) -> SignalConfig:
+    """Validate one signal entry on its own; errors name ``source`` (a command-line flag and
+    its value) and the key."""
+    try:
+        return SignalConfig.model_validate(entry)
+    except ValidationError as e:
+        raise ConfigError(f"{source}: {_describe(e)}") from e
 
 
 def build_config(payload: dict[str, Any], source: str = "config") -> RunConfig:

@@ -80,7 +80,8 @@ def load_market_data(config: DataConfig, name: str | None = None,
             config.sample], f"{config.sample} sample"
     elif isinstance(config, FileData):
         assert config.path is not None
-        read = CleaningReport(config.path)
+        source = Path(config.path).name  # notes name the file, never its local path
+        read = CleaningReport(source)
         reports.append(read)
         if config.layout in UNIVERSE_LAYOUTS:
             raise ConfigError(f"data.layout {config.layout!r} holds a universe; read it with "
@@ -89,7 +90,7 @@ def load_market_data(config: DataConfig, name: str | None = None,
         bars, symbol, source = load_bars(config.path, tz=config.tz, layout=layout,
                                          dayfirst=config.dayfirst,
                                          date_format=config.date_format,
-                                         report=read), file_symbol(config), config.path
+                                         report=read), file_symbol(config), source
     elif isinstance(config, YFinanceData):
         bars = load_yfinance(config.symbol, config.start, config.end, config.interval,
                              tz=config.tz or "America/New_York", cache_dir=config.cache_dir,
@@ -163,7 +164,7 @@ def load_universe(config: DataConfig, min_bars: int = 2,
                  if config.layout == "one_file_per_symbol" else
                  load_long_file(config.path, tz, config.symbol_column, config.symbols, dates))
         notes += files.notes()
-        uncut = [(name, bars, f"{config.path} [{name}]") for name, bars in files.frames]
+        uncut = [(name, bars, files.sources[name]) for name, bars in files.frames]
     for name, bars, where in uncut:
         try:
             bars = _cut(bars, config, where)

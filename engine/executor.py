@@ -6,8 +6,9 @@ returns the results in order; ``submit(fn, items)`` starts them in the backgroun
 ``Pending.result()`` joins. Local workers are fresh interpreters running
 ``python -m xai_backtest.engine.worker`` (never the caller's script, so a script without
 a ``__main__`` guard is not run again); ``fn`` and the items travel pickled, so ``fn``
-must be importable by module path. A task that fails raises ``WorkerError`` here with the
-worker's traceback; nothing a worker says is thrown away.
+must be importable by module path, and the classes the caller's script defines travel by
+value (cloudpickle) to stand in for its ``__main__`` there. A task that fails raises
+``WorkerError`` here with the worker's traceback; nothing a worker says is thrown away.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
+
+import cloudpickle
 
 __all__ = ["Executor", "LocalExecutor", "Pending", "RayExecutor", "WorkerError",
            "make_executor"]
@@ -67,7 +70,7 @@ class _Batch:
         self.indices = [i for i, _, _ in tasks]
         self.results = folder / f"{name}.results"
         self.errors = folder / f"{name}.stderr"
-        (folder / f"{name}.tasks").write_bytes(pickle.dumps(tasks))
+        (folder / f"{name}.tasks").write_bytes(cloudpickle.dumps((_script(), tasks)))
         paths = [p for p in sys.path if p and Path(p).is_dir()]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}  # the caller's modules
         with open(self.errors, "w") as errors:
@@ -95,6 +98,15 @@ class _Batch:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+
+
+def _script() -> tuple[str | None, dict[str, type]]:
+    """The caller's ``__main__``: its file (code fingerprints read it) and the classes it
+    defines (a worker's ``__main__`` holds them, so ``__main__:Class`` resolves there)."""
+    main = sys.modules["__main__"]
+    classes = {name: value for name, value in vars(main).items()
+               if isinstance(value, type) and value.__module__ == "__main__"}
+    return getattr(main, "__file__", None), classes
 
 
 class _LocalPending:

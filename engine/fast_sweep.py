@@ -24,6 +24,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from xai_backtest.data_feeds.bt_feeds import aligned_decisions
+from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.engine.config import RunConfig
 from xai_backtest.engine.data import load_market_data
 from xai_backtest.engine.runner import signal_decisions
@@ -41,8 +42,11 @@ from xai_backtest.strategies.costs import Costs
 from xai_backtest.strategies.fast import FAST_PARAMS, Run, Tape, fast_path_refusal, simulate_lines
 from xai_backtest.strategies.references import ALWAYS_LONG, BUY_AND_HOLD, ENSEMBLE, always_long
 
-__all__ = ["best_points", "fast_sweep_refusal", "run_fast_sweep"]
+__all__ = ["FIGURES", "best_points", "fast_sweep_refusal", "run_fast_sweep"]
 
+#: the figures of each strategy in a fast sweep's row (``<strategy>.<figure>``: _Scorer's)
+FIGURES = ("total_return", "cagr", "sharpe", "max_drawdown", "trades", "exposure",
+           "costs_paid", "rejected_orders", "final_equity")
 _POINT_KEYS = ("name", "costs", "cash", "engine", "output_dir", "tearsheet")
 
 
@@ -111,15 +115,17 @@ class _Scorer:
                 "final_equity": final}
 
 
-def run_fast_sweep(name: str, runs: list[SweepRun], progress: bool = True) -> pd.DataFrame:
+def run_fast_sweep(name: str, runs: list[SweepRun], progress: bool = True,
+                   data: MarketData | None = None) -> pd.DataFrame:
     """Every point of ``runs`` on the fast path over one set of decisions; writes and
-    returns the results table (see the module doc)."""
+    returns the results table (see the module doc). ``data``: the bars when
+    ``data.source`` is ``python`` (Backtest's)."""
     base = runs[0].config
-    if base.data.source == "python":
-        raise ValueError("a fast sweep loads its data from the config; data.source 'python' "
-                         "is not supported")
+    if (base.data.source == "python") != (data is not None):
+        raise ValueError("a fast sweep takes data=MarketData(...) exactly when data.source "
+                         f"is 'python' (it is {base.data.source!r})")
     started = time.perf_counter()
-    data, _ = load_market_data(base.data)
+    data = data if data is not None else load_market_data(base.data)[0]
     decided = signal_decisions(base, data, progress)
     bars = decided.bars
     tape = Tape.of(bars)

@@ -11,6 +11,7 @@ import pandas as pd
 from xai_backtest.data_feeds.universe import Universe
 from xai_backtest.engine.config import RunConfig
 from xai_backtest.engine.data import price_basis
+from xai_backtest.engine.run_folder import write_edges
 from xai_backtest.explainers.base import Explanation
 from xai_backtest.explainers.lime_text import highlighted_headlines_html
 from xai_backtest.reports.calibration import calibration_table, render_calibration
@@ -56,10 +57,12 @@ def write_run_report(folder: Path, config: RunConfig, results: Mapping[str, Back
                 "decisions at a bar's close fill at "
                 f"the next open, sized in {sizing} at {amount}; {price_basis(config.data)}; "
                 f"{_engines(results)}. {checks}")
+    edges = _edges(results, list(decisions), config)
+    write_edges(folder, edges)
     inputs = ReportInputs(title=f"{config.name}", subtitle=subtitle, comparison=comparison,
-                          edges=_edges(results, list(decisions), config),
+                          edges=edges,
                           equity=equity, trades=trades, models=models, tearsheets=tearsheets,
-                          rejected=rejected_orders(results),
+                          rejected=rejected_orders(results), prices=bars,
                           **_explanation_pages(config, list(decisions), trades, explanations))
     return write_report(folder / "report.html", inputs)
 
@@ -94,9 +97,11 @@ def write_universe_report(folder: Path, config: RunConfig, universe: Universe,
         instruments=alone, notes=list(notes))
     models = [_model_report(folder, name, *_pooled(truth[name])) for name in signals
               if any(scored.notna().any() for _, scored, _ in truth[name].values())]
+    edges = _edges(results, signals, config, PORTFOLIO_BENCHMARK,
+                   "equal-weight buy-and-hold (rebalanced)")
+    write_edges(folder, edges)
     inputs = ReportInputs(title=config.name, subtitle=subtitle, comparison=comparison,
-                          edges=_edges(results, signals, config, PORTFOLIO_BENCHMARK,
-                                       "equal-weight buy-and-hold (rebalanced)"),
+                          edges=edges,
                           equity=equity, trades=trades, models=models, tearsheets=tearsheets,
                           benchmark=PORTFOLIO_BENCHMARK, rejected=rejected, portfolio=view,
                           **_explanation_pages(config, signals, trades, explanations,
@@ -218,7 +223,7 @@ def _model_report(folder: Path, name: str, decisions: SignalFrame | pd.DataFrame
     frame = decisions.frame if isinstance(decisions, SignalFrame) else decisions
     joined = frame[["label"]].join(truth.rename("truth"), how="inner").dropna()
     classes = sorted(set(joined["truth"]) | set(joined["label"]))
-    figure = f"figures/calibration-{name}.png"
+    figure = f"figures/calibration-{name}.svg"
     (folder / "figures").mkdir(exist_ok=True)
     render_calibration(calibration_table(frame, truth), folder / figure,
                        title=f"{name}: calibration (walk-forward, out of sample)")

@@ -126,20 +126,22 @@ def _row(run: SweepRun, status: str, seconds: float, error: str = "") -> dict[st
 
 def execute_run(run: SweepRun, data: Any = None) -> dict[str, Any]:
     """Run one sweep member (skipping it when already complete); never raises. ``data``:
-    its bars already loaded, as ``load_market_data`` returns them (or an object-store
-    reference to them)."""
+    its bars already loaded, as ``load_market_data`` returns them, or for ``data.source``
+    ``python`` the ``MarketData`` (or universe mapping) itself (or an object-store
+    reference to either)."""
     if _done(run):
         return _row(run, "skipped (already complete)", 0.0)
     started = time.perf_counter()
     try:
+        from xai_backtest.data_feeds.market_data import MarketData
         from xai_backtest.engine.runner import run_backtest
 
-        if data is not None and not isinstance(data, tuple):  # a Ray object reference
+        if data is not None and not isinstance(data, tuple | MarketData | dict):  # Ray's
             import ray
 
             data = ray.get(data)
-        run_backtest(run.config, progress=False, folder=run.folder, parallel=False,
-                     loaded=data)
+        given = {"data": data} if run.config.data.source == "python" else {"loaded": data}
+        run_backtest(run.config, progress=False, folder=run.folder, parallel=False, **given)
     except Exception as e:  # a failed run is recorded, and the sweep goes on
         run.folder.mkdir(parents=True, exist_ok=True)
         (run.folder / "error.txt").write_text(traceback.format_exc())
@@ -172,10 +174,15 @@ def _shared_data(runs: list[SweepRun], executor: RayExecutor) -> dict[str, Any]:
     return shared
 
 
-def run_sweep(name: str, runs: list[SweepRun], executor: Executor | None = None) -> pd.DataFrame:
-    """Run every member through ``executor``; write and return the results table."""
+def run_sweep(name: str, runs: list[SweepRun], executor: Executor | None = None,
+              data: Any = None) -> pd.DataFrame:
+    """Run every member through ``executor``; write and return the results table.
+    ``data``: the bars of runs whose ``data.source`` is ``python`` (Backtest's)."""
     executor = executor or LocalExecutor()
-    if isinstance(executor, RayExecutor):  # each data set in the object store once
+    if data is not None:
+        shared = executor.put(data) if isinstance(executor, RayExecutor) else data
+        rows = executor.map(_execute_with_data, [(run, shared) for run in runs])
+    elif isinstance(executor, RayExecutor):  # each data set in the object store once
         shared = _shared_data(runs, executor)
         rows = executor.map(_execute_with_data,
                             [(run, shared.get(_data_key(run))) for run in runs])

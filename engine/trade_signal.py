@@ -32,7 +32,7 @@ from xai_backtest.engine.stopwatch import Stopwatch
 from xai_backtest.explainers.base import Explanation, explanation_id
 from xai_backtest.reports.comparison import comparison_table
 from xai_backtest.reports.metrics import summarize
-from xai_backtest.reports.trade_log import build_trade_log, decision_times_of_fills
+from xai_backtest.reports.trade_log import TEXT, build_trade_log, decision_times_of_fills
 from xai_backtest.signals.base import SignalFrame
 from xai_backtest.signals.ensemble import Ballot, Ensemble
 from xai_backtest.storage.atomic import atomic_write
@@ -188,13 +188,13 @@ def finish(folder: Path, config: RunConfig, aligned: SignalDecisions,
         draw_figures(explanations, trades, folder / "figures", progress,
                      config.cache_dir, workers=2 if parallel else 1)
     add_figure_paths(trades, explanations)
-    trades["entry_supporting_explanations"] = [
+    trades["entry_supporting_explanations"] = pd.Series([
         " | ".join(f"{explanations[k].signal}: {explanations[k].summary}"
                    for k in (explanation_id(n, at)
                              for n, at in supporters.get(when, {}).items()))
         if strategy == ENSEMBLE else None
         for strategy, when in zip(trades["strategy"], trades["entry_decision_time"],
-                                  strict=True)]
+                                  strict=True)], index=trades.index, dtype=TEXT)
     equity = pd.DataFrame({name: r.equity for name, r in results.items()})
     rejected = rejected_orders(results)
     with watch.stage("write outputs"):

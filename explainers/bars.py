@@ -1,4 +1,5 @@
-"""Horizontal bar chart of the largest contributions of an ``Explanation``, as SVG.
+"""Horizontal bar chart of the largest contributions of an ``Explanation``, as SVG, on an
+axis with round ticks.
 
 Written directly as SVG text (no plotting library): a run draws hundreds of these.
 """
@@ -9,6 +10,7 @@ import html
 from pathlib import Path
 
 from xai_backtest.explainers.base import Explanation
+from xai_backtest.explainers.svg import nice_ticks, x_axis
 
 __all__ = ["render_bars"]
 
@@ -19,7 +21,7 @@ def render_bars(explanation: Explanation, path: str | Path, top: int = 12) -> No
     """Bars of the ``top`` contributions (green pushes towards the prediction, red against)."""
     shown = explanation.top(top)
     width, label_w, row, top_pad, bottom_pad = 680, 230, 24, 46, 40
-    height = top_pad + row * len(shown) + bottom_pad
+    height = top_pad + row * len(shown) + bottom_pad + 20
     plot_w = width - label_w - 100  # room for the value labels at both ends
     scale = max(float(abs(shown.values).max()) if len(shown) else 0.0, 1e-12)
     zero = label_w + 50 + plot_w / 2
@@ -46,7 +48,14 @@ def render_bars(explanation: Explanation, path: str | Path, top: int = 12) -> No
     bottom = top_pad + row * len(shown)
     parts.append(f"<line x1='{zero}' x2='{zero}' y1='{top_pad - 4}' y2='{bottom}' "
                  f"stroke='black' stroke-width='0.8'/>")
-    parts.append(f"<text x='{zero}' y='{bottom + 26}' text-anchor='middle'>contribution to "
-                 f"'{html.escape(explanation.prediction)}' ({explanation.method})</text>")
+    parts += x_axis(nice_ticks(-scale, scale, 5), lambda v: zero + v / scale * plot_w / 2,
+                    bottom + 2, zero - plot_w / 2, zero + plot_w / 2,
+                    f"contribution to '{explanation.prediction}' ({_unit(explanation)})")
     parts.append("</svg>")
     Path(path).write_text("".join(parts), encoding="utf-8")
+
+
+def _unit(explanation: Explanation) -> str:
+    """The unit of the contributions: the method, and the scale when one is stated."""
+    return f"{explanation.method}, {explanation.space}" if explanation.space else (
+        explanation.method)

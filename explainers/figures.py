@@ -1,4 +1,5 @@
-"""Render an ``Explanation`` to a PNG with the figure function of its method."""
+"""Render an ``Explanation`` to a figure file (every one SVG) with the figure function of its
+method."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ FIGURE_RENDERERS: dict[str, tuple[str, str]] = {
     "lime_tabular": _BARS,
     "occlusion": _BARS,
     "gradcam": ("xai_backtest.explainers.gradcam:render_gradcam", ".svg"),
-    "lime_text": ("xai_backtest.explainers.lime_text:render_lime_text", ".png"),
+    "lime_text": ("xai_backtest.explainers.lime_text:render_lime_text", ".svg"),
 }
 
 

@@ -27,7 +27,17 @@ import pandas as pd
 
 from xai_backtest.explainers import faithfulness
 from xai_backtest.explainers.base import Explanation, UpOrDown, explanation
-from xai_backtest.explainers.svg import colour_map, png_data_uri, text_lines
+from xai_backtest.explainers.svg import (
+    colour_bar,
+    colour_map,
+    label_width,
+    nice_ticks,
+    png_data_uri,
+    text_lines,
+    tick_indices,
+    x_axis,
+    y_axis,
+)
 
 __all__ = ["CAM_METHODS", "Faithfulness", "cell_width", "deletion_changes", "deletion_test",
            "describe", "explain_windows", "gradcam_heatmaps", "render_gradcam",
@@ -200,80 +210,118 @@ def deletion_test(closes: np.ndarray, importance: np.ndarray,
 
 def render_gradcam(explanation: Explanation, path: str | Path) -> None:
     """Three panels as SVG: the window's price line shaded by step importance (the
-    strongest span outlined), the GADF image, and the CAM heatmap over it."""
+    strongest span outlined) with a price axis, the GADF image and the CAM heatmap over it,
+    each square panel with both step axes and a colour bar."""
     for key in ("heatmap", "gadf"):
         if key not in explanation.raw:
             raise ValueError(f"explanation {explanation.id} has no raw[{key!r}]; render_gradcam "
                              "draws Grad-CAM explanations of the GADF-CNN signal")
-    closes, importance = np.asarray(explanation.data), explanation.values
     names = explanation.feature_names
-    w = len(importance)
-    ticks = np.unique(np.linspace(0, w - 1, min(w, 6)).round().astype(int))
     title = (f"{explanation.signal} {explanation.decision_time:%Y-%m-%d %H:%M}: "
              f"{explanation.prediction} (p={explanation.probability:.2f})")
-    head, top = text_lines(explanation.summary, 520, 38, width=160, size=10)
-    top += 16
-    side, width = 260, 1040
-    height = int(top + side + 70)
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
-             f"viewBox='0 0 {width} {height}' font-family='sans-serif' font-size='10'>",
-             f"<rect width='{width}' height='{height}' fill='white'/>",
-             f"<text x='520' y='20' text-anchor='middle' font-size='13'>"
+    head, top = text_lines(explanation.summary, _WIDTH / 2, 38, width=170, size=10)
+    top += 22
+    height = int(top + _SIDE + 78)
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{_WIDTH}' height='{height}' "
+             f"viewBox='0 0 {_WIDTH} {height}' font-family='sans-serif' font-size='10'>",
+             f"<rect width='{_WIDTH}' height='{height}' fill='white'/>",
+             f"<text x='{_WIDTH / 2}' y='20' text-anchor='middle' font-size='13'>"
              f"{html.escape(title)}</text>", head]
-    # panel 1: price shaded by importance
-    left, plot_w = 60, 400
+    parts += _price_panel(np.asarray(explanation.data), explanation.values, names, top)
+    gadf, heat = explanation.raw["gadf"], explanation.raw["heatmap"]
+    panels = ((560, colour_map(gadf, "RdBu_r", -1, 1), "GADF image", "RdBu_r", -1.0,
+               "GADF value cos(\u03c6i + \u03c6j)"),
+              (960, colour_map(heat, "jet", 0, 1), f"heatmap for '{explanation.prediction}'",
+               "jet", 0.0, "Grad-CAM importance (1 = the image's max)"))
+    for x0, image, label, cmap, vmin, bar_label in panels:
+        parts += _image_panel(x0, top, image, label, names)
+        parts += colour_bar(cmap, vmin, 1.0, x0 + _SIDE + 10, top, _SIDE, bar_label)
+    parts.append("</svg>")
+    Path(path).write_text("".join(parts), encoding="utf-8")
+
+
+_WIDTH, _SIDE, _TICK = 1300, 230, 9
+
+
+def _price_panel(closes: np.ndarray, importance: np.ndarray, names: Sequence[str],
+                 top: float) -> list[str]:
+    """The closes on a price axis with round ticks, the steps shaded by importance (legend
+    beneath) and the strongest span outlined, dated on a step axis."""
+    left, plot_w, w = 80, 380, len(importance)
     cell = plot_w / w
     low, high = float(np.min(closes)), float(np.max(closes))
     pad = (high - low) * 0.05 or 1.0
     low, high = low - pad, high + pad
 
-    def y(v: np.ndarray | float) -> np.ndarray:
-        return top + (high - np.asarray(v, dtype=float)) / (high - low) * side
+    def y(v: float) -> float:
+        return top + (high - v) / (high - low) * _SIDE
 
+    parts = [f"<text x='{left + plot_w / 2}' y='{top - 6}' text-anchor='middle'>close, steps "
+             "shaded by Grad-CAM importance</text>"]
     for i, value in enumerate(importance):
         if value > 0:
             parts.append(f"<rect x='{left + i * cell:.1f}' y='{top}' width='{cell + 0.3:.1f}' "
-                         f"height='{side}' fill='#c0392b' "
+                         f"height='{_SIDE}' fill='#c0392b' "
                          f"fill-opacity='{0.6 * min(value, 1):.2f}'/>")
     if np.any(importance > 0):
         start, stop = strongest_span(importance)
         parts.append(f"<rect x='{left + start * cell:.1f}' y='{top}' "
-                     f"width='{(stop - start + 1) * cell:.1f}' height='{side}' fill='none' "
+                     f"width='{(stop - start + 1) * cell:.1f}' height='{_SIDE}' fill='none' "
                      f"stroke='#c0392b' stroke-width='1.2'/>")
-    points = " ".join(f"{left + (i + 0.5) * cell:.1f},{v:.1f}" for i, v in enumerate(y(closes)))
+    points = " ".join(f"{left + (i + 0.5) * cell:.1f},{y(float(v)):.1f}"
+                      for i, v in enumerate(closes))
     parts.append(f"<polyline points='{points}' fill='none' stroke='black' stroke-width='1.2'/>")
-    parts.append(f"<rect x='{left}' y='{top}' width='{plot_w}' height='{side}' fill='none' "
+    parts.append(f"<rect x='{left}' y='{top}' width='{plot_w}' height='{_SIDE}' fill='none' "
                  f"stroke='#57606a' stroke-width='0.6'/>")
-    for level in (low + pad, high - pad):
-        parts.append(f"<text x='{left - 4}' y='{float(y(level)) + 3:.1f}' text-anchor='end'>"
-                     f"{level:,.2f}</text>")
-    parts += _tick_labels(ticks, names, lambda i: left + (i + 0.5) * cell, top + side + 14)
-    parts.append(f"<text x='{left + plot_w / 2}' y='{top - 5}' text-anchor='middle'>price, "
-                 "shaded by importance</text>")
-    # panels 2 and 3: the image and the heatmap over it
-    gadf, heat = explanation.raw["gadf"], explanation.raw["heatmap"]
-    over = (0.5 * colour_map(gadf, "gray", -1, 1) + 0.5 * colour_map(heat, "jet", 0, 1))
-    for x0, image, label in ((500, colour_map(gadf, "RdBu_r", -1, 1), "GADF image"),
-                             (770, over, f"heatmap for '{explanation.prediction}'")):
-        parts.append(f"<image x='{x0}' y='{top}' width='{side}' height='{side}' "
-                     f"preserveAspectRatio='none' style='image-rendering:pixelated' "
-                     f"href='{png_data_uri(image)}'/>")
-        parts.append(f"<text x='{x0 + side / 2}' y='{top - 5}' text-anchor='middle'>"
-                     f"{html.escape(label)}</text>")
-        parts += _tick_labels(ticks, names, partial(_cell_x, x0, side / w),
-                              top + side + 10, rotate=-30)
-    parts.append("</svg>")
-    Path(path).write_text("".join(parts))
+    ticks = nice_ticks(low, high, 6)
+    parts += y_axis(ticks, [f"{t:,.{_decimals(ticks)}f}" for t in ticks], y, left, top,
+                    top + _SIDE, "close")
+    parts += _step_axis(names, partial(_cell_x, left, cell), top + _SIDE, plot_w)
+    key_y = top + _SIDE + 50
+    parts += [f"<rect x='{left + i * 14}' y='{key_y - 9}' width='14' height='10' "
+              f"fill='#c0392b' fill-opacity='{0.6 * level:.2f}'/>" for i, level in
+              enumerate(np.linspace(0, 1, 6))]
+    parts.append(f"<text x='{left + 6 * 14 + 6}' y='{key_y}'>shading: importance 0 to 1; "
+                 "outline: the span that weighed most</text>")
+    return parts
 
 
-def _cell_x(x0: float, width: float, i: int) -> float:
+def _image_panel(x0: float, top: float, image: np.ndarray, label: str,
+                 names: Sequence[str]) -> list[str]:
+    """A square image of step x step pixels with both step axes (row i and column i are
+    step i)."""
+    w = len(names)
+    cell = _SIDE / w
+    ticks = tick_indices(w, _SIDE, _TICK)  # on the y axis the label height is the limit
+    parts = [f"<image x='{x0}' y='{top}' width='{_SIDE}' height='{_SIDE}' "
+             f"preserveAspectRatio='none' style='image-rendering:pixelated' "
+             f"href='{png_data_uri(image)}'/>",
+             f"<text x='{x0 + _SIDE / 2}' y='{top - 6}' text-anchor='middle'>"
+             f"{html.escape(label)}</text>"]
+    parts += y_axis(ticks, [names[int(i)] for i in ticks], partial(_cell_x, top, cell), x0,
+                    top, top + _SIDE, size=_TICK)
+    parts += _step_axis(names, partial(_cell_x, x0, cell), top + _SIDE, _SIDE)
+    return parts
+
+
+def _step_axis(names: Sequence[str], x: Callable[[float], float], y: float,
+               pixels: float) -> list[str]:
+    """The step axis under a panel: as many step labels as fit side by side without
+    touching."""
+    widest = max(label_width(n, _TICK) for n in names)
+    ticks = tick_indices(len(names), pixels, widest)
+    half = pixels / len(names) / 2
+    unit = "date" if "-" in names[0] else "time"
+    return x_axis(ticks, x, y, x(0) - half, x(len(names) - 1) + half, f"window step ({unit})",
+                  size=_TICK, labels=[names[int(i)] for i in ticks])
+
+
+def _decimals(ticks: np.ndarray) -> int:
+    """Decimals that tell the ``ticks`` apart (0 for whole numbers)."""
+    step = float(np.min(np.diff(ticks))) if len(ticks) > 1 else 1.0
+    return max(0, int(np.ceil(-np.log10(step))) if step < 1 else 0)
+
+
+def _cell_x(x0: float, width: float, i: float) -> float:
     """The centre of cell ``i`` of cells ``width`` wide from ``x0``."""
     return x0 + (i + 0.5) * width
-
-
-def _tick_labels(ticks: np.ndarray, names: Sequence[str], x: Callable[[int], float],
-                 y: float, rotate: int = 0) -> list[str]:
-    anchor = "end" if rotate else "middle"
-    return [f"<text x='{x(int(i)):.1f}' y='{y}' text-anchor='{anchor}' font-size='8' "
-            f"transform='rotate({rotate} {x(int(i)):.1f} {y})'>"
-            f"{html.escape(names[int(i)])}</text>" for i in ticks]

@@ -8,7 +8,7 @@ import pandas as pd
 
 from xai_backtest.reports.metrics import Performance
 
-__all__ = ["comparison_table", "format_comparison"]
+__all__ = ["comparison_table", "format_comparison", "formatted_comparison"]
 
 _PERCENT = ("total_return", "cagr", "volatility", "max_drawdown", "exposure", "hit_rate",
             "avg_win", "avg_loss")
@@ -25,6 +25,12 @@ def comparison_table(summaries: Mapping[str, Performance]) -> pd.DataFrame:
 def format_comparison(table: pd.DataFrame, headline: bool = True) -> str:
     """The table as aligned text (by default only the headline rows): percentages,
     two-decimal ratios, whole trade counts."""
+    return formatted_comparison(table, headline).to_string()
+
+
+def formatted_comparison(table: pd.DataFrame, headline: bool = True) -> pd.DataFrame:
+    """The table's values as the text ``format_comparison`` shows (by default only the
+    headline rows)."""
     table = table.loc[[m for m in table.index if m in HEADLINE]] if headline else table
     shown = table.astype(object).copy()
     for metric in table.index:
@@ -37,4 +43,4 @@ def format_comparison(table: pd.DataFrame, headline: bool = True) -> str:
             shown.loc[metric] = [f"{v:,.2f}" for v in row]
         else:
             shown.loc[metric] = [f"{v:.2f}" for v in row]
-    return shown.to_string()
+    return shown

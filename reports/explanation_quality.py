@@ -9,8 +9,8 @@ together). ``winners_and_losers`` compares the
 explanations of a signal's winning and losing trades: the mean attribution per driver
 (family and lag for features named ``"<family> @ t-<k>"``, the window step for Grad-CAM,
 the word for text, else the feature), their difference with a permutation-test p-value,
-and for each driver that most often led a trade, how those trades did. It describes the
-backtest; it is not a new signal.
+and for each driver that most often led a trade, how those trades did, in the unit of the
+attributions (``attribution_unit``). It describes the backtest; it is not a new signal.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from xai_backtest.explainers.base import Explanation
 from xai_backtest.explainers.faithfulness import RANDOMISATION_FLAG
 from xai_backtest.explainers.waterfall import group_totals
 
-__all__ = ["FaithfulnessSummary", "WinnersAndLosers", "drivers", "faithfulness_summary",
-           "fold_bootstrap", "winners_and_losers"]
+__all__ = ["FaithfulnessSummary", "WinnersAndLosers", "attribution_unit", "drivers",
+           "faithfulness_summary", "fold_bootstrap", "winners_and_losers"]
 
 
 @dataclass(frozen=True)
@@ -223,6 +223,8 @@ class WinnersAndLosers:
     permutations: int
     table: pd.DataFrame
     leaders: pd.DataFrame
+    #: what the attributions are measured in (``attribution_unit``)
+    unit: str = ""
 
 
 def winners_and_losers(signal: str, trades: pd.DataFrame,
@@ -257,5 +259,25 @@ def winners_and_losers(signal: str, trades: pd.DataFrame,
                                       mean_return=("return", "mean")))
     leaders = leaders[leaders["trades_led"] >= min_led].sort_values("trades_led",
                                                                     ascending=False)
+    unit = attribution_unit([explanations[t.entry_explanation_id] for t in mine.itertuples()
+                             if t.entry_explanation_id in explanations])
     return WinnersAndLosers(signal=signal, winners=int(won.sum()), losers=int((~won).sum()),
-                            permutations=permutations, table=table, leaders=leaders)
+                            permutations=permutations, table=table, leaders=leaders, unit=unit)
+
+
+def attribution_unit(explanations: Sequence[Explanation]) -> str:
+    """What the values of ``explanations`` are measured in, in words (one method and space;
+    "mixed units" when they differ)."""
+    kinds = {(e.method, e.space) for e in explanations}
+    if len(kinds) != 1:
+        return "mixed units" if kinds else ""
+    method, space = kinds.pop()
+    if method == "shap":
+        return f"SHAP, {space or 'model output'}" + (" units" if space == "logit" else "")
+    return _UNITS.get(method, f"{method} value")
+
+
+_UNITS = {"gradcam": "Grad-CAM importance, 0-1",
+          "lime_text": "LIME weight on the day's P(decision)",
+          "lime_tabular": "LIME weight on P(class)", "occlusion": "change of P(class)",
+          "rule": "the rule's own values"}

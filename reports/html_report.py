@@ -17,6 +17,13 @@ import numpy as np
 import pandas as pd
 
 from xai_backtest.reports.explanation_quality import FaithfulnessSummary, WinnersAndLosers
+from xai_backtest.reports.interactive_chart import (
+    BENCHMARK_COLOR,
+    chart_html,
+    main_chart,
+    strategy_colors,
+    trade_anchor,
+)
 from xai_backtest.reports.model_quality import Quality
 from xai_backtest.reports.portfolio_view import PortfolioView, portfolio_section
 from xai_backtest.reports.significance import EdgeTest
@@ -24,8 +31,6 @@ from xai_backtest.storage.atomic import atomic_write_text
 
 __all__ = ["ModelReport", "ReportInputs", "write_report"]
 
-PALETTE = ("#1f6feb", "#d1242f", "#1a7f37", "#8250df", "#bf8700", "#0a7ea4", "#cf222e")
-BENCHMARK_COLOR = "#57606a"
 _PERCENT_ROWS = {"total_return", "cagr", "volatility", "max_drawdown", "exposure", "hit_rate",
                  "avg_win", "avg_loss"}
 _MONEY_ROWS = {"costs_paid", "final_equity"}
@@ -67,17 +72,19 @@ class ReportInputs:
     highlights: Mapping[str, str] = field(default_factory=dict)
     #: a run over a universe of instruments: weights, contributions, correlations
     portfolio: PortfolioView | None = None
+    #: OHLC bars of the one traded instrument, drawn under the trades (none: a universe)
+    prices: pd.DataFrame | None = None
 
 
 def write_report(path: str | Path, inputs: ReportInputs) -> Path:
     """Write the report page to ``path`` (atomically)."""
-    colors = _colors(list(inputs.equity.columns), inputs.benchmark)
+    colors = strategy_colors(list(inputs.equity.columns), inputs.benchmark)
     body = "\n".join([
         f"<header><h1>{_e(inputs.title)}</h1><p class=sub>{_e(inputs.subtitle)}</p></header>",
         _nav(inputs.portfolio is not None),
         _rejected_section(inputs.rejected),
         _comparison_section(inputs),
-        _equity_section(inputs, colors),
+        _equity_section(inputs, colors, Path(path).parent),
         portfolio_section(inputs.portfolio, colors) if inputs.portfolio else "",
         _models_section(inputs.models),
         _faithfulness_section(inputs.faithfulness),
@@ -142,10 +149,9 @@ def _comparison_section(inputs: ReportInputs) -> str:
             f"figure; fills happen at the next bar's open.</p><ul>{tearsheets}</ul></section>")
 
 
-def _equity_section(inputs: ReportInputs, colors: Mapping[str, str]) -> str:
-    return (f"<section id=equity><h2>Equity</h2>{_equity_svg(inputs, colors)}"
-            f"<p class=note>Each marker is a trade entry; click it for the trade and its "
-            f"explanation.</p></section>")
+def _equity_section(inputs: ReportInputs, colors: Mapping[str, str], folder: Path) -> str:
+    chart = main_chart(inputs.equity, inputs.trades, colors, inputs.benchmark, inputs.prices)
+    return f"<section id=equity><h2>Equity</h2>{chart_html(chart, folder)}</section>"
 
 
 def _models_section(models: Sequence[ModelReport]) -> str:
@@ -209,6 +215,7 @@ def _why_section(analyses: Sequence[WinnersAndLosers], shown: int = 12) -> str:
     if not analyses:
         return ("<section id=why><h2>Why trades won or lost</h2><p>Too few winning or losing "
                 "trades with explanations to compare.</p></section>")
+    scales = _why_scales(analyses, shown)
     blocks = []
     for a in analyses:
         table = a.table.head(shown)
@@ -222,37 +229,75 @@ def _why_section(analyses: Sequence[WinnersAndLosers], shown: int = 12) -> str:
         blocks.append(
             f"<div class=why id='why-{_e(a.signal)}'><h3>{_e(a.signal)}</h3>"
             f"<p class=note>{a.winners} winning and {a.losers} losing trades. Mean attribution "
-            f"towards the trade's decision per driver; p-value of the difference from "
+            f"towards the trade's decision per driver ({_e(a.unit or 'unit not stated')}); "
+            f"p-value of the difference from "
             f"{a.permutations:,} permutations of the win/loss labels. {len(a.table)} drivers "
             f"were compared, so about {expected:.1f} would fall below 0.05 by chance alone. "
             f"This describes this backtest; it is not a new signal.</p>"
-            f"<div class=pair>{_diff_svg(table)}<table class=metrics><thead><tr><th>driver</th>"
+            f"<div class=pair>{_diff_svg(table, scales[a.unit], a.unit)}<table class=metrics>"
+            f"<thead><tr><th>driver</th>"
             f"<th>winners</th><th>losers</th><th>difference</th><th>p-value</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"
             f"<table class=metrics><caption>drivers that led trades</caption><thead><tr>"
             f"<th>driver</th><th>trades led</th><th>hit rate</th><th>mean return</th></tr>"
             f"</thead><tbody>{leaders}</tbody></table></div></div>")
-    return f"<section id=why><h2>Why trades won or lost</h2>{''.join(blocks)}</section>"
+    note = ("<p class=note>Charts of the same unit share one scale, so bar lengths compare "
+            "across signals; grey bars are not significant (p &gt; 0.05).</p>")
+    return f"<section id=why><h2>Why trades won or lost</h2>{note}{''.join(blocks)}</section>"
 
 
-def _diff_svg(table: pd.DataFrame, label_w: int = 130, half: int = 140, row: int = 18) -> str:
-    """Bars of winners' minus losers' mean attribution per driver (green: higher among
-    winners)."""
-    width, height = label_w + 2 * half + 10, row * len(table) + 10
-    scale = float(table["difference"].abs().max()) or 1.0
+#: a winners-minus-losers difference above this p-value is drawn grey
+WHY_ALPHA = 0.05
+_NOT_SIGNIFICANT = "#afb8c1"
+
+
+def _why_scales(analyses: Sequence[WinnersAndLosers], shown: int) -> dict[str, float]:
+    """Per unit, the largest |difference| shown by any analysis in it: one scale per unit
+    across the section."""
+    scales: dict[str, float] = {}
+    for a in analyses:
+        largest = float(a.table["difference"].head(shown).abs().max()) if len(a.table) else 0.0
+        scales[a.unit] = max(scales.get(a.unit, 0.0), largest)
+    return {unit: scale or 1.0 for unit, scale in scales.items()}
+
+
+def _diff_svg(table: pd.DataFrame, scale: float, unit: str, label_w: int = 130,
+              half: int = 140, row: int = 18) -> str:
+    """Bars of winners' minus losers' mean attribution per driver on ``scale`` (the
+    section's for ``unit``): green higher among winners, red among losers, grey where the
+    p-value (written beside each bar) is above ``WHY_ALPHA``; an axis in ``unit`` and a
+    legend."""
+    from xai_backtest.explainers.svg import legend, nice_ticks, x_axis
+
+    top, p_w = 28, 62
+    width, height = label_w + 2 * half + 10 + p_w, top + row * len(table) + 52
     zero = label_w + 5 + half
-    parts = [f"<svg class=diff width={width} height={height} role=img "
-             f"aria-label='winners minus losers, per driver'>"]
+
+    def x(v: float) -> float:
+        return zero + v / scale * half
+
+    parts = [f"<svg class=diff width={width} height={height} viewBox='0 0 {width} {height}' "
+             f"role=img aria-label='winners minus losers, per driver'>"]
+    parts += legend([("#2a9d5b", "higher among winners"), ("#c0392b", "higher among losers"),
+                     (_NOT_SIGNIFICANT, f"p > {WHY_ALPHA}")], 4, 12, size=10)
     for i, (name, r) in enumerate(table.iterrows()):
-        y = 5 + i * row
-        length = abs(r.difference) / scale * half
-        x = zero if r.difference >= 0 else zero - length
-        color = "#2a9d5b" if r.difference >= 0 else "#c0392b"
+        y = top + i * row
+        a, b = sorted((zero, x(r.difference)))
+        significant = r.p_value <= WHY_ALPHA
+        color = (_NOT_SIGNIFICANT if not significant else
+                 "#2a9d5b" if r.difference >= 0 else "#c0392b")
         parts.append(f"<text x={label_w} y={y + 12} text-anchor=end class=axis>{_e(name)}</text>"
-                     f"<rect x={x:.1f} y={y + 2} width={max(length, 0.8):.1f} "
-                     f"height={row - 5} fill='{color}'><title>{r.difference:+.4g}</title></rect>")
-    parts.append(f"<line x1={zero} x2={zero} y1=0 y2={height} stroke=black "
-                 "stroke-width=0.6 /></svg>")
+                     f"<rect class='{'sig' if significant else 'ns'}' x={a:.1f} y={y + 2} "
+                     f"width={max(b - a, 0.8):.1f} height={row - 5} fill='{color}'>"
+                     f"<title>{r.difference:+.4g}, p={r.p_value:.3f}</title></rect>"
+                     f"<text class='axis p' x={zero + half + 8} y={y + 12}>"
+                     f"p={r.p_value:.3f}</text>")
+    bottom = top + row * len(table)
+    parts.append(f"<line x1={zero} x2={zero} y1={top} y2={bottom} stroke=black "
+                 "stroke-width=0.6 />")
+    parts += x_axis(nice_ticks(-scale, scale, 5), x, bottom + 2, zero - half, zero + half,
+                    f"winners minus losers ({unit or 'unit not stated'})", size=10)
+    parts.append("</svg>")
     return "".join(parts)
 
 
@@ -299,54 +344,86 @@ _TRADE_COLUMNS = (("trade", "#", "num"), ("strategy", "strategy", "str"),
                   ("exit_reason", "exit reason", "str"),
                   ("exit_explanation", "why (exit decision)", "str"),
                   ("entry_supporting_explanations", "members that voted for it", "str"))
-#: columns of long text, shown left-aligned and wrapped
+#: columns of long text, folded to one line until clicked
 _WIDE_COLUMNS = {"entry_explanation", "entry_faithfulness", "exit_reason", "exit_explanation",
                  "entry_supporting_explanations"}
+#: trades on one page of the explorer
+PAGE_SIZE = 50
 
 
 def _trades_section(trades: pd.DataFrame, colors: Mapping[str, str],
                     highlights: Mapping[str, str]) -> str:
+    """The trade explorer: a box of its own (sticky header and first column, the trade's
+    number and figure links; paged rows; long text folded), with filters, sorting and a CSV
+    download done by the page's script."""
     columns = [c for c in _TRADE_COLUMNS if c[0] in trades and trades[c[0]].notna().any()]
     by_instrument = "instrument" in trades and trades["instrument"].notna().any()
-    head = "".join(f"<th data-type={kind} title='sort'>{label}</th>"
-                   for _, label, kind in columns) + "<th>figures</th>"
-    rows = []
-    for _, t in trades.iterrows():
-        cells = []
-        for column, _, kind in columns:
-            value = t.get(column)
-            shown = _trade_cell(column, value)
-            side = column.partition("_")[0]
-            if column.endswith("_explanation") and t.get(f"{side}_explanation_id") in highlights:
-                shown += (f"<details><summary>headlines</summary>"
-                          f"{highlights[t[f'{side}_explanation_id']]}</details>")
-            key = "" if value is None or (isinstance(value, float) and np.isnan(value)) else (
-                f"{float(value):.10g}" if kind == "num" else str(value))
-            wide = " class=wide" if column in _WIDE_COLUMNS else ""
-            cells.append(f"<td{wide} data-key='{_e(key)}'>{shown}</td>")
-        link = " ".join(f"<a class=fig href='{_e(t.get(f'{side}_figure'))}' "
-                        f"target=_blank>{side}</a>" for side in ("entry", "exit")
-                        if isinstance(t.get(f"{side}_figure"), str) and t.get(f"{side}_figure"))
-        color = colors.get(str(t["strategy"]), BENCHMARK_COLOR)
-        instrument = (f" data-instrument='{_e(t['instrument'])}'"
-                      if by_instrument and pd.notna(t["instrument"]) else "")
-        rows.append(f"<tr id='{_anchor(t)}' data-strategy='{_e(str(t['strategy']))}'{instrument} "
-                    f"style='border-left:4px solid {color}'>{''.join(cells)}<td>{link}</td></tr>")
+    head = "".join(f"<th data-type={kind} title='sort by {label}'>{label}</th>"
+                   for _, label, kind in columns)
+    rows = "".join(_trade_row(t, columns, colors, highlights, by_instrument)
+                   for _, t in trades.iterrows())
     options = "".join(f"<option>{_e(s)}</option>" for s in sorted(trades["strategy"].unique()))
-    picker = ("<select id=instrument-filter><option value=''>all instruments</option>"
+    picker = ("<select id=instrument-filter aria-label=instrument><option value=''>all "
+              "instruments</option>"
               + "".join(f"<option>{_e(i)}</option>"
                         for i in sorted(trades["instrument"].dropna().astype(str).unique()))
               + "</select>") if by_instrument else ""
     return (f"<section id=trades><h2>Trade explorer</h2><div class=controls>"
-            f"<input id=trade-filter type=search placeholder='filter: text in any column'>"
-            f"<select id=strategy-filter><option value=''>all strategies</option>{options}"
-            f"</select>{picker} <span id=trade-count></span></div>"
-            f"<table class=trades id=trade-table><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table></section>")
+            f"<input id=trade-filter type=search aria-label='filter the trades' "
+            f"placeholder='filter: text in any column'>"
+            f"<select id=strategy-filter aria-label=strategy><option value=''>all strategies"
+            f"</option>{options}</select>{picker}<span id=trade-count></span>"
+            f"<span class=pager><button type=button id=trade-prev aria-label='previous page'>"
+            f"&lsaquo;</button><span id=trade-page></span><button type=button id=trade-next "
+            f"aria-label='next page'>&rsaquo;</button></span>"
+            f"<button type=button id=trade-csv>Download CSV</button></div>"
+            f"<div id=trade-box><table class=trades id=trade-table data-page-size={PAGE_SIZE}>"
+            f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
+            f"<p class=note>{PAGE_SIZE} trades a page; click a heading to sort. The first "
+            f"column links each trade's entry and exit explanation figures. Long text is "
+            f"folded to one line: click it to unfold. The CSV holds every trade the filters "
+            f"keep, on all pages, with unrounded values.</p></section>")
+
+
+def _trade_row(trade: pd.Series, columns: Sequence[tuple[str, str, str]],
+               colors: Mapping[str, str], highlights: Mapping[str, str],
+               by_instrument: bool) -> str:
+    """One trade's row; each cell's ``data-key`` is its unrounded value (for sorting and
+    the CSV), the first cell its number, coloured by strategy, with its figure links."""
+    figures = {side: trade.get(f"{side}_figure") for side in ("entry", "exit")}
+    figures = {side: f for side, f in figures.items() if isinstance(f, str) and f}
+    color = colors.get(str(trade["strategy"]), BENCHMARK_COLOR)
+    cells = []
+    for column, _, kind in columns:
+        value = trade.get(column)
+        key = "" if _missing(value) else (
+            f"{float(value):.10g}" if kind == "num" else str(value))
+        shown, attributes = _trade_cell(column, value), ""
+        if column == "trade":
+            shown += "".join(f" <a class=fig href='{_e(f)}' target=_blank>{side}</a>"
+                             for side, f in figures.items())
+            attributes = f" style='box-shadow:inset 4px 0 {color}'"
+        elif column in _WIDE_COLUMNS:
+            shown = f"<span class=fold tabindex=0>{shown}</span>" if shown else ""
+            attributes = " class=wide"
+        side = column.partition("_")[0]
+        if column.endswith("_explanation") and trade.get(f"{side}_explanation_id") in highlights:
+            shown += (f"<details><summary>headlines</summary>"
+                      f"{highlights[trade[f'{side}_explanation_id']]}</details>")
+        cells.append(f"<td{attributes} data-key='{_e(key)}'>{shown}</td>")
+    data = "".join(f" data-{side}-figure='{_e(f)}'" for side, f in figures.items())
+    if by_instrument and pd.notna(trade["instrument"]):
+        data += f" data-instrument='{_e(trade['instrument'])}'"
+    return (f"<tr id='{_e(_anchor(trade))}' data-strategy='{_e(str(trade['strategy']))}'"
+            f"{data}>{''.join(cells)}</tr>")
+
+
+def _missing(value: object) -> bool:
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
 
 
 def _trade_cell(column: str, value: object) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if _missing(value):
         return ""
     if column in ("entry_time", "exit_time"):
         stamp = pd.Timestamp(value)
@@ -361,72 +438,10 @@ def _trade_cell(column: str, value: object) -> str:
     return _e(str(value))
 
 
-# -- the equity chart -----------------------------------------------------------------------
-
-def _equity_svg(inputs: ReportInputs, colors: Mapping[str, str], width: int = 1000,
-                height: int = 380, points: int = 1500) -> str:
-    equity = inputs.equity.dropna(how="all")
-    left, right, top, bottom = 70, 20, 20, 40
-    t = equity.index.asi8.astype(float)
-    t0, t1 = t[0], max(t[-1], t[0] + 1)
-    low, high = float(np.nanmin(equity.to_numpy())), float(np.nanmax(equity.to_numpy()))
-    high = max(high, low * 1.0001)
-
-    def x(v: float | np.ndarray) -> np.ndarray:
-        return left + (np.asarray(v) - t0) / (t1 - t0) * (width - left - right)
-
-    def y(v: float | np.ndarray) -> np.ndarray:
-        return top + (high - np.asarray(v)) / (high - low) * (height - top - bottom)
-
-    step = max(1, len(equity) // points)
-    keep = np.r_[np.arange(0, len(equity), step), len(equity) - 1]
-    parts = [f"<svg id=equity-chart viewBox='0 0 {width} {height}' role=img "
-             f"aria-label='equity of each strategy'>"]
-    for frac in np.linspace(0, 1, 5):
-        level = low + frac * (high - low)
-        parts.append(f"<line x1={left} x2={width - right} y1={y(level):.1f} y2={y(level):.1f} "
-                     f"class=grid /><text x={left - 6} y={y(level) + 4:.1f} class=axis "
-                     f"text-anchor=end>{level:,.0f}</text>")
-    for stamp in pd.date_range(equity.index[0], equity.index[-1], periods=6):
-        parts.append(f"<text x={x(stamp.value):.1f} y={height - 14} class=axis "
-                     f"text-anchor=middle>{stamp:%Y-%m-%d}</text>")
-    for name in equity.columns:
-        series = equity[name].to_numpy()[keep]
-        coords = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x(t[keep]), y(series),
-                                                              strict=True)
-                          if np.isfinite(b))
-        parts.append(f"<polyline points='{coords}' fill=none stroke='{colors[name]}' "
-                     f"stroke-width=1.4><title>{_e(name)}</title></polyline>")
-    positions = pd.Series(np.arange(len(equity)), index=equity.index)
-    for _, trade in inputs.trades.iterrows():
-        name = str(trade["strategy"])
-        if name == inputs.benchmark or name not in equity.columns:
-            continue
-        at = positions.asof(pd.Timestamp(trade["entry_time"]))
-        if pd.isna(at):
-            continue
-        value = equity[name].iloc[int(at)]
-        tip = f"{name} #{trade['trade']}: {trade.get('entry_explanation') or ''}"
-        parts.append(f"<a href='#{_anchor(trade)}' class=marker><circle "
-                     f"cx={x(t[int(at)]):.1f} cy={y(value):.1f} r=4 fill='{colors[name]}'>"
-                     f"<title>{_e(tip)}</title></circle></a>")
-    legend = "".join(f"<span><i style='background:{colors[n]}'></i>{_e(n)}</span>"
-                     for n in equity.columns)
-    parts.append("</svg>")
-    return "".join(parts) + f"<div class=legend>{legend}</div>"
-
-
 # -- small helpers -------------------------------------------------------------------------
 
-def _colors(names: Sequence[str], benchmark: str) -> dict[str, str]:
-    others = [n for n in names if n != benchmark]
-    colors = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(others)}
-    colors[benchmark] = BENCHMARK_COLOR
-    return colors
-
-
 def _anchor(trade: pd.Series) -> str:
-    return f"trade-{trade['strategy']}-{trade['trade']}"
+    return trade_anchor(trade["strategy"], trade["trade"])
 
 
 def _e(text: object) -> str:
@@ -447,14 +462,17 @@ def _fmt(metric: str, value: float) -> str:
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;
-max-width:1200px;padding:0 18px 60px;color:#1f2328}
+max-width:1200px;padding:0 18px 60px;color:#1f2328;overflow-wrap:break-word}
 header h1{margin:18px 0 0;font-size:22px}.sub{color:#57606a;margin:2px 0 10px}
 .warning{border:2px solid #cf222e;background:#fff5f5;padding:4px 12px;margin:10px 0}
-nav{position:sticky;top:0;background:#fff;padding:8px 0;border-bottom:1px solid #d0d7de;z-index:2}
-nav a{margin-right:16px;color:#0969da;text-decoration:none}
-h2{margin-top:28px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
+nav{position:sticky;top:0;background:#fff;padding:8px 0;border-bottom:1px solid #d0d7de;z-index:4;
+display:flex;gap:16px;overflow-x:auto;white-space:nowrap}nav a{color:#0969da;text-decoration:none}
+h2{margin-top:28px;border-bottom:1px solid #d0d7de;padding-bottom:4px}section{scroll-margin-top:3em}
 table{border-collapse:collapse;margin:8px 0}th,td{padding:3px 9px;border-bottom:1px solid #eaeef2;
-text-align:right;white-space:nowrap}thead th{background:#f6f8fa;position:sticky;top:37px}
+text-align:right;white-space:nowrap}thead th{background:#f6f8fa}
+section table:not(.trades){display:block;max-width:100%;overflow-x:auto}
+img{max-width:100%;height:auto}svg{max-width:100%}.pair>*{min-width:0;max-width:100%}
+.pair{overflow-x:auto}.pair>svg{flex:none;max-width:none}
 tbody th{text-align:left;font-weight:500}.note{color:#57606a;font-size:12px}
 .verdicts li{margin:4px 0}.verdicts .secondary{color:#57606a;font-size:13px}
 .tag{font-size:11px;background:#ddf4ff;padding:1px 6px;
@@ -462,12 +480,20 @@ border-radius:8px;font-weight:400}.pair{display:flex;gap:24px;align-items:flex-s
 flex-wrap:wrap}.confusion caption{font-size:12px;color:#57606a}
 #equity-chart{width:100%;height:auto;background:#fff}.grid{stroke:#eaeef2}
 .axis{font-size:11px;fill:#57606a}.marker circle{stroke:#fff;stroke-width:1;cursor:pointer}
-.legend span{margin-right:14px;font-size:12px}.legend i{display:inline-block;width:12px;
-height:3px;margin-right:5px;vertical-align:middle}
-.controls{margin:8px 0;display:flex;gap:8px;align-items:center}
-#trade-filter{width:320px;padding:4px 8px}table.trades td.wide{text-align:left;
-white-space:normal;min-width:260px}table.trades th{cursor:pointer;user-select:none}
-table.trades tr:target{background:#fff8c5}th.asc::after{content:" \\25B2"}
+.legend span{margin-right:14px;font-size:12px;display:inline-block;white-space:nowrap}
+.legend i{display:inline-block;width:12px;height:3px;margin-right:5px;vertical-align:middle}
+.controls{margin:8px 0;display:flex;flex-wrap:wrap;gap:8px;align-items:center}
+#trade-filter{width:320px;max-width:100%;padding:4px 8px}.pager button{min-width:28px}
+#trade-box{max-width:100%;max-height:75vh;overflow:auto;border:1px solid #d0d7de}
+#trade-box table{margin:0}#trade-box thead th{position:sticky;top:0;z-index:2}
+table.trades td:first-child,table.trades th:first-child{position:sticky;left:0;z-index:1;
+background:#fff;text-align:left}table.trades thead th:first-child{z-index:3;background:#f6f8fa}
+table.trades tr{scroll-margin:5em 0}table.trades td.wide{text-align:left}
+table.trades .fold{display:block;max-width:22em;overflow:hidden;text-overflow:ellipsis;
+cursor:pointer}table.trades .fold.open{white-space:normal;min-width:18em}
+table.trades th{cursor:pointer;user-select:none}
+table.trades tr.target td,table.trades tr:target td{background:#fff8c5}
+th.asc::after{content:" \\25B2"}
 th.desc::after{content:" \\25BC"}
 ol.headlines{margin:4px 0;padding-left:20px;font-size:12px}
 ol.headlines li.explained{font-weight:500}
@@ -481,30 +507,63 @@ svg.weights-chart path:hover{opacity:.8}.weights-legend i{height:10px}
 table.corr td{padding:2px 6px;font-size:12px;text-align:center}
 td.pos{color:#1a7f37}td.neg{color:#cf222e}tr.total th,tr.total td{font-weight:600;
 border-top:2px solid #d0d7de}ul.notes{margin:6px 0;color:#57606a}
+@media (max-width:600px){body{padding:0 10px 40px}header h1{font-size:19px}
+table.trades .fold{max-width:14em}}
 """
 
 _JS = """
 (function(){
   var table=document.getElementById('trade-table');if(!table)return;
-  var body=table.tBodies[0],rows=Array.prototype.slice.call(body.rows);
-  var text=document.getElementById('trade-filter'),pick=document.getElementById('strategy-filter');
-  var inst=document.getElementById('instrument-filter');
-  var count=document.getElementById('trade-count');
-  function apply(){var q=text.value.toLowerCase(),s=pick.value,i=inst?inst.value:'',n=0;
-    rows.forEach(function(r){var ok=(!s||r.dataset.strategy===s)&&(!i||r.dataset.instrument===i)&&
-      (!q||r.textContent.toLowerCase().indexOf(q)>=0);r.style.display=ok?'':'none';if(ok)n++;});
-    count.textContent=n+' of '+rows.length+' trades';}
+  var body=table.tBodies[0],rows=Array.prototype.slice.call(body.rows),matched=rows,page=0;
+  var size=parseInt(table.dataset.pageSize,10);
+  function $(id){return document.getElementById(id);}
+  var text=$('trade-filter'),pick=$('strategy-filter'),inst=$('instrument-filter');
+  var count=$('trade-count'),label=$('trade-page'),prev=$('trade-prev'),next=$('trade-next');
+  function pages(){return Math.max(1,Math.ceil(matched.length/size));}
+  function show(){page=Math.min(Math.max(page,0),pages()-1);
+    var shown=matched.slice(page*size,(page+1)*size);
+    rows.forEach(function(r){r.hidden=true;});shown.forEach(function(r){r.hidden=false;});
+    count.textContent=matched.length+' of '+rows.length+' trades';
+    label.textContent=' page '+(page+1)+' of '+pages()+' ';
+    prev.disabled=page===0;next.disabled=page>=pages()-1;}
+  function apply(){var q=text.value.toLowerCase(),s=pick.value,i=inst?inst.value:'';
+    matched=rows.filter(function(r){return (!s||r.dataset.strategy===s)&&
+      (!i||r.dataset.instrument===i)&&(!q||r.textContent.toLowerCase().indexOf(q)>=0);});
+    page=0;show();}
   text.addEventListener('input',apply);pick.addEventListener('change',apply);
   if(inst)inst.addEventListener('change',apply);
+  prev.addEventListener('click',function(){page--;show();});
+  next.addEventListener('click',function(){page++;show();});
   Array.prototype.forEach.call(table.tHead.rows[0].cells,function(th,i){
-    if(!th.dataset.type)return;
     th.addEventListener('click',function(){var asc=!th.classList.contains('asc');
       Array.prototype.forEach.call(th.parentNode.cells,function(c){c.classList.remove('asc','desc');});
       th.classList.add(asc?'asc':'desc');var num=th.dataset.type==='num';
       rows.sort(function(a,b){var x=a.cells[i].dataset.key,y=b.cells[i].dataset.key;
         if(num){x=x===''?-Infinity:parseFloat(x);y=y===''?-Infinity:parseFloat(y);}
         return (x<y?-1:x>y?1:0)*(asc?1:-1);});
-      rows.forEach(function(r){body.appendChild(r);});});});
-  apply();
+      rows.forEach(function(r){body.appendChild(r);});apply();});});
+  function unfold(e){var f=e.target.closest('.fold');if(f)f.classList.toggle('open');}
+  body.addEventListener('click',unfold);
+  body.addEventListener('keydown',function(e){if(e.key==='Enter')unfold(e);});
+  function jump(){var id=decodeURIComponent(location.hash.slice(1)),row=document.getElementById(id);
+    if(!row||row.parentNode!==body)return;
+    if(matched.indexOf(row)<0){text.value='';pick.value='';if(inst)inst.value='';apply();}
+    page=Math.floor(matched.indexOf(row)/size);show();
+    rows.forEach(function(r){r.classList.toggle('target',r===row);});
+    row.scrollIntoView({block:'center'});}
+  window.addEventListener('hashchange',jump);window.addEventListener('load',jump);
+  function field(v){v=String(v);return /[",\\r\\n]/.test(v)?'"'+v.replace(/"/g,'""')+'"':v;}
+  $('trade-csv').addEventListener('click',function(){
+    var heads=Array.prototype.map.call(table.tHead.rows[0].cells,function(th){
+      return th.textContent;}).concat(['entry figure','exit figure']);
+    var lines=[heads].concat(matched.map(function(r){
+      return Array.prototype.map.call(r.cells,function(c){return c.dataset.key;})
+        .concat([r.dataset.entryFigure||'',r.dataset.exitFigure||'']);}));
+    var csv=lines.map(function(l){return l.map(field).join(',');}).join('\\r\\n')+'\\r\\n';
+    var a=document.createElement('a');
+    a.href=URL.createObjectURL(new Blob([csv],{type:'text/csv;charset=utf-8'}));
+    a.download='trades-'+(pick.value||'all')+'.csv';document.body.appendChild(a);a.click();
+    a.remove();setTimeout(function(){URL.revokeObjectURL(a.href);},40000);});
+  apply();jump();
 })();
 """

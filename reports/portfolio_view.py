@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["PortfolioView", "portfolio_section"]
+__all__ = ["PortfolioView", "axis_nanoseconds", "instrument_colors", "portfolio_section"]
 
 #: colors of the instruments in a weights chart, in column order; "others" is grey
 AREA_COLORS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
@@ -53,9 +53,10 @@ def portfolio_section(view: PortfolioView, colors: Mapping[str, str]) -> str:
     """The HTML of the report's portfolio section; ``colors``: strategy name -> color."""
     notes = "".join(f"<li>{_e(n)}</li>" for n in view.notes)
     notes = f"<ul class=notes id=universe-notes>{notes}</ul>" if notes else ""
+    named = instrument_colors(view.weights)
     charts = "".join(
         f"<div class=weights><h4><i style='background:{colors.get(name, OTHERS_COLOR)}'></i>"
-        f"{_e(name)}</h4>{_weights_svg(name, frame)}</div>"
+        f"{_e(name)}</h4>{_weights_svg(name, frame, named)}</div>"
         for name, frame in view.weights.items())
     return (f"<section id=portfolio><h2>Portfolio</h2>{notes}"
             f"<h3>Weights</h3>{charts}<p class=note>Share of the equity held in each "
@@ -70,31 +71,46 @@ def portfolio_section(view: PortfolioView, colors: Mapping[str, str]) -> str:
 
 # -- the weights chart ----------------------------------------------------------------------
 
-def _weights_svg(strategy: str, weights: pd.DataFrame, width: int = 1000, height: int = 300,
-                points: int = 800, shown: int = 12) -> str:
+def instrument_colors(weights: Mapping[str, pd.DataFrame],
+                      shown: int = len(AREA_COLORS)) -> dict[str, str]:
+    """One color per instrument, the same in every strategy's weights chart.
+
+    Instruments held by any strategy are ranked by their largest mean |weight| in any one
+    strategy (ties in column order); with more than ``shown`` of them, the first
+    ``shown - 1`` get a color and the rest are drawn together as "others" (absent here).
+    """
+    score: dict[str, float] = {}
+    for frame in weights.values():
+        means = frame.fillna(0.0).abs().mean()
+        for name, mean in means[means > 0].items():
+            score[str(name)] = max(score.get(str(name), 0.0), float(mean))
+    ranked = sorted(score, key=lambda c: -score[c])
+    named = ranked if len(ranked) <= shown else ranked[:shown - 1]
+    return {name: AREA_COLORS[i] for i, name in enumerate(named)}
+
+
+def _weights_svg(strategy: str, weights: pd.DataFrame, colors: Mapping[str, str],
+                 width: int = 1000, height: int = 300, points: int = 800) -> str:
     """A stacked area chart of one strategy's weights: longs stacked up from 0, shorts down.
 
-    With more than ``shown`` instruments, the ``shown - 1`` with the largest mean |weight|
-    are drawn and the rest summed as "others"; instruments never held are left out. Runs
-    longer than ``points`` closes are averaged over equal buckets of closes. Each
-    instrument's shape spans from zero to the top of its band and the shapes are painted
-    outermost first, so each shows as its band (half the coordinates of a band drawn by
-    both edges).
+    The instruments in ``colors`` (see ``instrument_colors``) are drawn in their color and
+    the rest summed as "others"; instruments never held are left out. Runs longer than
+    ``points`` closes are averaged over equal buckets of closes. Each instrument's shape
+    spans from zero to the top of its band and the shapes are painted outermost first, so
+    each shows as its band (half the coordinates of a band drawn by both edges).
     """
     frame = weights.sort_index().fillna(0.0)
     frame = frame.loc[:, (frame != 0).any()]
     if frame.empty:
         return f"<p class=note>{_e(strategy)} held no instrument.</p>"
     up, down = frame.clip(lower=0), frame.clip(upper=0)
-    grouped = frame.shape[1] > shown
-    if grouped:
-        largest = frame.abs().mean().nlargest(shown - 1).index
-        keep = [c for c in frame.columns if c in largest]
-        rest = frame.columns.difference(largest)
+    rest = [c for c in frame.columns if c not in colors]
+    if rest:
+        keep = [c for c in frame.columns if c in colors]
         up = up[keep].assign(others=up[rest].sum(axis=1))
         down = down[keep].assign(others=down[rest].sum(axis=1))
     bucket = np.arange(len(frame)) // -(-len(frame) // points)  # ceil(closes / points) each
-    t = pd.Series(frame.index.asi8.astype(float)).groupby(bucket).mean().to_numpy()
+    t = pd.Series(axis_nanoseconds(frame.index)).groupby(bucket).mean().to_numpy()
     highs = up.groupby(bucket).mean().cumsum(axis=1)
     lows = down.groupby(bucket).mean().cumsum(axis=1)
     step, low, high = _ticks(float(lows.iloc[:, -1].min()), float(highs.iloc[:, -1].max()))
@@ -112,13 +128,14 @@ def _weights_svg(strategy: str, weights: pd.DataFrame, width: int = 1000, height
         parts.append(f"<line x1={left} x2={width - right} y1={y(level):.1f} y2={y(level):.1f} "
                      f"class=grid /><text x={left - 6} y={y(level) + 4:.1f} class=axis "
                      f"text-anchor=end>{level:.{digits}%}</text>")
-    for stamp in pd.date_range(frame.index[0], frame.index[-1], periods=6):
-        x = left + (stamp.value - t0) / (t1 - t0) * (width - left - right)
-        parts.append(f"<text x={x:.1f} y={height - 10} class=axis text-anchor=middle>"
+    stamps = pd.date_range(frame.index[0], frame.index[-1], periods=6)
+    label_xs = left + (axis_nanoseconds(stamps) - t0) / (t1 - t0) * (width - left - right)
+    anchors = ["start", *["middle"] * (len(stamps) - 2), "end"]  # the ends stay inside
+    for stamp, x, anchor in zip(stamps, label_xs, anchors, strict=True):
+        parts.append(f"<text x={x:.1f} y={height - 10} class=axis text-anchor={anchor}>"
                      f"{stamp:%Y-%m-%d}</text>")
     base, names = y(0.0), list(highs.columns)
-    colors = {n: OTHERS_COLOR if grouped and n == "others" else AREA_COLORS[i]
-              for i, n in enumerate(names)}
+    colors = {**colors, "others": OTHERS_COLOR}
     for name in reversed(names):
         rings = " ".join(
             f"M{xs[0]:.1f},{base:.1f}L" + " ".join(f"{a:.1f},{b:.1f}" for a, b in
@@ -133,6 +150,12 @@ def _weights_svg(strategy: str, weights: pd.DataFrame, width: int = 1000, height
     legend = "".join(f"<span><i style='background:{colors[n]}'></i>{_e(n)}</span>"
                      for n in names)
     return "".join(parts) + f"<div class='legend weights-legend'>{legend}</div>"
+
+
+def axis_nanoseconds(index: pd.DatetimeIndex) -> np.ndarray:
+    """The index as float nanoseconds since the epoch, whatever its unit (pandas 3 makes
+    microsecond indexes, whose ``asi8`` is in microseconds, unlike ``Timestamp.value``)."""
+    return index.as_unit("ns").asi8.astype(float)
 
 
 def _ticks(low: float, high: float) -> tuple[float, float, float]:

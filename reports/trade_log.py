@@ -14,7 +14,7 @@ from xai_backtest.strategies.backtest import BacktestResult
 from xai_backtest.strategies.portfolio import PortfolioResult
 
 __all__ = ["TRADE_COLUMNS", "build_portfolio_trade_log", "build_trade_log",
-           "decision_times_of_fills"]
+           "TEXT", "decision_times_of_fills", "typed_trade_log"]
 
 _SIDE = ("entry", "exit")
 _DECISION_COLUMNS = ("decision_time", "label", "probability", "score", "explanation_id",
@@ -25,6 +25,15 @@ TRADE_COLUMNS = (
      "entry_reason", "exit_reason"]
     + [f"{s}_{c}" for s in _SIDE for c in _DECISION_COLUMNS]
 )
+#: the dtype of each column by kind; every other column (reasons, labels, ids, the
+#: explanation sentences, figure paths) is text
+_TIMES = ("entry_time", "exit_time", "entry_decision_time", "exit_decision_time")
+_COUNTS = ("trade", "bars_held", "rebalances")
+_NUMBERS = ("entry_price", "exit_price", "size", "gross_pnl", "commission", "net_pnl",
+            "return_pct", *(f"{s}_{c}" for s in _SIDE for c in (
+                "probability", "score", "faithfulness_ratio", "randomisation_corr")))
+#: text with NaN for none (pandas 3's ``str``), as the report's cells expect
+TEXT = pd.StringDtype(na_value=np.nan)
 
 
 def decision_times_of_fills(result: BacktestResult,
@@ -51,7 +60,26 @@ def build_trade_log(result: BacktestResult, bars: pd.DataFrame, signals: SignalF
         rows.append(_trade(len(rows) + 1, result.name, open_fill, None, signals, explanations,
                            last_bar=len(bars) - 1, last_close=float(bars["close"].iloc[-1]),
                            last_time=bars.index[-1]))
-    return pd.DataFrame(rows, columns=list(TRADE_COLUMNS))
+    return typed_trade_log(pd.DataFrame(rows, columns=list(TRADE_COLUMNS)), bars.index)
+
+
+def typed_trade_log(trades: pd.DataFrame, index: pd.DatetimeIndex) -> pd.DataFrame:
+    """``trades`` with one dtype per column, the same with or without rows (so logs
+    concatenate without turning into ``object``): times as datetimes in the time zone and
+    unit of ``index`` (the bars'), prices, P&L and probabilities as floats (NaN where
+    there is none), counts as integers, everything else as text."""
+    out = trades.copy()
+    for column in out.columns:
+        if column in _TIMES:
+            out[column] = (pd.to_datetime(out[column], utc=True).dt.tz_convert(index.tz)
+                           .dt.as_unit(index.unit))
+        elif column in _NUMBERS:
+            out[column] = pd.to_numeric(out[column]).astype("float64")
+        elif column in _COUNTS:
+            out[column] = out[column].astype("int64")
+        else:
+            out[column] = out[column].astype(TEXT)
+    return out
 
 
 def _decision(fill: pd.Series | None, side: str, signals: SignalFrame | None,
@@ -150,10 +178,10 @@ def build_portfolio_trade_log(result: PortfolioResult, closes: pd.DataFrame,
                                           column.index[-1], float(column.iloc[-1]))))
     columns = ["trade", "strategy", "instrument", *TRADE_COLUMNS[2:], "rebalances"]
     if not rows:
-        return pd.DataFrame(columns=columns)
+        return typed_trade_log(pd.DataFrame(columns=columns), closes.index)
     log = pd.DataFrame(rows).sort_values(["entry_time", "instrument"], kind="stable")
     log.insert(0, "trade", np.arange(1, len(log) + 1))
-    return log[columns].reset_index(drop=True)
+    return typed_trade_log(log[columns].reset_index(drop=True), closes.index)
 
 
 def _leg(fill: pd.Series, size: float, share: float) -> pd.Series:

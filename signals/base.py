@@ -129,7 +129,8 @@ class Signal(ABC):
     name: ClassVar[str]
     #: fitted attributes saved with ``torch.save`` (weights, arrays) instead of JSON
     state_attrs: ClassVar[tuple[str, ...]] = ()
-    #: False for signals with nothing to learn (rules): walk-forward fits are not cached
+    #: False for signals with nothing to learn (rules): no walk-forward warm-up (one fold,
+    #: deciding from the first decision time) and nothing cached
     learns: ClassVar[bool] = True
     #: identifies the code of fit/predict in the fold-model cache key; None (default): a
     #: hash of the source of this class's module and the project modules it imports

@@ -230,14 +230,16 @@ class SklearnSignal(MeasuredSignal, Signal):
 
 def _sentence(label: str, values: np.ndarray, row: pd.Series, space: str, method: str) -> str:
     """What pushed towards the predicted class and what pushed against it, each feature
-    with its SHAP value and its share of the total |SHAP|: "rsi = 71.2 (+0.031, 42%)"."""
+    with its SHAP value and its share of the total |SHAP|: "rsi = 71.2 (+0.031, 42% of
+    |SHAP|), gap = -0.5 (+0.01, 14%) pushed towards up"."""
     order = np.argsort(-np.abs(values), kind="stable")[:4]
     push = float(np.abs(values).sum()) or 1.0
     named = {i: f"{row.index[i]} = {row.iloc[i]:.4g} ({values[i]:+.3g}, "
-                f"{abs(values[i]) / push:.0%})" for i in order}
+                f"{abs(values[i]) / push:.0%}{' of |SHAP|' if k == 0 else ''})"
+             for k, i in enumerate(order)}
     towards = [named[i] for i in order if values[i] > 0]
     against = [named[i] for i in order if values[i] < 0]
     text = f"{label}: " + (", ".join(towards) or "nothing") + f" pushed towards {label}"
     if against:
         text += f"; {', '.join(against)} pushed against"
-    return f"{text} ({method}, {space}; % of the total |SHAP|)"
+    return f"{text} ({method}, {space})"

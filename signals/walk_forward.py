@@ -9,6 +9,8 @@ would need bars at or after ``train_end`` cannot be computed from that history,
 so samples whose label window reaches the test block are purged by
 construction; each fold model records ``label_end_``, and the trainer checks at run
 time that it ends before the fold's cut (``LookAheadError`` naming signal and fold).
+A signal with nothing to learn (``learns = False``: every ``RuleSignal``) has one fold
+and no warm-up: it decides from its first valid indicator value (``no_fit_fold``).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from xai_backtest.storage.interrupts import check_interrupt
 
 __all__ = ["DEFAULT_MIN_TRAIN", "DEFAULT_RETRAIN_EVERY", "MAX_FOLDS", "Fold", "LookAheadError",
            "WalkForwardError", "WalkForwardSignal", "code_key", "fold_model_key",
-           "walk_forward_folds"]
+           "no_fit_fold", "walk_forward_folds"]
 
 Scheme = Literal["expanding", "rolling"]
 
@@ -103,6 +105,18 @@ def walk_forward_folds(times: pd.DatetimeIndex, *, scheme: Scheme = "expanding",
     return folds
 
 
+def no_fit_fold(times: pd.DatetimeIndex, bars: pd.DatetimeIndex) -> Fold:
+    """The one fold of a signal with nothing to learn: it decides from its first decision
+    time after the first bar (its first valid indicator value, unless that is the first
+    bar), with no warm-up; ``fit`` sees only the bars before it, and records them."""
+    later = times[times > bars[0]] if len(bars) else times[:0]
+    if not len(later):
+        raise WalkForwardError(f"{len(times)} decision time(s) and none after the first bar; "
+                               "use more data (the signal's indicators need a longer history)")
+    return Fold(number=0, train_start=bars[0], train_end=later[0], test_start=later[0],
+                test_end=None)
+
+
 class WalkForwardSignal(Signal):
     """A signal refitted walk-forward; predicts each decision with the fold model of its block.
 
@@ -155,10 +169,14 @@ class WalkForwardSignal(Signal):
 
     def plan(self, data: MarketData) -> list[Fold]:
         """The folds ``fit`` would train, without training (``WalkForwardError`` when they
-        cannot be built or are absurdly many)."""
-        return walk_forward_folds(self.base.decision_times(data), scheme=self.scheme,
-                                  min_train=self.min_train, retrain_every=self.retrain_every,
-                                  window=self.window, embargo=self.embargo)
+        cannot be built or are absurdly many). A signal that learns nothing (``learns =
+        False``, as every ``RuleSignal``) has one fold and no warm-up: ``no_fit_fold``."""
+        times = self.base.decision_times(data)
+        if not self.base.learns:
+            return [no_fit_fold(times, data.bars.index)]
+        return walk_forward_folds(times, scheme=self.scheme, min_train=self.min_train,
+                                  retrain_every=self.retrain_every, window=self.window,
+                                  embargo=self.embargo)
 
     def fit(self, data: MarketData) -> Self:
         self.folds_ = self.plan(data)

@@ -76,7 +76,8 @@ def test_bar_figure_is_valid_svg(tmp_path):
     drawn = render_figure(_explanation(feature_names=["a<b", "b", "c"]), tmp_path)
     assert drawn.figure.endswith(".svg")
     root = ET.parse(tmp_path / drawn.figure).getroot()
-    bars = [r for r in root.iter("{http://www.w3.org/2000/svg}rect") if r.get("fill") != "white"]
+    bars = [r for r in root.iter("{http://www.w3.org/2000/svg}rect")
+            if r.find("{http://www.w3.org/2000/svg}title") is not None]  # not the legend
     assert len(bars) == 3
     assert [b.get("fill") for b in bars] == ["#c0392b", "#2a9d5b", "#2a9d5b"]  # -0.5, .3, .1
 

@@ -93,5 +93,5 @@ def test_the_sklearn_shap_sentence_gives_values_and_shares():
     row = pd.Series({"rsi": 71.2, "gap": -0.5, "vol": 0.01})
     text = sklearn_sentence("down", np.array([0.03, -0.01, 0.0]), row, "probability",
                             "shap_tree")
-    assert "rsi = 71.2 (+0.03, 75%) pushed towards down" in text
+    assert "rsi = 71.2 (+0.03, 75% of |SHAP|) pushed towards down" in text
     assert "gap = -0.5 (-0.01, 25%) pushed against" in text
