@@ -40,7 +40,7 @@ from xai_backtest.storage.code_hash import (
 from xai_backtest.storage.interrupts import check_interrupt
 
 __all__ = ["DEFAULT_MIN_TRAIN", "DEFAULT_RETRAIN_EVERY", "MAX_FOLDS", "Fold", "LookAheadError",
-           "WalkForwardError", "WalkForwardSignal", "code_key", "fold_model_key",
+           "TooFewDecisions", "WalkForwardError", "WalkForwardSignal", "code_key", "fold_model_key",
            "no_fit_fold", "walk_forward_folds"]
 
 Scheme = Literal["expanding", "rolling"]
@@ -57,6 +57,11 @@ DEFAULT_RETRAIN_EVERY = 21
 
 class WalkForwardError(XaiBacktestError, ValueError):
     """Folds that cannot be built, or absurdly many of them; the message says what to change."""
+
+
+class TooFewDecisions(WalkForwardError):
+    """The warm-up (``min_train`` and ``embargo``) takes every decision time so far: a
+    stream waits for more bars; a backtest needs more data."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ def walk_forward_folds(times: pd.DatetimeIndex, *, scheme: Scheme = "expanding",
     if scheme not in ("expanding", "rolling"):
         raise WalkForwardError(f"scheme must be 'expanding' or 'rolling', got {scheme!r}")
     if len(times) <= min_train + embargo:
-        raise WalkForwardError(f"{len(times)} decision times, but min_train={min_train} and "
+        raise TooFewDecisions(f"{len(times)} decision times, but min_train={min_train} and "
                          f"embargo={embargo} leave none to test on; use more data or a "
                          "smaller min_train")
     count = -(-(len(times) - min_train - embargo) // retrain_every)
@@ -111,8 +116,8 @@ def no_fit_fold(times: pd.DatetimeIndex, bars: pd.DatetimeIndex) -> Fold:
     bar), with no warm-up; ``fit`` sees only the bars before it, and records them."""
     later = times[times > bars[0]] if len(bars) else times[:0]
     if not len(later):
-        raise WalkForwardError(f"{len(times)} decision time(s) and none after the first bar; "
-                               "use more data (the signal's indicators need a longer history)")
+        raise TooFewDecisions(f"{len(times)} decision time(s) and none after the first bar; "
+                              "use more data (the signal's indicators need a longer history)")
     return Fold(number=0, train_start=bars[0], train_end=later[0], test_start=later[0],
                 test_end=None)
 
@@ -191,29 +196,43 @@ class WalkForwardSignal(Signal):
                          disable=not self.progress, leave=False):
             check_interrupt()
             history = data.between(fold.train_start, fold.train_end)
-            model = self._fit_fold(history, cache, code)
-            if not model.label_end_ < fold.train_end:
-                raise LookAheadError(
-                    f"signal {self.name!r}, fold {fold.number}: a training label reads the bar "
-                    f"at {model.label_end_}, at or after the fold's cut {fold.train_end} (the "
-                    "test block starts at or after it); its labels must be computed from the "
-                    "history given to fit only")
-            self.models_.append(model)
+            key = self._fold_key(history, code) if cache else None
+            if self.fold_keys_ is not None and key is not None:
+                self.fold_keys_.append(key)
+            self.models_.append(self._checked(self._fit_fold(history, cache, key), fold))
         self.cache_hits_ = cache.hits if cache else 0
         self.cache_misses_ = cache.misses if cache else len(self.folds_)  # models fitted
         self.train_start_ = self.folds_[0].train_start
         self.train_end_ = self.folds_[-1].train_end
         return self
 
+    def fit_fold(self, data: MarketData, fold: Fold) -> Signal:
+        """The model of one fold, trained on the fold's bars of ``data`` (from the model
+        cache when it holds it): what a stream trains in a worker when a fold's training
+        bars are complete."""
+        cache = DiskCache(self.cache_dir) if self.cache_dir and self.base.learns else None
+        code = code_key(type(self.base)) if cache else None
+        history = data.between(fold.train_start, fold.train_end)
+        key = self._fold_key(history, code) if cache and code else None
+        return self._checked(self._fit_fold(history, cache, key), fold)
+
+    def _checked(self, model: Signal, fold: Fold) -> Signal:
+        """``model``, once its training labels are seen to end before the fold's cut."""
+        if not model.label_end_ < fold.train_end:
+            raise LookAheadError(
+                f"signal {self.name!r}, fold {fold.number}: a training label reads the bar "
+                f"at {model.label_end_}, at or after the fold's cut {fold.train_end} (the "
+                "test block starts at or after it); its labels must be computed from the "
+                "history given to fit only")
+        return model
+
     def _fit_fold(self, history: MarketData, cache: DiskCache | None,
-                  code: str | None) -> Signal:
-        """A clone of ``base`` fitted on ``history``; from the cache when the same signal
-        class and code, hyperparameters, library versions, torch thread count and history
-        bytes were fitted before."""
-        if cache is None or self.fold_keys_ is None:
+                  key: str | None) -> Signal:
+        """A clone of ``base`` fitted on ``history``; from the cache under ``key`` (the
+        signal class and code, hyperparameters, library versions, torch thread count and
+        history bytes: ``_fold_key``) when it was fitted before."""
+        if cache is None or key is None:
             return self.base.clone().fit(history)
-        key = self._fold_key(history, code)
-        self.fold_keys_.append(key)
         return cache.folder_entry(f"models/{self.base.name}", key,
                                   build=lambda folder: self.base.clone().fit(history).save(folder),
                                   load=type(self.base).load)
