@@ -27,7 +27,10 @@ class ExchangeCalendar:
 
     def __init__(self, code: str) -> None:
         self.code = code
-        self._calendar = xcals.get_calendar(code, start="1990-01-01")
+        try:  # as far back as the calendar's holidays are recorded
+            self._calendar = xcals.get_calendar(code, start="1990-01-01")
+        except ValueError:
+            self._calendar = xcals.get_calendar(code, start="2000-01-01")
 
     def close_utc(self, day: pd.Timestamp) -> pd.Timestamp:
         """The UTC close of the session on ``day`` (a daily bar's date)."""

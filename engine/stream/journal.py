@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS bars (instrument TEXT, time TEXT, open REAL, high REA
 CREATE TABLE IF NOT EXISTS headlines (instrument TEXT, available_at TEXT, text TEXT,
     received_at TEXT, PRIMARY KEY (instrument, available_at, text));
 CREATE TABLE IF NOT EXISTS steps (instrument TEXT, time TEXT, done_at TEXT,
-    PRIMARY KEY (instrument, time));
+    decide_seconds REAL, book_seconds REAL, PRIMARY KEY (instrument, time));
 CREATE TABLE IF NOT EXISTS decisions (signal TEXT, instrument TEXT, time TEXT, fold INTEGER,
     label TEXT, probability REAL, direction INTEGER, score REAL, known_at TEXT,
     explanation TEXT, PRIMARY KEY (signal, instrument, time));

@@ -208,7 +208,8 @@ class Stream:
     # -- the loop ---------------------------------------------------------------------------
     def run(self, max_bars: int | None = None) -> StreamResult:
         """Poll the source and step each new bar until it is finished (or ``max_bars``
-        bars have been stepped); resumes any step a crash left half done first."""
+        bars have been stepped); finishes any step a crash left half done first."""
+        self._finish_step()
         self._resend_unsent()
         stepped = 0
         while max_bars is None or stepped < max_bars:
@@ -227,6 +228,19 @@ class Stream:
                 if max_bars is not None and stepped >= max_bars:
                     break
         return self.result()
+
+    def _finish_step(self) -> None:
+        """A bar journaled but not stepped (the process died during its step): its step
+        again, from what the journal kept (decisions made are not made again; orders,
+        fills and equity already written are kept as they were)."""
+        streamed = self.journal.frame("bars", "received_at IS NOT NULL AND time > ?",
+                                      self.journal.last_time("steps") or "")
+        if not len(streamed):
+            return
+        last = streamed[streamed["time"] == streamed["time"].max()]
+        tz = next(iter(self.datas.values())).bars.index.tz
+        stamp = pd.Timestamp(last["time"].iloc[0]).tz_convert(tz)
+        self._decide_and_trade(stamp, [str(name) for name in last["instrument"]])
 
     def _heartbeat(self) -> None:
         quiet = self.clock() - self._last_bar_at
@@ -249,17 +263,27 @@ class Stream:
                                                     data.headlines, data.symbol)
             self.guard.seen[bar.instrument] = self.datas[bar.instrument].bars
         self._last_bar_at, self._stalled = self.clock(), False
+        self._decide_and_trade(stamp, [bar.instrument for bar in bars])
+
+    def _decide_and_trade(self, stamp: pd.Timestamp, instruments: list[str]) -> None:
+        """Steps 1-4 of the module docstring for the bar(s) at ``stamp``, journaled."""
+        started = time.perf_counter()
         made: list[Decision] = []
         for online in self.signals.values():
             made.extend(online.step(self.datas[online.instrument], stamp))
         for decision in made:
             self._journal_decision(decision)
+        decided = time.perf_counter()
         book = self._book()
         orders = self._trade(book) if book is not None else []
+        booked = time.perf_counter()
         for decision in made:
             self.echo(_line(decision, orders, self._closed_at(decision.time)))
-        self.journal.write("steps", [{"instrument": b.instrument, "time": stamp,
-                                      "done_at": pd.Timestamp.now(tz="UTC")} for b in bars])
+        self.journal.write("steps", [{"instrument": name, "time": stamp,
+                                      "done_at": pd.Timestamp.now(tz="UTC"),
+                                      "decide_seconds": decided - started,
+                                      "book_seconds": booked - decided}
+                                     for name in instruments])
         write_live_page(self.folder / "live.html", self.journal)
 
     def _closed_at(self, stamp: pd.Timestamp) -> pd.Timestamp:
