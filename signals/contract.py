@@ -58,9 +58,10 @@ def check_signal(signal: Signal | Callable[[], Signal], data: MarketData, *,
     estimator plumbing, no use before ``fit``, training strictly before ``cut`` (default:
     two thirds through the decision times), well-formed decisions, no look-ahead
     (decisions and explanations before ``cut`` unchanged when every later bar and
-    headline changes), one explanation per asked decision and about it, a save/load
-    round trip, and identical refits. ``folder`` receives the saved model (default: a
-    temporary folder)."""
+    headline changes), prefix invariance (a decision made on the bars up to it, as a
+    stream makes it, equals the decision made on all the data), one explanation per
+    asked decision and about it, a save/load round trip, and identical refits.
+    ``folder`` receives the saved model (default: a temporary folder)."""
     make = signal.clone if isinstance(signal, Signal) else signal
     fresh = make()
     _require(isinstance(fresh, Signal), f"the factory gave {type(fresh).__name__}, not a Signal")
@@ -99,6 +100,8 @@ def check_signal(signal: Signal | Callable[[], Signal], data: MarketData, *,
         raise ContractError(lookahead_message(fitted.name, cut, decision, changed_input,
                                               names_inputs=inputs is not None))
 
+    _check_prefix_invariance(fitted, data, decisions.frame, cut)
+
     asked = list(decisions.frame.index[before][-2:])
     explanations = fitted.explain(data, asked)
     _require([e.decision_time for e in explanations] == asked,
@@ -128,3 +131,25 @@ def check_signal(signal: Signal | Callable[[], Signal], data: MarketData, *,
     except AssertionError as e:
         raise ContractError(f"two fits on the same history differ: seed every random "
                             f"draw ({e})") from e
+
+
+def _check_prefix_invariance(fitted: Signal, data: MarketData, decisions: pd.DataFrame,
+                             cut: pd.Timestamp) -> None:
+    """The decisions at the cut, halfway after it and at the end, made again on only the
+    bars (and headlines) up to each, as a stream makes them, equal those made on all the
+    data."""
+    after = decisions.index[decisions.index >= cut]
+    for stamp in dict.fromkeys([after[0], after[len(after) // 2], after[-1]]):
+        seen = fitted.predict(data.until(stamp + pd.Timedelta(microseconds=1))).frame
+        made = (seen.loc[stamp, "label"], round(float(seen.loc[stamp, "probability"]), 9)) \
+            if stamp in seen.index else None
+        full = (decisions.loc[stamp, "label"],
+                round(float(decisions.loc[stamp, "probability"]), 9))
+        if made != full:
+            said = "no decision" if made is None else f"{made[0]!r} (p={made[1]:.4f})"
+            raise ContractError(
+                f"prefix invariance: signal {fitted.name!r} made {said} at {stamp} from the "
+                f"bars up to it, but {full[0]!r} (p={full[1]:.4f}) from all the data; a "
+                "stream decides each bar from the bars up to it, so a decision must not "
+                "depend on anything after its time, not even on how many bars follow "
+                "(no shift(-k), no rolling(center=True), no statistic of the whole series)")

@@ -90,3 +90,22 @@ def test_a_broken_rule_fails_clearly(daily_bars, rule, message):
     data = MarketData(daily_bars)
     with pytest.raises(ValueError, match=message):
         Broken().fit(data).predict(data)
+
+
+class CountsBarsAhead(RuleSignal):
+    """Reads how many bars follow each row: no later value changes it, so redrawing the
+    future does not catch it; deciding on the bars up to each row does."""
+
+    name = "ahead"
+
+    def indicators(self, bars):
+        return pd.DataFrame({"bars_after": np.arange(len(bars))[::-1].astype(float)},
+                            index=bars.index)
+
+    def rule(self, values):
+        return np.where(values["bars_after"] > 3, 1, -1)
+
+
+def test_the_contract_checks_prefix_invariance(daily_bars):
+    with pytest.raises(ContractError, match="prefix invariance: signal 'ahead' made 'down'"):
+        check_signal(CountsBarsAhead(), MarketData(daily_bars))
