@@ -98,7 +98,7 @@ class Backtest:
                  constraint: Callable[[dict[str, Any]], bool] | None = None,
                  method: Method = "grid", n_trials: int | None = None,
                  executor: str = "local", workers: int | None = None, seed: int = 0,
-                 progress: bool = True) -> OptimizeResult:
+                 progress: bool | None = None) -> OptimizeResult:
         """Search config keys for the point that maximises a figure (engine/optimize.py).
 
         - ``grid``: dotted key -> list of values (``strategy.threshold``,
@@ -112,13 +112,15 @@ class Backtest:
         - ``executor``/``workers``: where full runs go (``local`` fresh interpreters or
           ``ray``; default one, in this process). A grid of strategy, cost and cash keys
           runs on the fast path here: the signals fitted once.
+        - ``progress`` (default: the constructor's) shows progress bars.
 
         Returns an ``OptimizeResult``: ``.trials`` (one row per point), ``.best``,
         ``.heatmap()`` and ``.run_best()`` (a full report whose luck verdict counts every
         trial)."""
         return optimize(self.config, grid, data=self.market_data, maximize=maximize,
                         constraint=constraint, method=method, n_trials=n_trials,
-                        executor=executor, workers=workers, seed=seed, progress=progress)
+                        executor=executor, workers=workers, seed=seed,
+                        progress=self.progress if progress is None else progress)
 
 
 #: sections of a run config whose keys a user may pass to ``Backtest`` at the top level

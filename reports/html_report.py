@@ -486,8 +486,9 @@ flex-wrap:wrap}.confusion caption{font-size:12px;color:#57606a}
 #trade-filter{width:320px;max-width:100%;padding:4px 8px}.pager button{min-width:28px}
 #trade-box{max-width:100%;max-height:75vh;overflow:auto;border:1px solid #d0d7de}
 #trade-box table{margin:0}#trade-box thead th{position:sticky;top:0;z-index:2}
+#trade-box thead th:first-child{z-index:3}
 table.trades td:first-child,table.trades th:first-child{position:sticky;left:0;z-index:1;
-background:#fff;text-align:left}table.trades thead th:first-child{z-index:3;background:#f6f8fa}
+background:#fff;text-align:left}table.trades thead th:first-child{background:#f6f8fa}
 table.trades tr{scroll-margin:5em 0}table.trades td.wide{text-align:left}
 table.trades .fold{display:block;max-width:22em;overflow:hidden;text-overflow:ellipsis;
 cursor:pointer}table.trades .fold.open{white-space:normal;min-width:18em}

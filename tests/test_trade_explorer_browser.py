@@ -98,6 +98,22 @@ def test_the_first_figure_link_is_in_sight_without_scrolling_sideways(page):
     assert seen["right"] <= min(seen["width"], seen["boxRight"]), seen
 
 
+def test_the_header_and_the_first_column_stay_on_top_when_the_box_scrolls(page):
+    """Scrolled right and down, the box still shows the "#" heading at its top left corner
+    and, below it, the first cell of a row (trade number and figure links)."""
+    seen = page.evaluate(f"""() => {{ const box = ({BOX})();
+        box.scrollIntoView({{block: 'center'}});
+        box.scrollLeft = box.scrollWidth; box.scrollTop = 200;
+        const b = box.getBoundingClientRect(),
+          head = document.querySelector('#trade-table thead th').getBoundingClientRect(),
+          corner = document.elementFromPoint(b.left + 6, b.top + head.height / 2),
+          below = document.elementFromPoint(b.left + 6, b.top + head.height + 12);
+        return {{scrolled: [box.scrollLeft, box.scrollTop],
+                 corner: corner.closest('th') && corner.closest('th').cellIndex,
+                 below: below.closest('td') && below.closest('td').cellIndex}}; }}""")
+    assert min(seen["scrolled"]) > 0 and seen["corner"] == 0 and seen["below"] == 0, seen
+
+
 @pytest.mark.parametrize("which", ["middle", "last", "last, opened by its address"])
 def test_a_jump_to_a_trade_shows_its_whole_row(page, which):
     """A row after a jump (the last one is on the last page) lies below every sticky
