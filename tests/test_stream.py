@@ -72,7 +72,8 @@ def test_a_replay_equals_the_backtest(config, batch, tmp_path):
     result = _stream(config, tmp_path / "s").run()
     _same_as_batch(result, batch)
     assert len(result.explanations) == BARS and len(result.fills) > 0
-    assert (tmp_path / "s" / "live.html").read_text().count("<tr>") > 3
+    page = (tmp_path / "s" / "live.html").read_text()
+    assert page.count("<tr>") > 3 and "<polyline" in page and "http" not in page
 
 
 @pytest.mark.parametrize("chunk", [7, BARS])

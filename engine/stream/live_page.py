@@ -35,8 +35,8 @@ def write_live_page(path: Path, journal: Journal, latest: int = 20) -> None:
              f"<meta name=viewport content='width=device-width'><title>stream</title>"
              f"<style>{_STYLE}</style><h1>Stream</h1><p>Updated {stamp}; "
              f"{journal.count('steps')} bars stepped.</p>",
-             "<h2>Equity</h2>", _table(["strategy", "equity"],
-                                       [(s, f"{v:,.2f}") for s, v in last.items()]),
+             "<h2>Equity</h2>", _equity_svg(equity),
+             _table(["strategy", "equity"], [(s, f"{v:,.2f}") for s, v in last.items()]),
              "<h2>Open positions</h2>",
              _table(["strategy", "instrument", "size"],
                     [(s, i, f"{v:g}") for (s, i), v in positions.items() if v]),
@@ -48,6 +48,34 @@ def write_live_page(path: Path, journal: Journal, latest: int = 20) -> None:
              "<h2>Stream events</h2>",
              _table(["kind", "count"], [(k, str(v)) for k, v in counts.items()])]
     atomic_write(path, lambda tmp: Path(tmp).write_text("".join(parts)))
+
+
+_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#7f7f7f")
+
+
+def _equity_svg(equity: pd.DataFrame, width: int = 640, height: int = 160,
+                last: int = 500) -> str:
+    """Each strategy's equity over the last ``last`` bars, on one scale with its range
+    and the first and last time written beside it."""
+    if not len(equity):
+        return ""
+    wide = equity.pivot(index="time", columns="strategy", values="value").sort_index()
+    wide = wide.tail(last)
+    low, high = float(wide.min().min()), float(wide.max().max())
+    span = high - low or 1.0
+    lines = []
+    for color, (name, values) in zip(_COLORS * 4, wide.items(), strict=False):
+        x = [i * width / max(len(values) - 1, 1) for i in range(len(values))]
+        y = [height - (v - low) / span * height for v in values.ffill().to_numpy()]
+        points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y, strict=True))
+        lines.append(f"<polyline fill=none stroke='{color}' points='{points}'>"
+                     f"<title>{html.escape(str(name))}</title></polyline>")
+    legend = " ".join(f"<span style='color:{c}'>&#9632; {html.escape(str(n))}</span>"
+                      for c, n in zip(_COLORS * 4, wide.columns, strict=False))
+    return (f"<p>{legend}<br>{low:,.0f} to {high:,.0f} (quote currency), "
+            f"{wide.index[0][:10]} to {wide.index[-1][:10]}</p>"
+            f"<svg viewBox='0 0 {width} {height}' style='max-width:100%;height:auto;"
+            f"border:1px solid #ddd'>{''.join(lines)}</svg>")
 
 
 def _table(header: list[str], rows: list[tuple[object, ...]]) -> str:
