@@ -94,6 +94,15 @@ class Backtest:
         return run_backtest(self.config, progress=self.progress if progress is None
                             else progress, data=self.market_data)
 
+    def stream(self, source: str | Source = "replay", max_bars: int | None = None,
+               **options: Any) -> StreamResult:
+        """The same signals and strategy bar by bar (engine/stream/start.py): ``source``
+        ``"replay"`` (the data's last ``bars=60`` bars, or ``start=``), ``"tail"``
+        (``path=``), ``"yfinance"``, or a source object; each decision explained as it is
+        made, orders to the paper broker (``broker=``), all journaled in ``folder=``."""
+        return open_stream(self.config, source, data=self.market_data,
+                           **options).run(max_bars=max_bars)
+
     def optimize(self, grid: Mapping[str, Sequence[Any]], maximize: Maximize = "sharpe",
                  constraint: Callable[[dict[str, Any]], bool] | None = None,
                  method: Method = "grid", n_trials: int | None = None,
@@ -164,15 +173,6 @@ def _where_it_lives(key: str, value: Any, payload: Mapping[str, Any],
         return (f"{key!r} is a parameter of signal {spec['kind']!r}: "
                 f"Backtest(signals=[{entry!r}], ...)")
     return None
-
-    def stream(self, source: str | Source = "replay", max_bars: int | None = None,
-               **options: Any) -> StreamResult:
-        """The same signals and strategy bar by bar (engine/stream/start.py): ``source``
-        ``"replay"`` (the data's last ``bars=60`` bars, or ``start=``), ``"tail"``
-        (``path=``), ``"yfinance"``, or a source object; each decision explained as it is
-        made, orders to the paper broker (``broker=``), all journaled in ``folder=``."""
-        return open_stream(self.config, source, data=self.market_data,
-                           **options).run(max_bars=max_bars)
 
 
 def _data(data: Any) -> tuple[MarketData | dict[str, MarketData] | None, Mapping[str, Any]]:

@@ -49,7 +49,7 @@ from xai_backtest.strategies.references import (
 from xai_backtest.strategies.signal_strategy import StrategyDataError
 
 __all__ = ["SignalDecisions", "align", "backtest_all", "check_strategy", "ensemble_of",
-           "finish", "to_explain"]
+           "finish", "strategy_runs", "to_explain"]
 
 
 @dataclass(frozen=True)
@@ -104,12 +104,25 @@ def ensemble_of(config: RunConfig) -> Ensemble | None:
                     thresholds=own)  # members vote with the thresholds they trade with
 
 
+Run = tuple[SignalFrame | None, type[bt.Strategy], dict[str, object]]
+
+
 def backtest_all(config: RunConfig, bars: pd.DataFrame, decisions: dict[str, SignalFrame],
                  progress: bool = False, engine: str | None = None) -> dict[str, BacktestResult]:
     """Each signal's strategy, then the references: always long on the first signal's
     decision times (same strategy rules), always flat, and buy-and-hold; on ``engine``
     (default: the config's)."""
     costs = Costs(**config.costs.model_dump())
+    return {name: run_strategy(name, bars, frame, cls, costs=costs, cash=config.cash,
+                               engine=engine or config.engine, **kw)
+            for name, (frame, cls, kw) in tqdm(strategy_runs(config, decisions).items(),
+                                               desc="backtests", disable=not progress,
+                                               leave=False)}
+
+
+def strategy_runs(config: RunConfig, decisions: dict[str, SignalFrame]) -> dict[str, Run]:
+    """What ``backtest_all`` runs: per strategy name, its decisions, strategy class and
+    parameters."""
     strategy = config.strategy.strategy_class
     params = config.strategy.strategy_params()
     if "exit_time" in params and params["exit_time"] is None:
@@ -129,7 +142,7 @@ def backtest_all(config: RunConfig, bars: pd.DataFrame, decisions: dict[str, Sig
             return params
         return {**params, "threshold": thresholds.get(name, params["threshold"])}
 
-    runs: dict[str, tuple[SignalFrame | None, type[bt.Strategy], dict[str, object]]] = {
+    runs: dict[str, Run] = {
         name: (frame, strategy, with_threshold(name)) for name, frame in decisions.items()}
     first = next(iter(decisions.values()))
     # always long under the same rules; a strategy without a threshold keeps its own rules
@@ -137,10 +150,7 @@ def backtest_all(config: RunConfig, bars: pd.DataFrame, decisions: dict[str, Sig
                          {**params, "threshold": 0.0} if own_threshold else params)
     runs[ALWAYS_FLAT] = (None, SignalStrategy, {})
     runs[BUY_AND_HOLD] = (None, BuyAndHold, {})
-    return {name: run_strategy(name, bars, frame, cls, costs=costs, cash=config.cash,
-                               engine=engine or config.engine, **kw)
-            for name, (frame, cls, kw) in tqdm(runs.items(), desc="backtests",
-                                               disable=not progress, leave=False)}
+    return runs
 
 
 def to_explain(aligned: SignalDecisions, results: Mapping[str, BacktestResult],

@@ -73,7 +73,8 @@ def test_a_replay_equals_the_backtest(config, batch, tmp_path):
     _same_as_batch(result, batch)
     assert len(result.explanations) == BARS and len(result.fills) > 0
     page = (tmp_path / "s" / "live.html").read_text()
-    assert page.count("<tr>") > 3 and "<polyline" in page and "http:" not in page and "https:" not in page
+    assert page.count("<tr>") > 3 and "<polyline" in page
+    assert "http:" not in page and "https:" not in page  # offline
 
 
 @pytest.mark.parametrize("chunk", [7, BARS])
@@ -176,12 +177,14 @@ def test_a_portfolio_replay_equals_the_backtest(tmp_path):
 
 def test_an_intraday_replay_equals_the_backtest(tmp_path):
     """The GADF-CNN on minute bars traded by the intraday strategy (in at the first hour's
-    decision, out at 15:20): the streamed morning of the last day equals the backtest."""
+    decision, out at 15:20): the streamed morning of the last day equals the backtest,
+    with the paper book restarting its backtrader runs after a flat bar (over 2,000
+    bars traded, engine/stream/book.py)."""
     from tests.minute_data import make_minute_bars
     from xai_backtest import Backtest
     from xai_backtest.signals.gadf_cnn import GADFCNN
 
-    bars = make_minute_bars(days=36, seed=1)
+    bars = make_minute_bars(days=42, seed=1)  # 12 days traded: the book restarts runs
     test = Backtest(bars, signals=[GADFCNN(filters=4, epochs=2, min_samples=20, seed=0)],
                     strategy={"kind": "intraday", "exit_time": "15:20", "threshold": 0.0},
                     walk_forward={"min_train": 30, "retrain_every": 40}, tearsheet=False,
@@ -284,3 +287,37 @@ def test_a_stream_process_killed_at_random_points_resumes(tmp_path):
                                           list(expected[table].columns[:3]))
                                       .reset_index(drop=True), check_exact=False, atol=1e-9)
     assert got["orders"]["id"].is_unique
+
+
+class EveryFiftiethBar(__import__("backtrader").Strategy):
+    """Buys on every 50th bar since its start and sells 10 bars later: it remembers
+    where it started, so a run restarted later trades on other bars."""
+
+    def next(self):
+        if len(self) % 50 == 0:
+            self.buy(size=1)
+        elif len(self) % 50 == 10 and self.position:
+            self.close()
+
+
+def test_the_book_restarts_only_a_run_that_stays_the_same():
+    from tests.conftest import make_daily_bars
+    from xai_backtest.engine.config import build_config
+    from xai_backtest.engine.stream.book import SignalBook
+    from xai_backtest.signals.base import SignalFrame
+
+    bars = make_daily_bars(900, seed=2)
+    config = build_config({"data": {"source": "python"}, "engine": "backtrader",
+                           "signals": [{"kind": "ma_crossover"}],
+                           "strategy": {"kind": "tests.test_stream:EveryFiftiethBar"}},
+                          "test")
+    decisions = SignalFrame.from_p_up("ma_crossover", bars.index,
+                                      np.full(len(bars), 0.6))
+    said = []
+    book = SignalBook(config, pd.Timedelta(days=1), said.append, restart_after=100,
+                      check=60, audit_every=5)
+    for n in (700, 701, 702):
+        book.book(bars.iloc[:n], {"ma_crossover": decisions.between(None, bars.index[n])})
+    assert book._restarts["ma_crossover"] is None  # its restart differed: full runs
+    assert book._restarts["always_flat"] is not None  # never trades: restarted
+    assert said == []

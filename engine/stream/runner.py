@@ -33,7 +33,7 @@ from xai_backtest.data_feeds.universe import Universe
 from xai_backtest.engine.config import RunConfig
 from xai_backtest.engine.folds import PerInstrument, build_fold_models
 from xai_backtest.engine.seeding import seed_everything
-from xai_backtest.engine.stream.book import Book, book_one, book_universe
+from xai_backtest.engine.stream.book import Book, SignalBook, book_universe
 from xai_backtest.engine.stream.broker import Broker, Fill, Order, PaperBroker, order_id
 from xai_backtest.engine.stream.guard import StreamGuard
 from xai_backtest.engine.stream.journal import Journal
@@ -109,6 +109,7 @@ class Stream:
         seed_everything(config.seed, config.threads)
         self._check_journal()
         self.universe = universe
+        self.signal_book = SignalBook(config, self.interval, self._book_warning)
         self.datas = self._history(history)
         self.decisions: dict[str, list[dict[str, object]]] = {}
         self.members: dict[str, tuple[str, str]] = {}  # decision frame -> signal, instrument
@@ -242,6 +243,10 @@ class Stream:
         stamp = pd.Timestamp(last["time"].iloc[0]).tz_convert(tz)
         self._decide_and_trade(stamp, [str(name) for name in last["instrument"]])
 
+    def _book_warning(self, said: str) -> None:
+        self._event("book_restart_differs", "", pd.Timestamp.now(tz="UTC"), said)
+        self.echo(f"warning: {said}")
+
     def _heartbeat(self) -> None:
         quiet = self.clock() - self._last_bar_at
         if quiet >= self.stall_after and not self._stalled:
@@ -300,7 +305,7 @@ class Stream:
         frames = {name: _frame(name, rows, tz) for name, rows in self.decisions.items()}
         if self.universe is None:
             (data,) = self.datas.values()
-            return book_one(self.config, data.bars, frames, self.interval)
+            return self.signal_book.book(data.bars, frames)
         by_signal: dict[str, dict[str, SignalFrame]] = {}
         for name, frame in frames.items():
             signal, instrument = self.members[name]
