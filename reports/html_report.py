@@ -473,6 +473,7 @@ text-align:right;white-space:nowrap}thead th{background:#f6f8fa}
 section table:not(.trades){display:block;max-width:100%;overflow-x:auto}
 img{max-width:100%;height:auto}svg{max-width:100%}.pair>*{min-width:0;max-width:100%}
 .pair{overflow-x:auto}.pair>svg{flex:none;max-width:none}
+.scroll-chart{overflow-x:auto}.scroll-chart>svg{min-width:920px;max-width:none;width:100%}
 tbody th{text-align:left;font-weight:500}.note{color:#57606a;font-size:12px}
 .verdicts li{margin:4px 0}.verdicts .secondary{color:#57606a;font-size:13px}
 .tag{font-size:11px;background:#ddf4ff;padding:1px 6px;

@@ -56,7 +56,8 @@ def portfolio_section(view: PortfolioView, colors: Mapping[str, str]) -> str:
     named = instrument_colors(view.weights)
     charts = "".join(
         f"<div class=weights><h4><i style='background:{colors.get(name, OTHERS_COLOR)}'></i>"
-        f"{_e(name)}</h4>{_weights_svg(name, frame, named)}</div>"
+        f"{_e(name)}</h4><div class=scroll-chart>{_weights_svg(name, frame, named)}</div>"
+        "</div>"
         for name, frame in view.weights.items())
     return (f"<section id=portfolio><h2>Portfolio</h2>{notes}"
             f"<h3>Weights</h3>{charts}<p class=note>Share of the equity held in each "
