@@ -118,8 +118,8 @@ def _median(values: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bars", type=int, default=30, help="daily bars per case; the "
-                        "minute case streams 40 times as many (3 sessions at 30)")
+    parser.add_argument("--bars", type=int, default=10, help="daily bars per case; the "
+                        "minute case streams 120 times as many (about 3 sessions at 10)")
     parser.add_argument("--only", choices=list(CASES))
     args = parser.parse_args()
     print("| signal | bars decided | decided bar: median / max (s) | other bars: median (s) "
@@ -129,7 +129,7 @@ def main() -> None:
         if name == "gadf_cnn" and not SHARED.is_dir():
             print(f"| {name} | skipped: {SHARED} not found | | | | |")
             continue
-        got = measure(name, args.bars * (40 if name == "gadf_cnn" else 1))
+        got = measure(name, args.bars * (120 if name == "gadf_cnn" else 1))
         decided = got["decided"]
         worst = f"{max(decided):.3f}" if decided else "-"
         print(f"| {name} | {len(decided)} | {_median(decided)} / {worst} | "

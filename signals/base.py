@@ -132,6 +132,13 @@ class Signal(ABC):
     #: False for signals with nothing to learn (rules): no walk-forward warm-up (one fold,
     #: deciding from the first decision time) and nothing cached
     learns: ClassVar[bool] = True
+    def lookback_bars(self) -> int | None:
+        """How many bars before a decision time its decision and explanation read at
+        most (None, the default: any). A stream hands the signal only that tail of the
+        bars seen, and checks at each fold's first decision that the tail decides as all
+        the bars do."""
+        return None
+
     #: identifies the code of fit/predict in the fold-model cache key; None (default): a
     #: hash of the source of this class's module and the project modules it imports
     code_version: ClassVar[str | None] = None

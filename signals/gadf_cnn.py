@@ -231,6 +231,11 @@ class GADFCNN(MeasuredSignal, OnDevice, Signal):
     def decision_times(self, data: MarketData) -> pd.DatetimeIndex:
         return self.windows(data).times
 
+    def lookback_bars(self) -> int:
+        """A window of daily closes, or the decision's own session of minute bars (two
+        sessions' worth of bars, pre-open bars included)."""
+        return self.window if self.frequency == "daily" else 800
+
     def _truth(self, bars: pd.DataFrame, found: Windows) -> tuple[np.ndarray, np.ndarray]:
         """Label (1 up, 0 down, -1 unknown) and the last bar it needs, per window."""
         close = bars["close"].to_numpy(dtype=np.float64)

@@ -61,3 +61,20 @@ def test_bar_by_bar_decisions_and_explanations_equal_the_backtest(kind):
         # the batch explains a fold's decisions in one batched float32 pass, the stream one
         # at a time: equal to float32 resolution, not to the last bit
         np.testing.assert_allclose(got.values, expected.values, rtol=2e-6, atol=1e-9)
+
+
+def test_a_lookback_too_short_for_the_signal_stops_the_stream():
+    from xai_backtest.engine.stream.online import StreamError
+    from xai_backtest.signals.ma_crossover import MACrossover
+
+    class ShortSighted(MACrossover):
+        def lookback_bars(self):
+            return 3  # its slow average reads 20 bars
+
+    data = CASES["ma_crossover"][1]
+    walk = WalkForwardSignal(ShortSighted(fast=5, slow=20), min_train=60, retrain_every=400,
+                             progress=False, faithfulness=False)
+    online = OnlineWalkForward(walk, "x", Trainer(0, 1, in_worker=False),
+                               decided_until=data.bars.index[-3])
+    with pytest.raises(StreamError, match="lookback_bars\\(\\) is too short"):
+        online.step(data, data.bars.index[-1])

@@ -94,6 +94,14 @@ class OnlineWalkForward:
         """Decide on with ``model``, fitted already for ``fold`` (the history's last)."""
         self._models = {fold.number: model}
 
+    def warm_up(self, data: MarketData, at: pd.Timestamp) -> None:
+        """Explain (and measure) the history's decision at ``at`` and drop the result:
+        the explainers' first call sets up (imports, autograd hooks: about 1.2 s for
+        Grad-CAM) at start, not at the first bar streamed."""
+        ((number, model),) = self._models.items()
+        fold = next(f for f in self.walk.plan(data) if f.number == number)
+        self._explain(model, self._tail(model, data, at, check=False), at, fold)
+
     def step(self, data: MarketData, now: pd.Timestamp,
              explain: bool = True) -> list[Decision]:
         """The decisions made on ``data`` (everything seen up to the bar at ``now``) that
@@ -111,9 +119,11 @@ class OnlineWalkForward:
         for at in new:
             fold = next(f for f in reversed(folds) if f.test_start <= at)
             started = time.perf_counter()
+            checked = fold.number in self._models
             model = self._model(data, fold, now)
             waited = time.perf_counter() - started
-            frame = model.predict(data).frame
+            view = self._tail(model, data, at, check=not checked)
+            frame = model.predict(view).frame
             if at not in frame.index:
                 raise StreamError(
                     f"signal {self.name!r} on {self.instrument}: a decision at {at} is due "
@@ -121,10 +131,30 @@ class OnlineWalkForward:
                     "made none; a signal must decide from the bars up to its decision time")
             row = frame.loc[at].to_dict()
             row["fold"] = fold.number
-            explanation = self._explain(model, data, at, fold) if explain else None
+            explanation = self._explain(model, view, at, fold) if explain else None
             out.append(Decision(self.name, self.instrument, at, row, explanation, waited))
             self.decided_until = at
         return out
+
+    def _tail(self, model: Signal, data: MarketData, at: pd.Timestamp,
+              check: bool) -> MarketData:
+        """The bars the decision at ``at`` reads (``Signal.lookback_bars``); with
+        ``check``, seen to decide as all the bars do."""
+        span = model.lookback_bars()
+        if span is None:
+            return data
+        position = int(data.bars.index.searchsorted(at))
+        tail = data.between(data.bars.index[max(0, position - span)], None)
+        if check:
+            mine, full = model.predict(tail).frame, model.predict(data).frame
+            same = at in mine.index and at in full.index and (
+                mine.loc[at, "label"] == full.loc[at, "label"]
+                and abs(mine.loc[at, "probability"] - full.loc[at, "probability"]) < 1e-12)
+            if not same:
+                raise StreamError(
+                    f"signal {self.name!r}: its decision at {at} from the last {span} bars "
+                    "differs from the one from every bar; its lookback_bars() is too short")
+        return tail
 
     def _explain(self, model: Signal, data: MarketData, at: pd.Timestamp,
                  fold: Fold) -> Explanation:

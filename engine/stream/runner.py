@@ -203,6 +203,7 @@ class Stream:
             online.decided_until = data.bars.index[-1] if len(data.bars) else None
             if rows:  # the history's last fold model decides on
                 online.adopt(walk.folds_[-1], walk.models_[-1])
+                online.warm_up(data, pd.Timestamp(rows[-1]["time"]))
         self.decisions[walk.name] = rows
         return online
 
