@@ -321,3 +321,19 @@ def test_the_book_restarts_only_a_run_that_stays_the_same():
     assert book._restarts["ma_crossover"] is None  # its restart differed: full runs
     assert book._restarts["always_flat"] is not None  # never trades: restarted
     assert said == []
+
+
+def test_the_paper_broker_reports_what_the_engine_filled(config, tmp_path):
+    from xai_backtest.engine.stream.broker import PaperBroker
+    from xai_backtest.engine.stream.online import StreamError
+
+    stream = _stream(config, tmp_path / "s")
+    result = stream.run()
+    broker = stream.broker
+    assert isinstance(broker, PaperBroker)
+    held = result.fills.groupby(["strategy", "instrument"])["size"].sum()
+    assert broker.positions() == {key: float(v) for key, v in held.items()}
+    assert all(broker.accepted(i) for i in result.orders.loc[result.orders["size"].notna(),
+                                                             "id"])
+    with pytest.raises(StreamError, match="cannot cancel"):
+        broker.cancel(result.orders["id"].iloc[0])

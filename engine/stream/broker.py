@@ -23,6 +23,7 @@ from typing import Protocol, runtime_checkable
 import pandas as pd
 
 from xai_backtest.engine.stream.journal import Journal
+from xai_backtest.engine.stream.online import StreamError
 
 __all__ = ["Broker", "Fill", "Order", "PaperBroker", "load_broker", "order_id"]
 
@@ -84,7 +85,10 @@ class PaperBroker:
         self.journal.write("paper_orders", [{"id": order.id}])
 
     def cancel(self, order_id: str) -> None:
-        self.journal.write("paper_cancelled", [{"id": order_id}])
+        """Refused: the paper broker fills every order at the next open, as the backtest
+        does, so cancelling one would make the paper book differ from its own fills."""
+        raise StreamError(f"order {order_id}: the paper broker fills every order at the next "
+                          "open as the backtest does; it cannot cancel one")
 
     def accepted(self, order_id: str) -> bool:
         return any(self.journal.rows("SELECT 1 FROM paper_orders WHERE id = ?", order_id))

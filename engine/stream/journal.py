@@ -42,7 +42,6 @@ CREATE TABLE IF NOT EXISTS models (signal TEXT, instrument TEXT, fold INTEGER,
     train_start TEXT, train_end TEXT, test_start TEXT, ready_at TEXT,
     PRIMARY KEY (signal, instrument, fold));
 CREATE TABLE IF NOT EXISTS paper_orders (id TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS paper_cancelled (id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT,
     instrument TEXT, time TEXT, detail TEXT);
 """
