@@ -61,6 +61,10 @@ def stream_command(argv: list[str]) -> int:
                              bars=args.bars, speed=args.speed, folder=args.folder,
                              broker=args.broker, calendar=args.calendar)
         print(f"stream folder: {stream.folder} (live page: {stream.folder / 'live.html'})")
+        stepped = stream.journal.count("steps")
+        if stepped:
+            print(f"resuming: {stepped} bars were stepped already; bars the source sends "
+                  "again are dropped and counted as duplicates")
         with honour_interrupts():
             result = stream.run(max_bars=args.max_bars)
     except XaiBacktestError as e:

@@ -67,8 +67,8 @@ def open_stream(config: RunConfig, source: str | Source = "replay", *,
     broker_ = load_broker(broker, journal) if isinstance(broker, str) else broker
     samples = [getattr(i, "source", None) for i in getattr(config.data, "instruments", None)
                or [config.data]]
-    if samples and all(s == "sample" for s in samples):  # the samples are US indices
-        options.setdefault("calendar", "NYSE")
+    if options.get("calendar") is None and samples and all(s == "sample" for s in samples):
+        options["calendar"] = "NYSE"  # the samples are US indices
     return Stream(config, built, target, given, universe=universe, broker=broker_, echo=echo,
                   in_worker=in_worker, journal=journal, **options)
 
