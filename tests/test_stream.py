@@ -210,7 +210,7 @@ def test_an_intraday_replay_equals_the_backtest(tmp_path):
     assert len(entry) == 1  # bought at 10:16's open, still held at 10:40
 
 
-def test_the_readme_stream_example_runs_as_written(tmp_path):
+def test_the_readme_stream_example_runs_as_written(tmp_path, capsys):
     import subprocess
     import sys
 
@@ -227,7 +227,9 @@ def test_the_readme_stream_example_runs_as_written(tmp_path):
     assert command[:2] == ["xai-backtest", "stream"]
     from xai_backtest.engine.cli import main
 
-    assert main([*command[2:], "--folder", str(tmp_path / "cli"), "--bars", "3"]) == 0
+    assert main([*command[1:], "--folder", str(tmp_path / "cli"), "--bars", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "2018-12-31 21:00Z  ma_crossover" in printed  # the NYSE close, in UTC
 
 
 def test_a_stream_process_killed_at_random_points_resumes(tmp_path):
