@@ -8,6 +8,7 @@ The calendar also says which session should come next, so a missing day is a gap
 
 from __future__ import annotations
 
+import warnings
 from functools import cache
 
 import exchange_calendars as xcals
@@ -27,10 +28,13 @@ class ExchangeCalendar:
 
     def __init__(self, code: str) -> None:
         self.code = code
-        try:  # as far back as the calendar's holidays are recorded
-            self._calendar = xcals.get_calendar(code, start="1990-01-01")
-        except ValueError:
-            self._calendar = xcals.get_calendar(code, start="2000-01-01")
+        with warnings.catch_warnings():  # exchange_calendars 4.13 reads Series.values of a
+            # tz-aware series, which pandas 3.1 deprecates; nothing of ours to change
+            warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
+            try:  # as far back as the calendar's holidays are recorded
+                self._calendar = xcals.get_calendar(code, start="1990-01-01")
+            except ValueError:
+                self._calendar = xcals.get_calendar(code, start="2000-01-01")
 
     def close_utc(self, day: pd.Timestamp) -> pd.Timestamp:
         """The UTC close of the session on ``day`` (a daily bar's date)."""
