@@ -11,6 +11,8 @@ batch run labels them (data_feeds/market_data.py: the data of bar ``t`` is known
   appends to; only complete new rows are read, through the one date parser.
 - ``YahooSource``: yfinance polled at the bar interval; the bar still forming is never
   emitted.
+- ``HeadlineTailSource``: headlines appended to a file, each available from the time it
+  was received; ``MergedSource`` polls bars and headlines together.
 
 What a source emits is not trusted: the stream's sequencer (data_feeds/stream_guard.py)
 sorts out late, duplicate, out-of-order and revised bars.
@@ -32,8 +34,8 @@ from xai_backtest.data_feeds.errors import DataError
 from xai_backtest.data_feeds.files import DateSpelling, bars_from_table
 from xai_backtest.data_feeds.market_data import MarketData
 
-__all__ = ["BarEvent", "Event", "HeadlineEvent", "ReplaySource", "Source", "TailSource",
-           "YahooSource", "bar_interval"]
+__all__ = ["BarEvent", "Event", "HeadlineEvent", "HeadlineTailSource", "MergedSource",
+           "ReplaySource", "Source", "TailSource", "YahooSource", "bar_interval"]
 
 BAR_COLUMNS = ("open", "high", "low", "close", "volume")
 
@@ -229,6 +231,58 @@ class TailSource:
                                first_data_row=2)
 
 
+class HeadlineTailSource:
+    """Headlines appended to a CSV, Parquet or SQLite file by another process, read by the
+    one headline reader (data_feeds/headlines.py: columns found by name, cleaned, dated)
+    at each poll; a headline is new when its text and time were not sent before, and is
+    available from the time it was received (its reader's availability, if later)."""
+
+    def __init__(self, path: str | Path, instrument: str = "data", *, tz: str = "UTC",
+                 now: Callable[[], pd.Timestamp] = _now) -> None:
+        self.path, self.instrument, self.tz, self.now = Path(path), instrument, tz, now
+        self.interval: pd.Timedelta | None = None
+        self._sent: set[tuple[str, str]] = set()
+
+    @property
+    def finished(self) -> bool:
+        return False
+
+    def poll(self) -> list[Event]:
+        from xai_backtest.data_feeds.headlines import load_headlines
+
+        if not self.path.exists():
+            return []
+        try:
+            frame, _ = load_headlines(self.path, tz=self.tz)
+        except DataError:
+            return []  # empty, or being written: read at the next poll
+        received = self.now()
+        out: list[Event] = []
+        for row in frame.to_dict("records"):
+            key = (str(row["timestamp"]), str(row["text"]))
+            if key in self._sent:
+                continue
+            self._sent.add(key)
+            row["available_at"] = max(pd.Timestamp(row["available_at"]), received)
+            out.append(HeadlineEvent(self.instrument, row, received))
+        return out
+
+
+class MergedSource:
+    """Several sources polled as one (bars from one, headlines from another)."""
+
+    def __init__(self, *sources: Source) -> None:
+        self.sources = sources
+        self.interval = next((s.interval for s in sources if s.interval is not None), None)
+
+    @property
+    def finished(self) -> bool:
+        return all(s.finished for s in self.sources)
+
+    def poll(self) -> list[Event]:
+        return [event for source in self.sources for event in source.poll()]
+
+
 @dataclass
 class YahooSource:
     """yfinance polled for ``symbol``'s recent bars. A bar is emitted once it has closed:
@@ -254,6 +308,13 @@ class YahooSource:
     @property
     def finished(self) -> bool:
         return False
+
+    @property
+    def poll_every(self) -> float:
+        """Seconds between polls: the bar interval, at most five minutes (a daily bar is
+        then seen at most five minutes after Yahoo has it)."""
+        assert self.interval is not None
+        return min(self.interval.total_seconds(), 300.0)
 
     def poll(self) -> list[Event]:
         from xai_backtest.data_feeds.yahoo import normalise_download

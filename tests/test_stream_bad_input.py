@@ -122,3 +122,30 @@ def test_a_stalled_source_warns_once(tmp_path):
     result = stream.run()
     assert result.counts == {"stall": 1}
     assert said == ["warning: the source has sent no bar for 300 s"]
+
+
+def test_headlines_appended_to_a_file_arrive_when_received(tmp_path):
+    from xai_backtest.data_feeds.stream_sources import HeadlineTailSource, MergedSource
+
+    path = tmp_path / "news.csv"
+    path.write_text("timestamp,text\n2013-07-01 09:00,Fed holds rates\n")
+    clock = iter([pd.Timestamp("2013-07-01 11:00", tz=TZ), pd.Timestamp("2013-07-02 08:00",
+                                                                       tz=TZ)])
+    news = HeadlineTailSource(path, "x", tz=TZ, now=lambda: next(clock))
+    bars = TailSource(tmp_path / "bars.csv", "x", tz=TZ)
+    (tmp_path / "bars.csv").write_text("date,open,high,low,close,volume\n")
+    source = MergedSource(bars, news)
+    (first,) = source.poll()
+    assert first.row["text"] == "Fed holds rates"
+    # the reader's policy (after the close, as in a backtest) is later than its reading
+    assert first.available_at == pd.Timestamp("2013-07-02 00:00", tz=TZ)
+    with open(path, "a") as f:
+        f.write("2013-07-01 12:00,Stocks rally\n")
+    (second,) = source.poll()  # the first is not sent again
+    assert second.row["text"] == "Stocks rally"
+    assert second.available_at == pd.Timestamp("2013-07-02 08:00", tz=TZ)  # when read
+
+
+def test_yahoo_is_polled_at_the_bar_interval_at_most_five_minutes():
+    assert YahooSource("SPY", "1m").poll_every == 60.0
+    assert YahooSource("SPY", "1d").poll_every == 300.0

@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help=f"run config (default: {DEFAULT_CONFIG.name})")
     parser.add_argument("--source", choices=("replay", "tail", "yfinance"), default="replay")
     parser.add_argument("--path", help="tail: the CSV/Parquet file or folder to follow")
+    parser.add_argument("--headlines", help="tail, yfinance: a headline file (CSV, Parquet, "
+                        "SQLite) another process appends to; each headline is used from the "
+                        "time it was read")
     parser.add_argument("--bars", type=int, default=60,
                         help="replay: stream the last N bars (default 60)")
     parser.add_argument("--from", dest="start", help="replay: stream from this date on")
@@ -59,7 +62,8 @@ def stream_command(argv: list[str]) -> int:
         config = load_config(args.config or DEFAULT_CONFIG, overrides)
         stream = open_stream(config, args.source, path=args.path, start=args.start,
                              bars=args.bars, speed=args.speed, folder=args.folder,
-                             broker=args.broker, calendar=args.calendar)
+                             broker=args.broker, calendar=args.calendar,
+                             headlines=args.headlines)
         print(f"stream folder: {stream.folder} (live page: {stream.folder / 'live.html'})")
         stepped = stream.journal.count("steps")
         if stepped:

@@ -83,7 +83,8 @@ class Stream:
       per decision goes (default: print).
     - ``in_worker``: train fold models in a worker interpreter (default) or here.
     - ``stall_after``: seconds without a bar before the heartbeat warns (default: three
-      bar intervals).
+      bar intervals); ``poll_every``: seconds between polls of a quiet source (default:
+      the source's ``poll_every``, else 1).
     - ``calendar``: the exchange (``NYSE``, ``NSE`` or an exchange_calendars code;
       default ``data.session``): gaps are counted in its sessions and daily bars are
       printed at its session close (UTC).
@@ -93,7 +94,7 @@ class Stream:
                  history: Mapping[str, MarketData], *, universe: Universe | None = None,
                  broker: Broker | None = None,
                  echo: Echo | None = print, in_worker: bool = True,
-                 stall_after: float | None = None, poll_every: float = 1.0,
+                 stall_after: float | None = None, poll_every: float | None = None,
                  calendar: str | None = None, journal: Journal | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -102,7 +103,9 @@ class Stream:
         self.journal = journal or Journal(self.folder / "journal.sqlite")
         self.broker = broker if broker is not None else PaperBroker(self.journal)
         self.echo = echo or (lambda line: None)
-        self.clock, self.sleep, self.poll_every = clock, sleep, poll_every
+        self.clock, self.sleep = clock, sleep
+        self.poll_every = poll_every if poll_every is not None else float(
+            getattr(source, "poll_every", 1.0))
         self.interval = source.interval
         self.stall_after = stall_after if stall_after is not None else (
             3 * self.interval.total_seconds() if self.interval is not None else 300.0)

@@ -4,7 +4,8 @@
 bars, or from ``start``), ``"tail"`` follows a file or folder another process appends
 to (the config's data up to now is the history), ``"yfinance"`` polls Yahoo. The folder
 (default ``<output_dir>/stream-<name>-<source>``) holds the journal; a stream opened on a
-folder that has one resumes it.
+folder that has one resumes it. ``headlines``: a headline file another process appends to,
+each headline available from the time it was read.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import pandas as pd
 
 from xai_backtest.data_feeds.market_data import MarketData
 from xai_backtest.data_feeds.stream_sources import (
+    HeadlineTailSource,
+    MergedSource,
     ReplaySource,
     Source,
     TailSource,
@@ -40,6 +43,7 @@ def open_stream(config: RunConfig, source: str | Source = "replay", *,
                 path: str | Path | None = None,
                 start: str | pd.Timestamp | None = None, bars: int = 60,
                 speed: float | None = None, chunk: int = 1,
+                headlines: str | Path | None = None,
                 folder: str | Path | None = None, broker: str | Broker = "paper",
                 echo: Echo | None = print, in_worker: bool = True,
                 **options: Any) -> Stream:
@@ -61,6 +65,12 @@ def open_stream(config: RunConfig, source: str | Source = "replay", *,
         built, given = _source(kind, config, datas, path, start, bars, speed, chunk)
     else:
         kind, built, given = "custom", source, datas
+    if headlines is not None:
+        if len(datas) > 1:
+            raise StreamError("headlines= follows one instrument's headlines")
+        ((name, one),) = datas.items()
+        built = MergedSource(built, HeadlineTailSource(headlines, name,
+                                                       tz=str(one.bars.index.tz)))
     target = Path(folder) if folder is not None else (
         Path(config.output_dir) / f"stream-{config.name}-{kind}")
     journal = Journal(target / "journal.sqlite")
