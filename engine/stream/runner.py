@@ -430,16 +430,26 @@ class Stream:
                         "trains it a bar ahead)")
 
     def result(self) -> StreamResult:
+        """The journal as frames, times in the data's time zone."""
         j = self.journal
+        tz = next(iter(self.datas.values())).bars.index.tz
+
+        def timed(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+            for column in columns:
+                frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_convert(tz)
+            return frame
+
         decisions = j.frame("decisions", "explanation IS NOT NULL")
         explanations = {e.id: e for e in (Explanation.from_json(text)
                                           for text in decisions["explanation"])}
-        equity = j.frame("equity")
+        equity = timed(j.frame("equity"), "time")
         wide = (equity.pivot(index="time", columns="strategy", values="value")
                 if len(equity) else pd.DataFrame())
-        return StreamResult(folder=self.folder, decisions=decisions.drop(
-            columns="explanation"), explanations=explanations, orders=j.frame("orders"),
-            fills=j.frame("fills"), equity=wide, events=j.frame("events"))
+        return StreamResult(
+            folder=self.folder, explanations=explanations, equity=wide,
+            decisions=timed(decisions.drop(columns="explanation"), "time", "known_at"),
+            orders=timed(j.frame("orders"), "decided_at"), fills=timed(j.frame("fills"), "time"),
+            events=timed(j.frame("events"), "time"))
 
 
 def _batch_decisions(walk: WalkForwardSignal, data: MarketData) -> list[dict[str, object]]:
