@@ -172,15 +172,18 @@ class _TailState:
 class TailSource:
     """Bars appended to a CSV or Parquet file, or new files in a folder, by another
     process. Each poll reads only complete new rows (a CSV line still being written waits
-    for its newline) through the one date parser; ``finished`` is never true."""
+    for its newline) through the one date parser; ``finished`` is never true. The rows the
+    first read finds up to ``history_end`` are the history the stream started from (read
+    already by the one file reader) and are not sent again."""
 
     def __init__(self, path: str | Path, instrument: str = "data", *, tz: str | None = None,
-                 dates: DateSpelling | None = None,
-                 interval: pd.Timedelta | None = None) -> None:
+                 dates: DateSpelling | None = None, interval: pd.Timedelta | None = None,
+                 history_end: pd.Timestamp | None = None) -> None:
         self.path = Path(path)
         self.instrument, self.tz = instrument, tz
         self.dates = dates or DateSpelling(None, None)
         self.interval = interval
+        self.history_end = history_end
         self._files: dict[Path, _TailState] = {}
         self.report = CleaningReport(str(self.path))
 
@@ -194,8 +197,11 @@ class TailSource:
         files = (sorted(p for p in self.path.iterdir() if p.suffix in (".csv", ".parquet"))
                  if self.path.is_dir() else [self.path])
         events: list[Event] = []
+        first = not self._files
         for path in files:
             frame = self._new_rows(path, self._files.setdefault(path, _TailState()))
+            if frame is not None and first and self.history_end is not None:
+                frame = frame[frame.index > self.history_end]
             if frame is not None and len(frame):
                 events.extend(_bar_events(self.instrument, frame, _now()))
         return events

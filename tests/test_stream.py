@@ -339,3 +339,25 @@ def test_the_paper_broker_reports_what_the_engine_filled(config, tmp_path):
                                                              "id"])
     with pytest.raises(StreamError, match="cannot cancel"):
         broker.cancel(result.orders["id"].iloc[0])
+
+
+def test_a_tail_stream_decides_the_rows_appended_to_the_file(tmp_path):
+    """The config's file is the history; rows another process appends are decided, and
+    the history's rows are not sent again (no duplicates counted)."""
+    from xai_backtest.data_feeds.samples import load_sample_bars
+
+    bars = load_sample_bars("sp500").loc["2016":"2018"]
+    path = tmp_path / "live_bars.csv"
+    written = bars.iloc[:-3].tz_localize(None)
+    written.to_csv(path, index_label="date")
+    config = load_config(ROOT / "configs" / "sp500_ma_crossover.yaml", {
+        "data": {"source": "file", "path": str(path), "tz": str(bars.index.tz)},
+        "signals": [{"kind": "ma_crossover", "fast": 5, "slow": 20}],
+        "walk_forward.min_train": 250, "cache_dir": None, "output_dir": str(tmp_path)})
+    stream = open_stream(config, "tail", folder=tmp_path / "s", echo=None,
+                         in_worker=False, sleep=lambda s: None)
+    with open(path, "a") as f:
+        f.write(bars.iloc[-3:].tz_localize(None).to_csv(header=False))
+    result = stream.run(max_bars=3)
+    assert list(result.decisions["time"]) == list(bars.index[-3:])
+    assert result.counts == {}

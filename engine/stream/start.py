@@ -106,8 +106,8 @@ def _source(kind: str, config: RunConfig, datas: dict[str, MarketData],
         target = path if path is not None else getattr(config.data, "path", None)
         if target is None:
             raise StreamError("source 'tail' follows a file or folder: give --path")
-        return TailSource(target, name, tz=str(index.tz),
-                          interval=bar_interval(index)), datas
+        return TailSource(target, name, tz=str(index.tz), interval=bar_interval(index),
+                          history_end=index[-1]), datas
     symbol = getattr(config.data, "symbol", None) or history.symbol
     if not symbol:
         raise StreamError("source 'yfinance' needs a symbol: data.symbol in the config")
