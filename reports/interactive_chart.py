@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import shutil
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,11 +187,10 @@ def chart_html(chart: MainChart, folder: Path) -> str:
 def show_inline(layout: GridPlot) -> None:
     """Show ``layout`` in the running IPython kernel, BokehJS inline (nothing fetched); a
     no-op outside a notebook."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
+    ipython = sys.modules.get("IPython")  # a running kernel has imported it already
+    if ipython is None:
         return
-    shell = get_ipython()
+    shell = ipython.get_ipython()
     if shell is None or not hasattr(shell, "kernel"):
         return
     from bokeh.io import output_notebook, show
