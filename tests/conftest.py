@@ -1,7 +1,9 @@
-"""Shared fixtures: synthetic bars, the real data folder (skipped when absent)."""
+"""Shared fixtures: synthetic bars, the real data folder (skipped when absent), a headless
+Chromium for the browser tests (skipped when absent)."""
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from pathlib import Path
 
@@ -14,6 +16,10 @@ matplotlib.use("Agg")
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="backtrader")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: Debian's Chromium, driven by Playwright (no browser download)
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +29,17 @@ def shared_data() -> Path:
         pytest.skip(f"real market data folder {SHARED_DATA} is absent (it sits beside the repo "
                     "on developer machines and in CI only)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (apt-get install chromium chromium-driver)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
 
 
 def make_daily_bars(n: int = 600, seed: int = 0, start: str = "2015-01-02",

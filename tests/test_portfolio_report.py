@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.test_report_browser import _open, browser  # noqa: F401  (the Chromium fixture)
+from tests.test_report_browser import _open
 from xai_backtest.reports.html_report import ReportInputs, write_report
 from xai_backtest.reports.portfolio_view import OTHERS_COLOR, PortfolioView, portfolio_section
 

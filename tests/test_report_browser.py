@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,11 +10,7 @@ from xai_backtest.engine.config import load_config
 from xai_backtest.engine.runner import run_backtest
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.slow  # each module fixture is a full run, then a browser
-
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -55,17 +50,6 @@ def stocks_report(tmp_path_factory, shared_data):
         "signals": [{"kind": "five_trend", "pooled": True, "relative_prices": True,
                      "epochs": 2, "lime_samples": 30, "seed": 0}]})
     return run_backtest(config, progress=False).report
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed (apt-get install chromium chromium-driver)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 def _open(browser, report: Path):

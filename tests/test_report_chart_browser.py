@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_portfolio_report import _inputs, _view
-from tests.test_report_browser import FLAGS, ROOT, browser  # noqa: F401  (the Chromium fixture)
+from tests.test_report_browser import ROOT
 from xai_backtest.engine.config import load_config
 from xai_backtest.engine.run_folder import RunResult
 from xai_backtest.engine.runner import run_backtest

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_report_browser import CHROMIUM, FLAGS
 from xai_backtest.engine.config import load_config
 from xai_backtest.engine.runner import run_backtest
 
@@ -38,17 +37,6 @@ def run(tmp_path_factory) -> Path:
                          {"output_dir": str(out), "tearsheet": True, "cache_dir": None,
                           "signals": [{"kind": "ma_crossover", "fast": 10, "slow": 40}]})
     return run_backtest(config, progress=False).report.parent
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed (apt-get install chromium chromium-driver)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 def _open(browser, file: Path, width: int, height: int, **options):
